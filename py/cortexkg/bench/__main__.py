@@ -1,0 +1,5 @@
+"""``python -m cortexkg.bench``: see :mod:`cortexkg.bench.runner`."""
+
+from cortexkg.bench.runner import main
+
+raise SystemExit(main())

@@ -1,0 +1,498 @@
+"""The allocation engine: concepts to columns, the reference design's surface, fixed.
+
+State is columnar (:mod:`cortexkg.columns`); ``concept -> column`` is one dict whose
+insertion order is the allocation order, so history needs no separate list. Every O(n)
+pass goes through the scan interface (:mod:`cortexkg.scans`); first-fit allocation and
+deallocation are O(log n) (:mod:`cortexkg.free_columns`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Any
+
+from . import fields as fdef
+from . import validation as check
+from .columns import ColumnStore
+from .errors import AllocationError, StateError
+from .free_columns import FirstFitFree
+from .host import Host, default_host
+from .scans import ALLOCATED, AVAILABLE, REFRACTORY, select_scans
+from .timing import TimingWindow
+
+STRATEGIES = ("first_fit", "affinity")
+STATE_NAMES = ("available", "allocated", "refractory")
+MAX_COLUMNS = 1 << 28
+MAX_DIM = 4096
+NO_FREE_COLUMNS = "No free columns available"
+_MAX_USAGE = 2**32 - 1
+
+
+def _not_allocated(concept_id: int) -> str:
+    return f"Concept {concept_id} is not allocated"
+
+
+def check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed) -> dict:
+    """The validated engine configuration (raises ValueError naming the bad value)."""
+    if type(enable_simd) is not bool:
+        raise ValueError(f"Invalid enable_simd {enable_simd!r}: expected True or False")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Invalid strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+    return {
+        "column_count": check.non_negative_int("column_count", column_count, maximum=MAX_COLUMNS),
+        "enable_simd": enable_simd,
+        "strategy": strategy,
+        "dim": check.non_negative_int("dim", dim, maximum=MAX_DIM),
+        "refractory_ms": check.non_negative_finite("refractory_ms", refractory_ms),
+        "seed": check.non_negative_int("seed", seed, maximum=fdef.MAX_SEED),
+    }
+
+
+class AllocationEngine:
+    """Allocates integer concept ids (0..2**32-1) to ``column_count`` columns.
+
+    ``strategy`` chooses the column: ``first_fit`` (the lowest available, as the reference
+    design) or ``affinity`` (the available column whose receptive field has the highest
+    dot product with the concept's embedding). Released columns stay ``refractory`` for
+    ``refractory_ms`` of host-clock time. ``backend`` selects the column scans.
+    """
+
+    def __init__(
+        self,
+        column_count: int,
+        enable_simd: bool = True,
+        *,
+        strategy: str = "first_fit",
+        dim: int = 0,
+        refractory_ms: float = 0.0,
+        seed: int = 0,
+        backend: str = "auto",
+        host: Host | None = None,
+    ):
+        config = check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed)
+        self._setup(config, select_scans(backend, enable_simd), host or default_host())
+        if self.dim:
+            self._scans.init_fields(self._columns.fields, self.dim, self._stride, self.seed)
+
+    def _setup(self, config: dict, scans, host: Host) -> None:
+        self.column_count: int = config["column_count"]
+        self.enable_simd: bool = config["enable_simd"]
+        self.strategy: str = config["strategy"]
+        self.dim: int = config["dim"]
+        self.refractory_ms: float = config["refractory_ms"]
+        self.seed: int = config["seed"]
+        self._scans = scans
+        self._host = host
+        self._now = host.now_ms
+        self._wall = host.wall_ms
+        self._stride = fdef.stride_of(self.dim)
+        self._columns = ColumnStore(self.column_count, self._stride)
+        self._column_of: dict[int, int] = {}  # insertion order == allocation order
+        self._free = FirstFitFree(self.column_count) if self.strategy == "first_fit" else None
+        self._refractory: deque[tuple[float, int]] = deque()  # (deadline ms, column), FIFO
+        self._times = TimingWindow()
+        self._counters = dict.fromkeys(
+            ("total_allocations", "total_deallocations", "usage_hits", "activations",
+             "optimization_cycles", "moves_total"), 0)
+
+    @property
+    def backend_name(self) -> str:
+        """Name of the scan implementation in use (``numpy``, ``reference``, ...)."""
+        return self._scans.name
+
+    @property
+    def host(self) -> Host:
+        """The clock, wall clock and log this engine uses."""
+        return self._host
+
+    # ------------------------------------------------------------------ allocation
+
+    def allocate_concept(self, concept_id: int, embedding: Any = None) -> int:
+        """Allocate a concept and return its column (idempotent).
+
+        An already allocated concept returns its column and counts one usage hit. Raises
+        :class:`AllocationError` (``No free columns available``) when no column is available.
+        """
+        cid = check.concept_id(concept_id)
+        given = None if embedding is None else check.embedding(embedding, self.dim)
+        col = self._column_of.get(cid)
+        if col is not None:
+            self._hit(col, 1)
+            return col
+        start = self._now()
+        if self._refractory:
+            self._expire(start)
+        col = self._allocate_new(cid, given, self._wall())
+        if col < 0:
+            raise AllocationError(NO_FREE_COLUMNS)
+        self._times.add(self._now() - start)
+        return col
+
+    def _hit(self, col: int, count: int) -> None:
+        """``count`` allocate calls found the concept already in ``col``."""
+        self._use(col, count)
+        self._counters["usage_hits"] += count
+
+    def _use(self, col: int, count: int) -> None:
+        usage = self._columns.usage
+        usage[col] = min(_MAX_USAGE, usage[col] + count)
+
+    def _query(self, cid: int, given: list[float] | None):
+        """The concept's unit embedding (float32, padded), or None when dim is 0."""
+        if not self.dim:
+            return None
+        if given is not None:
+            return fdef.normalize(given, self._stride)
+        return fdef.derived_embedding(self.seed, cid, self.dim, self._stride)
+
+    def _allocate_new(self, cid: int, given, wall_ms: float) -> int:
+        """Place a concept that is not allocated; -1 when no column is available."""
+        if self._available() == 0:
+            return -1
+        query = self._query(cid, given)
+        if self._free is not None:
+            col, confidence = self._free.take(), 1.0
+        else:
+            cols = self._columns
+            col, score = self._scans.best_match(cols.state, cols.fields, self._stride, query)
+            confidence = (score + 1.0) / 2.0
+        self._columns.place(col, cid, wall_ms, confidence, query)
+        self._column_of[cid] = col
+        self._counters["total_allocations"] += 1
+        return col
+
+    def allocate_batch(self, concept_ids: Any, embeddings: Any = None) -> list[dict]:
+        """Allocate many concepts; one result per id, in input order.
+
+        Equal to calling :meth:`allocate_concept` for each id in turn (duplicates resolve
+        to the same column; once the engine is full the remaining new ids fail), except
+        that the batch happens at one instant: one clock reading and one timestamp.
+        ``embeddings`` is None or one embedding (or None) per id.
+        """
+        ids = check.concept_ids(concept_ids)
+        given = self._batch_embeddings(embeddings, len(ids))
+        start = self._now()
+        if self._refractory:
+            self._expire(start)
+        before = self._counters["total_allocations"]
+        if self._free is not None and given is None and not self.dim:
+            self._first_fit_batch(ids, self._wall())
+        else:
+            self._greedy_batch(ids, given, self._wall())
+        placed = self._counters["total_allocations"] - before
+        if placed:
+            self._times.add((self._now() - start) / placed, placed)
+        column_of = self._column_of
+        failure = {"success": False, "error": NO_FREE_COLUMNS}
+        return [
+            {"conceptId": c, "columnId": column_of[c], "success": True}
+            if c in column_of else {"conceptId": c, **failure}
+            for c in ids
+        ]
+
+    def _batch_embeddings(self, embeddings: Any, count: int) -> list | None:
+        if embeddings is None:
+            return None
+        items = embeddings.tolist() if hasattr(embeddings, "tolist") else list(embeddings)
+        if len(items) != count:
+            raise ValueError(
+                f"Invalid embeddings: {len(items)} given for {count} concept ids"
+            )
+        return [None if e is None else check.embedding(e, self.dim) for e in items]
+
+    def _greedy_batch(self, ids: list[int], given: list | None, wall_ms: float) -> None:
+        column_of = self._column_of
+        for index, cid in enumerate(ids):
+            col = column_of.get(cid)
+            if col is not None:
+                self._hit(col, 1)
+            else:
+                self._allocate_new(cid, None if given is None else given[index], wall_ms)
+
+    def _first_fit_batch(self, ids: list[int], wall_ms: float) -> None:
+        """Vectorized first fit: new ids take the lowest columns in first-seen order."""
+        column_of = self._column_of
+        counts = Counter(ids)
+        new = [c for c in counts if c not in column_of]
+        # usage hits: every occurrence of an allocated id, every repeat of a new one
+        hits = [(c, k - (c not in column_of)) for c, k in counts.items()
+                if k > 1 or c in column_of]
+        placed = new[: min(len(new), self._available())]
+        popped, fresh = self._free.take_many(len(placed))
+        cols = self._columns
+        for cid, col in zip(placed, popped):
+            cols.place(col, cid, wall_ms, 1.0, None)
+        cols.place_range(fresh.start, placed[len(popped):], wall_ms)
+        column_of.update(zip(placed, popped))
+        column_of.update(zip(placed[len(popped):], fresh))
+        self._counters["total_allocations"] += len(placed)
+        for cid, count in hits:
+            col = column_of.get(cid)
+            if col is not None and count:
+                self._hit(col, count)
+
+    # ---------------------------------------------------------------- deallocation
+
+    def deallocate_concept(self, concept_id: int) -> bool:
+        """Release a concept's column; ``False`` when it was not allocated."""
+        cid = check.concept_id(concept_id)
+        col = self._column_of.pop(cid, None)
+        if col is None:
+            return False
+        self._release(col, self._now() if self.refractory_ms else 0.0)
+        return True
+
+    def deallocate_batch(self, concept_ids: Any) -> list[dict]:
+        """Release many concepts; one result per id, in input order (as one by one)."""
+        ids = check.concept_ids(concept_ids)
+        now = self._now() if self.refractory_ms else 0.0
+        results = []
+        pop = self._column_of.pop
+        for cid in ids:
+            col = pop(cid, None)
+            if col is None:
+                results.append({"conceptId": cid, "success": False, "error": _not_allocated(cid)})
+            else:
+                self._release(col, now)
+                results.append({"conceptId": cid, "success": True, "columnId": col})
+        return results
+
+    def _release(self, col: int, now: float) -> None:
+        self._counters["total_deallocations"] += 1
+        if self.refractory_ms:
+            self._columns.release(col, REFRACTORY)
+            self._refractory.append((now + self.refractory_ms, col))
+        else:
+            self._columns.release(col, AVAILABLE)
+            if self._free is not None:
+                self._free.give(col)
+
+    def _expire(self, now: float) -> None:
+        """Columns whose refractory time has passed become available."""
+        queue, state, free = self._refractory, self._columns.state, self._free
+        while queue and queue[0][0] <= now:
+            col = queue.popleft()[1]
+            state[col] = AVAILABLE
+            if free is not None:
+                free.give(col)
+
+    def _expire_now(self) -> None:
+        if self._refractory:
+            self._expire(self._now())
+
+    # -------------------------------------------------------------------- activation
+
+    def activate_concept(self, concept_id: int, strength: float = 1.0) -> float:
+        """Raise a concept's activation to ``min(1, activation + strength)``; count a use.
+
+        Returns the new activation. Raises :class:`AllocationError` when not allocated.
+        """
+        cid = check.concept_id(concept_id)
+        strength = check.non_negative_finite("strength", strength)
+        col = self._column_of.get(cid)
+        if col is None:
+            raise AllocationError(_not_allocated(cid))
+        activation = self._columns.activation
+        activation[col] = min(1.0, activation[col] + strength)
+        self._use(col, 1)
+        self._counters["activations"] += 1
+        return activation[col]
+
+    # ------------------------------------------------------------------ optimization
+
+    def optimize_allocations(self) -> int:
+        """Defragment then rebalance, as one permutation; return how many concepts moved.
+
+        Allocated concepts move to the lowest non-refractory columns (stable compaction),
+        ordered there by usage, highest first (ties keep their order). A concept's column
+        state, allocation record and field travel with it; refractory columns stay put.
+        Logs ``Optimization completed in {ms:.2f}ms, {changes} changes made``.
+        """
+        start = self._now()
+        self._expire(start)
+        cols = self._columns
+        moved = self._scans.compact(cols.state, cols.usage, cols.rows())
+        if moved:
+            self._column_of.update(zip(self._scans.gather(cols.concept, moved), moved))
+        self._rebuild_free()
+        changes = len(moved)
+        self._counters["optimization_cycles"] += 1
+        self._counters["moves_total"] += changes
+        elapsed = self._now() - start
+        self._host.log(f"Optimization completed in {elapsed:.2f}ms, {changes} changes made")
+        return changes
+
+    def _rebuild_free(self) -> None:
+        """Recompute the first-fit free set from ``state`` (after optimize or restore)."""
+        if self._free is None:
+            return
+        state = self._columns.state
+        frontier = len(state.rstrip(bytes([AVAILABLE])))
+        self._free = FirstFitFree(
+            self.column_count, self._scans.indices(state, AVAILABLE, frontier), frontier
+        )
+
+    # ----------------------------------------------------------------------- queries
+
+    def _available(self) -> int:
+        return self.column_count - len(self._column_of) - len(self._refractory)
+
+    def get_allocation_info(self, concept_id: int) -> int | None:
+        """The concept's column, or None when it is not allocated."""
+        return self._column_of.get(check.concept_id(concept_id))
+
+    def get_free_column_count(self) -> int:
+        """Columns available for allocation now (refractory ones are not)."""
+        self._expire_now()
+        return self._available()
+
+    def get_allocated_count(self) -> int:
+        """Number of allocated concepts."""
+        return len(self._column_of)
+
+    def get_average_time(self) -> float:
+        """Mean of the last 1000 allocation times in ms (0.0 when none)."""
+        return self._times.mean()
+
+    def get_allocation_efficiency(self) -> float:
+        """Allocated / column_count (0.0 without columns)."""
+        return len(self._column_of) / self.column_count if self.column_count else 0.0
+
+    def get_allocation_history(self) -> list[dict]:
+        """One record per live allocation, in allocation order."""
+        cols = self._columns
+        at, confidence = cols.allocated_at, cols.confidence
+        return [
+            {"conceptId": cid, "columnId": col, "timestamp": at[col], "confidence": confidence[col]}
+            for cid, col in self._column_of.items()
+        ]
+
+    def fragmentation(self) -> float:
+        """``1 - largest_free_run / free_count`` over available columns (0.0 when none)."""
+        free = self.get_free_column_count()
+        if not free:
+            return 0.0
+        return 1.0 - self._scans.largest_run(self._columns.state, AVAILABLE) / free
+
+    def stats(self) -> dict:
+        """Every counter in one dict (O(1))."""
+        self._expire_now()
+        return {
+            "column_count": self.column_count,
+            "allocated": len(self._column_of),
+            "available": self._available(),
+            "refractory": len(self._refractory),
+            "efficiency": self.get_allocation_efficiency(),
+            "average_time_ms": self._times.mean(),
+            "timing_samples": self._times.count,
+            **self._counters,
+            "strategy": self.strategy,
+            "dim": self.dim,
+            "seed": self.seed,
+            "refractory_ms": self.refractory_ms,
+            "enable_simd": self.enable_simd,
+            "backend": self.backend_name,
+        }
+
+    def column(self, column_id: int) -> dict:
+        """One column's state: id, concept id (or None), activation, state, usage, field."""
+        col = check.non_negative_int("column id", column_id, maximum=max(self.column_count - 1, 0))
+        if col >= self.column_count:
+            raise ValueError(f"Invalid column id {column_id!r}: the engine has no columns")
+        self._expire_now()
+        cols, stride = self._columns, self._stride
+        state = cols.state[col]
+        return {
+            "id": col,
+            "conceptId": cols.concept[col] if state == ALLOCATED else None,
+            "activation": cols.activation[col],
+            "state": STATE_NAMES[state],
+            "usage": cols.usage[col],
+            "confidence": cols.confidence[col] if state == ALLOCATED else None,
+            "field": cols.fields[col * stride : col * stride + self.dim].tolist(),
+        }
+
+    def column_buffers(self) -> dict:
+        """Copies of the per-column buffers by name (``state`` values: 0 available,
+        1 allocated, 2 refractory), for bulk views such as a dashboard grid."""
+        self._expire_now()
+        return {name: buffer[:] for name, buffer in self._columns.buffers().items()}
+
+    # -------------------------------------------------------------------- invariants
+
+    def validate(self) -> None:
+        """Check every invariant; raise :class:`StateError` naming the first violated."""
+        cols, scans, n = self._columns, self._scans, self.column_count
+        for name, buffer in self._columns.buffers().items():
+            expected = n * self._stride if name == "fields" else n
+            if len(buffer) != expected:
+                raise StateError(f"Buffer {name} holds {len(buffer)} items, expected {expected}")
+        counts = [scans.count(cols.state, value) for value in (AVAILABLE, ALLOCATED, REFRACTORY)]
+        if sum(counts) != n:
+            raise StateError(f"{n - sum(counts)} columns have a state outside 0..2")
+        if counts[ALLOCATED] != len(self._column_of):
+            raise StateError(
+                f"{counts[ALLOCATED]} columns are allocated but {len(self._column_of)} "
+                "concepts are mapped"
+            )
+        self._validate_mapping()
+        self._validate_refractory(counts[REFRACTORY])
+        self._validate_free(counts[AVAILABLE])
+        if not 0 <= self._times.count <= len(self._times.samples):
+            raise StateError(f"Timing window holds {self._times.count} samples")
+
+    def _validate_mapping(self) -> None:
+        """concept -> column is a bijection onto the allocated columns (vectorized)."""
+        cols, scans = self._columns, self._scans
+        columns = list(self._column_of.values())
+        if columns and (min(columns) < 0 or max(columns) >= self.column_count):
+            raise StateError("A concept maps to a column outside the engine")
+        if scans.gather(cols.state, columns).count(ALLOCATED) != len(columns):
+            raise StateError("A concept maps to a column that is not allocated")
+        if scans.gather(cols.concept, columns) != list(self._column_of):
+            raise StateError("A concept maps to a column that holds another concept")
+        if not all(0.0 <= a <= 1.0 for a in scans.gather(cols.activation, columns)):
+            raise StateError("An allocated column has an activation outside [0, 1]")
+
+    def _validate_refractory(self, refractory: int) -> None:
+        state = self._columns.state
+        if refractory != len(self._refractory):
+            raise StateError(
+                f"{refractory} columns are refractory but {len(self._refractory)} are queued"
+            )
+        previous = float("-inf")
+        for deadline, col in self._refractory:
+            if state[col] != REFRACTORY or deadline < previous:
+                raise StateError(f"Refractory queue entry for column {col} is inconsistent")
+            previous = deadline
+
+    def _validate_free(self, available: int) -> None:
+        free = self._free
+        if free is None:
+            return
+        state = self._columns.state
+        if free.size() != available or len(set(free.heap)) != len(free.heap):
+            raise StateError(
+                f"First-fit free set holds {free.size()} columns, expected {available}"
+            )
+        if any(state[c] != AVAILABLE or c >= free.frontier for c in free.heap):
+            raise StateError("First-fit free set holds a column that is not available")
+        if state.count(AVAILABLE, free.frontier) != self.column_count - free.frontier:
+            raise StateError(f"A column at or after frontier {free.frontier} is not available")
+
+    # --------------------------------------------------------------------- snapshots
+
+    def snapshot(self):
+        """The whole state as a versioned, checksummed :class:`~cortexkg.snapshot.Snapshot`."""
+        from .snapshot import take
+
+        self._expire_now()
+        return take(self)
+
+    @classmethod
+    def restore(cls, snapshot, *, backend: str = "auto", host: Host | None = None):
+        """A new engine from a snapshot (or its bytes); raises :class:`StateError` naming
+        the problem and never returns a partial state."""
+        from .snapshot import restore
+
+        return restore(cls, snapshot, backend=backend, host=host or default_host())

@@ -1,0 +1,21 @@
+"""Typed errors of the engine; every message names the offending value."""
+
+
+class CortexKGError(Exception):
+    """Base class of every error raised by cortexkg."""
+
+
+class AllocationError(CortexKGError):
+    """An allocation could not be made (no free column, concept not allocated)."""
+
+
+class InvalidConceptIdError(CortexKGError, ValueError, TypeError):
+    """A concept id is not an integer in 0..2**32-1 (also a ValueError and a TypeError)."""
+
+
+class NotInitializedError(CortexKGError):
+    """The CortexKG facade was used before `initialize()`."""
+
+
+class StateError(CortexKGError):
+    """A snapshot or stored state is invalid, or an engine invariant is violated."""

@@ -1,0 +1,209 @@
+"""The CortexKG facade: owns one engine, the initialized life cycle and persistence.
+
+The per-column view is derived from the engine on every access, so it is always the
+engine's current layout (also right after optimize) and there is one source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .engine import AllocationEngine, check_config
+from .errors import NotInitializedError, StateError
+from .host import Host, default_host
+from .scans import select_scans
+from .storage import Storage
+
+NOT_INITIALIZED = "CortexKG not initialized"
+
+
+@dataclass(frozen=True)
+class CortexKGConfig:
+    """Configuration of a new engine (a stored state, once loaded, brings its own)."""
+
+    column_count: int = 1024
+    enable_simd: bool = True
+    strategy: str = "first_fit"
+    dim: int = 0
+    refractory_ms: float = 0.0
+    seed: int = 0
+    backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        engine_config = asdict(self)
+        select_scans(engine_config.pop("backend"), self.enable_simd)  # validates the name
+        check_config(**engine_config)
+
+
+class ColumnsView(Sequence):
+    """Read-only sequence of column dicts (id, conceptId, activation, state, ...)."""
+
+    def __init__(self, engine: AllocationEngine) -> None:
+        self._engine = engine
+
+    def __len__(self) -> int:
+        return self._engine.column_count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._engine.column(i) for i in range(*index.indices(len(self)))]
+        if type(index) is int and -len(self) <= index < 0:
+            index += len(self)
+        if type(index) is not int or not 0 <= index < len(self):
+            raise IndexError(f"column index {index!r} out of range 0..{len(self) - 1}")
+        return self._engine.column(index)
+
+
+class CortexKG:
+    """The CortexKG entry point: ``await CortexKG(config).initialize(storage)``."""
+
+    def __init__(self, config: CortexKGConfig | dict | None = None, *, host: Host | None = None):
+        if config is None:
+            config = CortexKGConfig()
+        elif isinstance(config, dict):
+            config = CortexKGConfig(**config)
+        elif not isinstance(config, CortexKGConfig):
+            raise ValueError(f"Invalid config {config!r}: expected a CortexKGConfig or a dict")
+        self.config = config
+        self._host = host or default_host()
+        self._engine: AllocationEngine | None = None
+        self._storage: Storage | None = None
+
+    @property
+    def initialized(self) -> bool:
+        """Whether :meth:`initialize` has run."""
+        return self._engine is not None
+
+    async def initialize(self, storage: Storage | None = None) -> bool:
+        """Create the engine, or load it from ``storage`` when it holds a state.
+
+        Returns True when a stored state was loaded. A second call raises
+        :class:`StateError` (``Already initialized``).
+        """
+        if self._engine is not None:
+            raise StateError("Already initialized")
+        data = await storage.load() if storage is not None else None
+        if data is not None:
+            self._engine = AllocationEngine.restore(
+                data, backend=self.config.backend, host=self._host)
+        else:
+            settings = asdict(self.config)
+            self._engine = AllocationEngine(**settings, host=self._host)
+        self._storage = storage
+        return data is not None
+
+    @property
+    def engine(self) -> AllocationEngine:
+        """The engine (raises :class:`NotInitializedError` before :meth:`initialize`)."""
+        if self._engine is None:
+            raise NotInitializedError(NOT_INITIALIZED)
+        return self._engine
+
+    # mutations
+
+    def allocate_concept(self, concept_id: int, embedding: Any = None) -> int:
+        """Allocate a concept (see :meth:`AllocationEngine.allocate_concept`)."""
+        return self.engine.allocate_concept(concept_id, embedding)
+
+    def deallocate_concept(self, concept_id: int) -> bool:
+        """Release a concept; its column is reset."""
+        return self.engine.deallocate_concept(concept_id)
+
+    def allocate_batch(self, concept_ids: Any, embeddings: Any = None) -> list[dict]:
+        """Allocate many concepts (see :meth:`AllocationEngine.allocate_batch`)."""
+        return self.engine.allocate_batch(concept_ids, embeddings)
+
+    def deallocate_batch(self, concept_ids: Any) -> list[dict]:
+        """Release many concepts (see :meth:`AllocationEngine.deallocate_batch`)."""
+        return self.engine.deallocate_batch(concept_ids)
+
+    def activate_concept(self, concept_id: int, strength: float = 1.0) -> float:
+        """Raise a concept's activation (see :meth:`AllocationEngine.activate_concept`)."""
+        return self.engine.activate_concept(concept_id, strength)
+
+    async def optimize_allocations(self) -> int:
+        """Optimize; when anything changed and a storage is attached, save the state."""
+        changes = self.engine.optimize_allocations()
+        if changes and self._storage is not None:
+            await self.save_state()
+        return changes
+
+    # persistence
+
+    async def save_state(self) -> None:
+        """Write the engine's snapshot to the storage."""
+        if self._storage is None:
+            raise StateError("No storage attached: pass one to initialize()")
+        await self._storage.save(self.engine.snapshot().to_bytes())
+
+    async def load_state(self) -> bool:
+        """Replace the engine by the stored state; False when nothing is stored.
+
+        A damaged state raises :class:`StateError` and leaves the current engine as it was.
+        """
+        engine = self.engine
+        if self._storage is None:
+            raise StateError("No storage attached: pass one to initialize()")
+        data = await self._storage.load()
+        if data is None:
+            return False
+        self._engine = AllocationEngine.restore(
+            data, backend=engine.backend_name, host=self._host)
+        return True
+
+    # queries
+
+    @property
+    def total_allocations(self) -> int:
+        """New allocations made so far (idempotent hits do not count)."""
+        return self.engine.stats()["total_allocations"]
+
+    @property
+    def columns(self) -> ColumnsView:
+        """Per-column view derived from the engine."""
+        return ColumnsView(self.engine)
+
+    def get_column_states(self) -> dict:
+        """Columnar copies: ``state`` (0 available, 1 allocated, 2 refractory),
+        ``concept``, ``activation``, ``usage``, ``confidence``."""
+        buffers = self.engine.column_buffers()
+        return {name: buffers[name] for name in
+                ("state", "concept", "activation", "usage", "confidence")}
+
+    def get_allocation_info(self, concept_id: int) -> int | None:
+        """The concept's column, or None."""
+        return self.engine.get_allocation_info(concept_id)
+
+    def get_free_column_count(self) -> int:
+        """Columns available now."""
+        return self.engine.get_free_column_count()
+
+    def get_allocated_count(self) -> int:
+        """Allocated concepts."""
+        return self.engine.get_allocated_count()
+
+    def get_average_time(self) -> float:
+        """Mean of the last 1000 allocation times (ms)."""
+        return self.engine.get_average_time()
+
+    def get_allocation_efficiency(self) -> float:
+        """Allocated / column count."""
+        return self.engine.get_allocation_efficiency()
+
+    def get_allocation_history(self) -> list[dict]:
+        """Live allocations in allocation order."""
+        return self.engine.get_allocation_history()
+
+    def fragmentation(self) -> float:
+        """1 - largest free run / free columns."""
+        return self.engine.fragmentation()
+
+    def stats(self) -> dict:
+        """Every engine counter, plus ``initialized``."""
+        return self.engine.stats()
+
+    def validate(self) -> None:
+        """Check every engine invariant."""
+        self.engine.validate()

@@ -1,0 +1,48 @@
+"""The host adapter: the only module that touches the platform.
+
+Three operations: a monotonic clock in milliseconds, a wall clock in milliseconds since the
+Unix epoch, and a log line. In Pyodide (``sys.platform == "emscripten"``) they are
+``performance.now``, ``Date.now`` and ``console.log`` from the ``js`` module, bound once
+because every attribute walk through ``js`` costs microseconds. Under CPython they are
+``time.perf_counter``, ``time.time`` and the ``cortexkg`` logger. Tests pass their own
+:class:`Host` to the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+logger = logging.getLogger("cortexkg")
+
+
+@dataclass(frozen=True)
+class Host:
+    """Clock, wall clock and log used by an engine."""
+
+    now_ms: Callable[[], float]
+    wall_ms: Callable[[], float]
+    log: Callable[[str], None]
+
+
+def _cpython_host() -> Host:
+    perf_counter, wall = time.perf_counter, time.time
+    return Host(
+        now_ms=lambda: perf_counter() * 1000.0,
+        wall_ms=lambda: wall() * 1000.0,
+        log=logger.info,
+    )
+
+
+def _browser_host() -> Host:
+    import js  # type: ignore[import-not-found]  # only exists inside Pyodide
+
+    return Host(now_ms=js.performance.now, wall_ms=js.Date.now, log=js.console.log)
+
+
+def default_host() -> Host:
+    """The host of the running platform."""
+    return _browser_host() if sys.platform == "emscripten" else _cpython_host()

@@ -1,0 +1,77 @@
+"""Column scans: the one narrow, buffer-based interface behind every O(n) pass.
+
+The engine never loops over columns itself; it calls these operations on its buffers
+(``state``: bytearray of AVAILABLE/ALLOCATED/REFRACTORY, per-column ``array``s, the
+``fields`` float32 buffer). Implementations:
+
+- ``reference``: plain Python, the definition and test oracle, and the last fallback;
+- ``numpy``: views the buffers with ``numpy.asarray(memoryview(buf))`` (no copy).
+
+Every implementation returns exactly what ``reference`` returns, bit for bit (see
+``cortexkg.fields`` for the float32 accumulation order and the PRNG).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+AVAILABLE, ALLOCATED, REFRACTORY = 0, 1, 2
+BACKENDS = ("auto", "numpy", "reference")
+
+
+class ColumnScans(Protocol):
+    """Operations over the engine's column buffers."""
+
+    name: str
+
+    def count(self, state: bytearray, value: int) -> int:
+        """Number of columns whose state is ``value``."""
+
+    def indices(self, state: bytearray, value: int, stop: int) -> list[int]:
+        """Ascending ids of the columns below ``stop`` whose state is ``value``."""
+
+    def largest_run(self, state: bytearray, value: int) -> int:
+        """Length of the longest run of consecutive columns whose state is ``value``."""
+
+    def gather(self, buffer, columns: Sequence[int]) -> list:
+        """``[buffer[c] for c in columns]``."""
+
+    def best_match(self, state: bytearray, fields, stride: int, query) -> tuple[int, float]:
+        """Masked argmax of the defined dot product over AVAILABLE columns.
+
+        Returns ``(column, score)``, or ``(-1, 0.0)`` when no column is available. A NaN
+        score ranks below every other score; ties go to the lowest column id.
+        """
+
+    def init_fields(self, fields, dim: int, stride: int, seed: int) -> None:
+        """Fill every column's field with its seeded unit vector (see ``cortexkg.fields``)."""
+
+    def compact(self, state: bytearray, usage, buffers: Sequence[tuple[object, int]]):
+        """Apply the optimize permutation in place; return the new columns of moved concepts.
+
+        Non-refractory columns, in ascending order, receive: the ALLOCATED columns ordered
+        by ``usage`` descending (ties keep column order), then the AVAILABLE columns in
+        column order. Refractory columns stay put. Each ``(buffer, width)`` moves rows of
+        ``width`` items (``state`` must be among them). Returns an ``array('I')`` of the
+        destination columns of allocated concepts whose column changed.
+        """
+
+
+def select_scans(backend: str = "auto", enable_simd: bool = True) -> ColumnScans:
+    """The scan implementation for ``backend``.
+
+    ``auto`` picks numpy when it imports (and ``enable_simd`` is true), else ``reference``.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"Invalid backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend in ("auto", "numpy") and (enable_simd or backend == "numpy"):
+        try:
+            from .numpy_scans import NumpyScans
+        except ImportError:
+            if backend == "numpy":
+                raise ValueError("Invalid backend 'numpy': numpy is not installed") from None
+        else:
+            return NumpyScans()
+    from .reference import ReferenceScans
+
+    return ReferenceScans()

@@ -1,0 +1,244 @@
+"""Snapshots: the engine's whole state as a header plus named, checksummed byte buffers.
+
+Binary layout of :meth:`Snapshot.to_bytes` (all integers little-endian)::
+
+    magic  b"CORTEXKG"  | u32 format version | u32 header length | u32 header crc32
+    header  UTF-8 JSON: {"config", "counters", "window", "buffers": [{"name",
+            "typecode", "length", "crc32"}, ...]}
+    buffers the bytes of each listed buffer, in the listed order, little-endian
+
+Column state is stored as the engine's own buffers (never per-column objects), plus
+``order`` (the columns of live allocations in allocation order), the timing ``window``
+and the refractory queue as columns and remaining milliseconds, so deadlines are
+relative to the clock of whoever restores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass, field
+
+from .columns import ROW_TYPECODES
+from .errors import StateError
+from .scans import select_scans
+from .timing import WINDOW
+
+FORMAT_VERSION = 1
+MAGIC = b"CORTEXKG"
+_PREFIX = struct.Struct("<8sIII")
+_COUNTERS = ("total_allocations", "total_deallocations", "usage_hits", "activations",
+             "optimization_cycles", "moves_total")
+
+
+def _little_endian(buffer) -> bytes:
+    if sys.byteorder == "big" and isinstance(buffer, array) and buffer.itemsize > 1:
+        buffer = array(buffer.typecode, buffer)
+        buffer.byteswap()
+    return bytes(buffer)
+
+
+def _from_little_endian(typecode: str, data: bytes) -> array:
+    out = array(typecode, data)
+    if sys.byteorder == "big" and out.itemsize > 1:
+        out.byteswap()
+    return out
+
+
+@dataclass
+class Snapshot:
+    """A versioned, self-describing engine state: ``header`` and ``buffers`` by name."""
+
+    header: dict
+    buffers: dict[str, bytes] = field(repr=False)
+
+    def to_bytes(self) -> bytes:
+        """One byte string holding the whole snapshot."""
+        header = json.dumps(self.header, separators=(",", ":"), sort_keys=True).encode()
+        parts = [_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header), zlib.crc32(header)), header]
+        parts.extend(self.buffers[entry["name"]] for entry in self.header["buffers"])
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Snapshot":
+        """Parse :meth:`to_bytes` output; raise :class:`StateError` naming any damage."""
+        data = bytes(data)
+        if len(data) < _PREFIX.size:
+            raise StateError(f"Snapshot is truncated: {len(data)} bytes, no complete prefix")
+        magic, version, header_length, header_crc = _PREFIX.unpack_from(data)
+        if magic != MAGIC:
+            raise StateError(f"Not a cortexkg snapshot: magic {magic!r}, expected {MAGIC!r}")
+        if version != FORMAT_VERSION:
+            raise StateError(
+                f"Unsupported snapshot format version {version}: expected {FORMAT_VERSION}"
+            )
+        start = _PREFIX.size
+        raw = data[start : start + header_length]
+        if len(raw) != header_length:
+            raise StateError(f"Snapshot is truncated inside its {header_length}-byte header")
+        if zlib.crc32(raw) != header_crc:
+            raise StateError("Snapshot header checksum mismatch: the header is damaged")
+        try:
+            header = json.loads(raw)
+            entries = [(e["name"], e["typecode"], e["length"]) for e in header["buffers"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise StateError(f"Snapshot header is malformed: {error}") from None
+        if any(type(length) is not int or length < 0 for _, _, length in entries):
+            raise StateError("Snapshot header lists a buffer with an invalid length")
+        offset, buffers = start + header_length, {}
+        for name, typecode, length in entries:
+            size = length * _itemsize(typecode)
+            if offset + size > len(data):
+                raise StateError(f"Snapshot is truncated inside buffer {name!r}")
+            buffers[name] = data[offset : offset + size]
+            offset += size
+        if offset != len(data):
+            raise StateError(f"Snapshot has {len(data) - offset} unexpected trailing bytes")
+        return cls(header, buffers)
+
+
+def _itemsize(typecode: str) -> int:
+    try:
+        return array(typecode).itemsize
+    except (ValueError, TypeError):
+        raise StateError(f"Snapshot buffer has unknown typecode {typecode!r}") from None
+
+
+def take(engine) -> Snapshot:
+    """The snapshot of ``engine`` (its refractory queue already expired to now)."""
+    now = engine._now()
+    window = engine._times
+    named = {name: (ROW_TYPECODES.get(name, "f"), buffer)
+             for name, buffer in engine._columns.buffers().items()}
+    named["order"] = ("I", array("I", engine._column_of.values()))
+    named["window"] = ("d", window.samples)
+    named["refractory_column"] = ("I", array("I", [col for _, col in engine._refractory]))
+    named["refractory_remaining"] = (
+        "d", array("d", [max(0.0, deadline - now) for deadline, _ in engine._refractory]))
+    buffers = {name: _little_endian(buffer) for name, (_, buffer) in named.items()}
+    header = {
+        "config": {
+            "column_count": engine.column_count,
+            "enable_simd": engine.enable_simd,
+            "strategy": engine.strategy,
+            "dim": engine.dim,
+            "refractory_ms": engine.refractory_ms,
+            "seed": engine.seed,
+        },
+        "counters": dict(engine._counters),
+        "window": {"position": window.position, "count": window.count, "total": window.total},
+        "buffers": [
+            {"name": name, "typecode": typecode, "length": len(buffer),
+             "crc32": zlib.crc32(buffers[name])}
+            for name, (typecode, buffer) in named.items()
+        ],
+    }
+    return Snapshot(header, buffers)
+
+
+def restore(cls, snapshot, *, backend: str, host):
+    """A new ``cls`` engine from ``snapshot`` (a Snapshot or its bytes), fully validated."""
+    from .engine import check_config
+
+    if not isinstance(snapshot, Snapshot):
+        snapshot = Snapshot.from_bytes(snapshot)
+    header = snapshot.header
+    try:
+        config = check_config(**header["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise StateError(f"Snapshot configuration is invalid: {error}") from None
+    engine = cls.__new__(cls)
+    engine._setup(config, select_scans(backend, config["enable_simd"]), host)
+    data = _checked_buffers(snapshot, engine)
+    for name, buffer in engine._columns.buffers().items():
+        buffer[:] = data[name]
+    _restore_mapping(engine, data["order"])
+    _restore_refractory(engine, data["refractory_column"], data["refractory_remaining"])
+    _restore_counters(engine, header, data["window"])
+    engine._rebuild_free()
+    engine.validate()
+    return engine
+
+
+def _expected_buffers(engine) -> dict[str, tuple[str, int | None]]:
+    """name -> (typecode, item count or None when variable)."""
+    n = engine.column_count
+    expected = {name: (typecode, n) for name, typecode in ROW_TYPECODES.items()}
+    expected["fields"] = ("f", n * engine._stride)
+    expected["order"] = ("I", None)
+    expected["window"] = ("d", WINDOW)
+    expected["refractory_column"] = ("I", None)
+    expected["refractory_remaining"] = ("d", None)
+    return expected
+
+
+def _checked_buffers(snapshot: Snapshot, engine) -> dict:
+    entries = {entry.get("name"): entry for entry in snapshot.header.get("buffers", [])}
+    out = {}
+    for name, (typecode, count) in _expected_buffers(engine).items():
+        entry, data = entries.get(name), snapshot.buffers.get(name)
+        if entry is None or data is None:
+            raise StateError(f"Snapshot lacks buffer {name!r}")
+        if entry.get("typecode") != typecode:
+            raise StateError(
+                f"Snapshot buffer {name!r} has typecode {entry.get('typecode')!r}, "
+                f"expected {typecode!r}"
+            )
+        itemsize = array(typecode).itemsize
+        length = entry.get("length")
+        if type(length) is not int or len(data) != itemsize * length:
+            raise StateError(f"Snapshot buffer {name!r} size does not match its header")
+        if count is not None and length != count:
+            raise StateError(f"Snapshot buffer {name!r} holds {length} items, expected {count}")
+        if zlib.crc32(data) != entry.get("crc32"):
+            raise StateError(f"Snapshot buffer {name!r} checksum mismatch: the data is damaged")
+        out[name] = data if typecode == "B" else _from_little_endian(typecode, data)
+    return out
+
+
+def _restore_mapping(engine, order: array) -> None:
+    if order and max(order) >= engine.column_count:
+        raise StateError("Snapshot allocation order names a column outside the engine")
+    concepts = engine._scans.gather(engine._columns.concept, order)
+    engine._column_of = dict(zip(concepts, order))
+    if len(engine._column_of) != len(order):
+        raise StateError("Snapshot allocation order holds a concept or column twice")
+
+
+def _restore_refractory(engine, columns: array, remaining: array) -> None:
+    if len(columns) != len(remaining):
+        raise StateError("Snapshot refractory columns and deadlines differ in length")
+    if any(not math.isfinite(ms) or ms < 0 for ms in remaining):
+        raise StateError("Snapshot holds a refractory deadline that is not a finite ms >= 0")
+    if columns and max(columns) >= engine.column_count:
+        raise StateError("Snapshot refractory queue names a column outside the engine")
+    if len(set(columns)) != len(columns):
+        raise StateError("Snapshot refractory queue holds a column twice")
+    now = engine._now()
+    engine._refractory.extend((now + ms, col) for ms, col in zip(remaining, columns))
+
+
+def _restore_counters(engine, header: dict, samples: array) -> None:
+    try:
+        counters = {name: header["counters"][name] for name in _COUNTERS}
+        window = header["window"]
+        position, count, total = window["position"], window["count"], window["total"]
+    except (KeyError, TypeError) as error:
+        raise StateError(f"Snapshot counters are incomplete: missing {error}") from None
+    if any(type(v) is not int or v < 0 for v in counters.values()):
+        raise StateError(f"Snapshot counters are invalid: {counters}")
+    if (type(position) is not int or type(count) is not int or not 0 <= position < WINDOW
+            or not 0 <= count <= WINDOW or not isinstance(total, (int, float))
+            or not math.isfinite(total)):
+        raise StateError(f"Snapshot timing window is invalid: {window}")
+    if not all(math.isfinite(ms) and ms >= 0 for ms in samples):
+        raise StateError("Snapshot timing window holds a sample that is not a finite ms >= 0")
+    engine._counters.update(counters)
+    times = engine._times
+    times.samples[:] = samples
+    times.position, times.count, times.total = position, count, float(total)
+

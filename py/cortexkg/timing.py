@@ -1,0 +1,41 @@
+"""The window of the last allocation times: O(1) per sample, exact mean on demand."""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+WINDOW = 1000
+
+
+class TimingWindow:
+    """Ring buffer of the last ``WINDOW`` samples (ms) with a running total.
+
+    The total is recomputed exactly with ``math.fsum`` each time the ring wraps, so
+    floating-point drift never accumulates beyond one lap.
+    """
+
+    def __init__(self) -> None:
+        self.samples = array("d", bytes(8 * WINDOW))
+        self.position = 0
+        self.count = 0
+        self.total = 0.0
+
+    def add(self, ms: float, repeat: int = 1) -> None:
+        """Record ``ms`` once, or ``repeat`` times (a batch's per-item time)."""
+        samples = self.samples
+        for _ in range(min(repeat, WINDOW)):
+            if self.count == WINDOW:
+                self.total -= samples[self.position]
+            else:
+                self.count += 1
+            samples[self.position] = ms
+            self.total += ms
+            self.position += 1
+            if self.position == WINDOW:
+                self.position = 0
+                self.total = math.fsum(samples)
+
+    def mean(self) -> float:
+        """Mean of the samples in the window, 0.0 when empty."""
+        return self.total / self.count if self.count else 0.0
