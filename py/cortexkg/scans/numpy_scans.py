@@ -54,9 +54,10 @@ class NumpyScans:
         field = _view(fields).reshape(len(st), groups, 4)
         q = _view(query).reshape(groups, 4)
         acc = np.zeros((len(st), 4), dtype=np.float32)
-        for g in range(groups):  # the defined order: lane accumulators, group by group
-            acc += field[:, g, :] * q[g]
-        scores = (acc[:, 0] + acc[:, 1]) + (acc[:, 2] + acc[:, 3])
+        with np.errstate(all="ignore"):  # inf and NaN follow IEEE rules, by definition
+            for g in range(groups):  # the defined order: lane accumulators, group by group
+                acc += field[:, g, :] * q[g]
+            scores = (acc[:, 0] + acc[:, 1]) + (acc[:, 2] + acc[:, 3])
         keys = np.where(available & ~np.isnan(scores), scores, np.float32(-np.inf))
         best = int(np.argmax(keys))
         if keys[best] == -np.inf:  # every available score is NaN or -inf: all tie
