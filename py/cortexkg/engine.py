@@ -8,6 +8,7 @@ deallocation are O(log n) (:mod:`cortexkg.free_columns`).
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, deque
 from typing import Any
 
@@ -422,8 +423,14 @@ class AllocationEngine:
 
     def validate(self) -> None:
         """Check every invariant; raise :class:`StateError` naming the first violated."""
+        available = self._validate_store(array("I", self._column_of.values()))
+        self._validate_free(available)
+
+    def _validate_store(self, columns: array, *, check_concepts: bool = True) -> int:
+        """Invariants of the stored state (buffers, counts, mapping, refractory queue);
+        ``columns`` lists the mapped columns. Returns the number of available columns."""
         cols, scans, n = self._columns, self._scans, self.column_count
-        for name, buffer in self._columns.buffers().items():
+        for name, buffer in cols.buffers().items():
             expected = n * self._stride if name == "fields" else n
             if len(buffer) != expected:
                 raise StateError(f"Buffer {name} holds {len(buffer)} items, expected {expected}")
@@ -435,23 +442,24 @@ class AllocationEngine:
                 f"{counts[ALLOCATED]} columns are allocated but {len(self._column_of)} "
                 "concepts are mapped"
             )
-        self._validate_mapping()
+        self._validate_mapping(columns, check_concepts)
         self._validate_refractory(counts[REFRACTORY])
-        self._validate_free(counts[AVAILABLE])
         if not 0 <= self._times.count <= len(self._times.samples):
             raise StateError(f"Timing window holds {self._times.count} samples")
+        return counts[AVAILABLE]
 
-    def _validate_mapping(self) -> None:
-        """concept -> column is a bijection onto the allocated columns (vectorized)."""
+    def _validate_mapping(self, columns: array, check_concepts: bool) -> None:
+        """The mapped ``columns`` are distinct allocated columns holding their concepts."""
         cols, scans = self._columns, self._scans
-        columns = list(self._column_of.values())
-        if columns and (min(columns) < 0 or max(columns) >= self.column_count):
+        if columns and max(columns) >= self.column_count:
             raise StateError("A concept maps to a column outside the engine")
         if scans.gather(cols.state, columns).count(ALLOCATED) != len(columns):
             raise StateError("A concept maps to a column that is not allocated")
-        if scans.gather(cols.concept, columns) != list(self._column_of):
+        if check_concepts and scans.gather(cols.concept, columns) != list(self._column_of):
             raise StateError("A concept maps to a column that holds another concept")
-        if not all(0.0 <= a <= 1.0 for a in scans.gather(cols.activation, columns)):
+        activations = scans.gather(cols.activation, columns)
+        total = sum(activations)  # NaN when any activation is NaN
+        if activations and (total != total or min(activations) < 0.0 or max(activations) > 1.0):
             raise StateError("An allocated column has an activation outside [0, 1]")
 
     def _validate_refractory(self, refractory: int) -> None:
@@ -467,6 +475,7 @@ class AllocationEngine:
             previous = deadline
 
     def _validate_free(self, available: int) -> None:
+        """The first-fit free set holds exactly the available columns."""
         free = self._free
         if free is None:
             return
@@ -475,7 +484,9 @@ class AllocationEngine:
             raise StateError(
                 f"First-fit free set holds {free.size()} columns, expected {available}"
             )
-        if any(state[c] != AVAILABLE or c >= free.frontier for c in free.heap):
+        heap = free.heap
+        if heap and (max(heap) >= free.frontier
+                     or self._scans.gather(state, heap).count(AVAILABLE) != len(heap)):
             raise StateError("First-fit free set holds a column that is not available")
         if state.count(AVAILABLE, free.frontier) != self.column_count - free.frontier:
             raise StateError(f"A column at or after frontier {free.frontier} is not available")

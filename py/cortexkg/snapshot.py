@@ -159,8 +159,9 @@ def restore(cls, snapshot, *, backend: str, host):
     _restore_mapping(engine, data["order"])
     _restore_refractory(engine, data["refractory_column"], data["refractory_remaining"])
     _restore_counters(engine, header, data["window"])
+    # concepts were read from the mapped columns, and the free set is derived below
+    engine._validate_store(data["order"], check_concepts=False)
     engine._rebuild_free()
-    engine.validate()
     return engine
 
 
