@@ -451,15 +451,15 @@ class AllocationEngine:
     def _validate_mapping(self, columns: array, check_concepts: bool) -> None:
         """The mapped ``columns`` are distinct allocated columns holding their concepts."""
         cols, scans = self._columns, self._scans
-        if columns and max(columns) >= self.column_count:
-            raise StateError("A concept maps to a column outside the engine")
-        if scans.gather(cols.state, columns).count(ALLOCATED) != len(columns):
+        try:
+            allocated = scans.count_between(cols.state, columns, ALLOCATED, ALLOCATED)
+        except IndexError:
+            raise StateError("A concept maps to a column outside the engine") from None
+        if allocated != len(columns):
             raise StateError("A concept maps to a column that is not allocated")
         if check_concepts and scans.gather(cols.concept, columns) != list(self._column_of):
             raise StateError("A concept maps to a column that holds another concept")
-        activations = scans.gather(cols.activation, columns)
-        total = sum(activations)  # NaN when any activation is NaN
-        if activations and (total != total or min(activations) < 0.0 or max(activations) > 1.0):
+        if scans.count_between(cols.activation, columns, 0.0, 1.0) != len(columns):
             raise StateError("An allocated column has an activation outside [0, 1]")
 
     def _validate_refractory(self, refractory: int) -> None:
@@ -486,7 +486,7 @@ class AllocationEngine:
             )
         heap = free.heap
         if heap and (max(heap) >= free.frontier
-                     or self._scans.gather(state, heap).count(AVAILABLE) != len(heap)):
+                     or self._scans.count_between(state, heap, AVAILABLE, AVAILABLE) != len(heap)):
             raise StateError("First-fit free set holds a column that is not available")
         if state.count(AVAILABLE, free.frontier) != self.column_count - free.frontier:
             raise StateError(f"A column at or after frontier {free.frontier} is not available")

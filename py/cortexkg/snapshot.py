@@ -202,9 +202,10 @@ def _checked_buffers(snapshot: Snapshot, engine) -> dict:
 
 
 def _restore_mapping(engine, order: array) -> None:
-    if order and max(order) >= engine.column_count:
-        raise StateError("Snapshot allocation order names a column outside the engine")
-    concepts = engine._scans.gather(engine._columns.concept, order)
+    try:
+        concepts = engine._scans.gather(engine._columns.concept, order)
+    except IndexError:
+        raise StateError("Snapshot allocation order names a column outside the engine") from None
     engine._column_of = dict(zip(concepts, order))
     if len(engine._column_of) != len(order):
         raise StateError("Snapshot allocation order holds a concept or column twice")

@@ -152,9 +152,9 @@ def format_report(records: list[dict], floors: list[dict]) -> str:
         right={0, 2, 3},
     )
     sections = [
-        "baseline = ReferencePortEngine, a Python port of the Rust reference design, run once"
-        " within a time budget; backends report their fastest of several runs;"
-        " ~speedup = against the part the baseline finished within its budget",
+        "baseline: ReferencePortEngine, a Python port of the Rust reference design, run once"
+        " within a time budget\nbackends: fastest of several runs\n"
+        "~speedup: against the part the baseline finished within its budget\n",
         timing,
         "",
         "memory (tracemalloc): bytes/column after construction; "
