@@ -27,6 +27,7 @@ MAX_COLUMNS = 1 << 28
 MAX_DIM = 4096
 NO_FREE_COLUMNS = "No free columns available"
 _MAX_USAGE = 2**32 - 1
+_NO_FIELD = array("f")  # the query when dim is 0: every score is 0.0
 
 
 def _not_allocated(concept_id: int) -> str:
@@ -155,7 +156,8 @@ class AllocationEngine:
             col, confidence = self._free.take(), 1.0
         else:
             cols = self._columns
-            col, score = self._scans.best_match(cols.state, cols.fields, self._stride, query)
+            col, score = self._scans.best_match(
+                cols.state, cols.fields, self._stride, _NO_FIELD if query is None else query)
             confidence = (score + 1.0) / 2.0
         self._columns.place(col, cid, wall_ms, confidence, query)
         self._column_of[cid] = col
