@@ -8,6 +8,7 @@ deallocation are O(log n) (:mod:`cortexkg.free_columns`).
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections import Counter, deque
 from typing import Any
@@ -158,7 +159,7 @@ class AllocationEngine:
             cols = self._columns
             col, score = self._scans.best_match(
                 cols.state, cols.fields, self._stride, _NO_FIELD if query is None else query)
-            confidence = (score + 1.0) / 2.0
+            confidence = min(1.0, (score + 1.0) / 2.0)  # float32 rounding may pass 1
         self._columns.place(col, cid, wall_ms, confidence, query)
         self._column_of[cid] = col
         self._counters["total_allocations"] += 1
@@ -196,7 +197,7 @@ class AllocationEngine:
     def _batch_embeddings(self, embeddings: Any, count: int) -> list | None:
         if embeddings is None:
             return None
-        items = embeddings.tolist() if hasattr(embeddings, "tolist") else list(embeddings)
+        items = check.sequence(embeddings, "embeddings (expected one per concept id)")
         if len(items) != count:
             raise ValueError(
                 f"Invalid embeddings: {len(items)} given for {count} concept ids"
@@ -445,10 +446,38 @@ class AllocationEngine:
                 "concepts are mapped"
             )
         self._validate_mapping(columns, check_concepts)
+        self._validate_released(n - counts[ALLOCATED], columns)
         self._validate_refractory(counts[REFRACTORY])
-        if not 0 <= self._times.count <= len(self._times.samples):
-            raise StateError(f"Timing window holds {self._times.count} samples")
+        self._validate_counters()
         return counts[AVAILABLE]
+
+    def _validate_released(self, released: int, columns: array) -> None:
+        """Columns without a concept are reset; fields are finite unit-range vectors."""
+        cols, scans = self._columns, self._scans
+        for name in ("activation", "usage"):
+            buffer = getattr(cols, name)
+            zeros = scans.count_between(buffer, None, 0, 0) - scans.count_between(
+                buffer, columns, 0, 0)
+            if zeros != released:
+                raise StateError(f"A column without a concept has a non-zero {name}")
+        if scans.count_between(cols.fields, None, -1.0, 1.0) != len(cols.fields):
+            raise StateError("A receptive field holds a value outside [-1, 1] or NaN")
+
+    def _validate_counters(self) -> None:
+        counters, times = self._counters, self._times
+        if counters["total_allocations"] - counters["total_deallocations"] != len(self._column_of):
+            raise StateError(
+                f"Invariant violated: counters disagree: {counters['total_allocations']} allocations - "
+                f"{counters['total_deallocations']} deallocations != "
+                f"{len(self._column_of)} allocated"
+            )
+        exact = math.fsum(times.samples)
+        if not 0 <= times.count <= len(times.samples) or abs(times.total - exact) > 1e-9 * max(
+                1.0, exact):
+            raise StateError(
+                f"Invariant violated: the timing window is inconsistent: total {times.total} for {times.count} samples "
+                f"summing to {exact}"
+            )
 
     def _validate_mapping(self, columns: array, check_concepts: bool) -> None:
         """The mapped ``columns`` are distinct allocated columns holding their concepts."""
@@ -461,8 +490,9 @@ class AllocationEngine:
             raise StateError("A concept maps to a column that is not allocated")
         if check_concepts and scans.gather(cols.concept, columns) != list(self._column_of):
             raise StateError("A concept maps to a column that holds another concept")
-        if scans.count_between(cols.activation, columns, 0.0, 1.0) != len(columns):
-            raise StateError("An allocated column has an activation outside [0, 1]")
+        for name in ("activation", "confidence"):
+            if scans.count_between(getattr(cols, name), columns, 0.0, 1.0) != len(columns):
+                raise StateError(f"An allocated column has a {name} outside [0, 1]")
 
     def _validate_refractory(self, refractory: int) -> None:
         state = self._columns.state

@@ -63,6 +63,10 @@ class CortexKG:
         if config is None:
             config = CortexKGConfig()
         elif isinstance(config, dict):
+            unknown = set(config) - set(CortexKGConfig.__dataclass_fields__)
+            if unknown:
+                raise ValueError(f"Invalid config keys {sorted(unknown)}: expected some of "
+                                 f"{', '.join(CortexKGConfig.__dataclass_fields__)}")
             config = CortexKGConfig(**config)
         elif not isinstance(config, CortexKGConfig):
             raise ValueError(f"Invalid config {config!r}: expected a CortexKGConfig or a dict")
@@ -134,9 +138,10 @@ class CortexKG:
 
     async def save_state(self) -> None:
         """Write the engine's snapshot to the storage."""
+        engine = self.engine
         if self._storage is None:
             raise StateError("No storage attached: pass one to initialize()")
-        await self._storage.save(self.engine.snapshot().to_bytes())
+        await self._storage.save(engine.snapshot().to_bytes())
 
     async def load_state(self) -> bool:
         """Replace the engine by the stored state; False when nothing is stored.
@@ -201,7 +206,7 @@ class CortexKG:
         return self.engine.fragmentation()
 
     def stats(self) -> dict:
-        """Every engine counter, plus ``initialized``."""
+        """Every engine counter (see :meth:`AllocationEngine.stats`)."""
         return self.engine.stats()
 
     def validate(self) -> None:

@@ -66,6 +66,9 @@ class Snapshot:
     @classmethod
     def from_bytes(cls, data: bytes) -> "Snapshot":
         """Parse :meth:`to_bytes` output; raise :class:`StateError` naming any damage."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise StateError(
+                f"Invalid snapshot {type(data).__name__}: expected bytes or a Snapshot")
         data = bytes(data)
         if len(data) < _PREFIX.size:
             raise StateError(f"Snapshot is truncated: {len(data)} bytes, no complete prefix")
@@ -89,6 +92,12 @@ class Snapshot:
             raise StateError(f"Snapshot header is malformed: {error}") from None
         if any(type(length) is not int or length < 0 for _, _, length in entries):
             raise StateError("Snapshot header lists a buffer with an invalid length")
+        names = [name for name, _, _ in entries]
+        if any(type(name) is not str for name in names):
+            raise StateError("Snapshot header is malformed: a buffer name is not a string")
+        for name in names:
+            if names.count(name) > 1:
+                raise StateError(f"Snapshot header lists buffer {name!r} twice")
         offset, buffers = start + header_length, {}
         for name, typecode, length in entries:
             size = length * _itemsize(typecode)
@@ -214,8 +223,9 @@ def _restore_mapping(engine, order: array) -> None:
 def _restore_refractory(engine, columns: array, remaining: array) -> None:
     if len(columns) != len(remaining):
         raise StateError("Snapshot refractory columns and deadlines differ in length")
-    if any(not math.isfinite(ms) or ms < 0 for ms in remaining):
-        raise StateError("Snapshot holds a refractory deadline that is not a finite ms >= 0")
+    if any(not 0.0 <= ms <= engine.refractory_ms for ms in remaining):
+        raise StateError(
+            f"Snapshot holds a refractory deadline (time left) outside 0..{engine.refractory_ms} ms")
     if columns and max(columns) >= engine.column_count:
         raise StateError("Snapshot refractory queue names a column outside the engine")
     if len(set(columns)) != len(columns):

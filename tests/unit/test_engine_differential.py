@@ -15,6 +15,8 @@ IDS = st.integers(0, 20)
 
 def embeddings(dim):
     # a small pool makes equal embeddings (and so tied scores) likely
+    if not dim:
+        return st.none()
     pool = st.sampled_from([[1.0] * dim, [-1.0] + [0.5] * (dim - 1), [0.0] * (dim - 1) + [2.0]])
     free = st.lists(st.floats(-10, 10, allow_nan=False), min_size=dim, max_size=dim).filter(any)
     return st.none() | pool | free

@@ -36,8 +36,9 @@ class ColumnScans(Protocol):
     def gather(self, buffer, columns: Sequence[int]) -> list:
         """``[buffer[c] for c in columns]``."""
 
-    def count_between(self, buffer, columns: Sequence[int], low: float, high: float) -> int:
-        """How many of ``columns`` hold a value ``v`` with ``low <= v <= high`` (NaN never)."""
+    def count_between(self, buffer, columns: Sequence[int] | None, low: float, high: float) -> int:
+        """How many of ``columns`` (None: every item of ``buffer``) hold a value ``v`` with
+        ``low <= v <= high`` (NaN never does)."""
 
     def best_match(self, state: bytearray, fields, stride: int, query) -> tuple[int, float]:
         """Masked argmax of the defined dot product over AVAILABLE columns.

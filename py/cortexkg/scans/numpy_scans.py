@@ -45,8 +45,10 @@ class NumpyScans:
     def gather(self, buffer, columns: Sequence[int]) -> list:
         return _view(buffer)[np.asarray(columns, dtype=np.intp)].tolist()
 
-    def count_between(self, buffer, columns: Sequence[int], low: float, high: float) -> int:
-        values = _view(buffer)[np.asarray(columns, dtype=np.intp)]
+    def count_between(self, buffer, columns: Sequence[int] | None, low: float, high: float) -> int:
+        values = _view(buffer)
+        if columns is not None:
+            values = values[np.asarray(columns, dtype=np.intp)]
         return int(np.count_nonzero((values >= low) & (values <= high)))
 
     def best_match(self, state: bytearray, fields, stride: int, query) -> tuple[int, float]:

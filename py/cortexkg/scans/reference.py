@@ -33,8 +33,9 @@ class ReferenceScans:
     def gather(self, buffer, columns: Sequence[int]) -> list:
         return [buffer[column] for column in columns]
 
-    def count_between(self, buffer, columns: Sequence[int], low: float, high: float) -> int:
-        return sum(1 for column in columns if low <= buffer[column] <= high)
+    def count_between(self, buffer, columns: Sequence[int] | None, low: float, high: float) -> int:
+        values = buffer if columns is None else (buffer[column] for column in columns)
+        return sum(1 for value in values if low <= value <= high)
 
     def best_match(self, state: bytearray, fields, stride: int, query) -> tuple[int, float]:
         best, best_key, best_score = -1, 0.0, 0.0

@@ -1,0 +1,52 @@
+"""Shared fixtures of the unit tests.
+
+- ``FakeHost`` (class, in ``fakes.py``; ``from fakes import FakeHost``): a
+  :class:`cortexkg.Host` whose monotonic clock ``clock`` (ms, starts at 1000.0) moves only
+  through ``advance(ms)``; ``wall_ms()`` is ``epoch + clock``; log lines go to ``logs``.
+- fixture ``fake_host``: a fresh ``FakeHost()``.
+- fixture ``make_engine``: ``make_engine(**kw)`` builds ``AllocationEngine(**kw)`` with
+  ``column_count=8`` unless given and a fresh ``FakeHost`` unless ``host=`` is given (the
+  engine's fake is ``engine.host``).
+- fixture ``engine_state``: the function ``engine_state(engine)``, a fingerprint of an
+  engine's whole state (snapshot bytes, history, stats, column buffers) comparable with
+  ``==``; equal fingerprints under an unmoved fake clock mean nothing changed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cortexkg import AllocationEngine
+from fakes import FakeHost
+
+
+def build_engine(**kw) -> AllocationEngine:
+    """``AllocationEngine`` with test defaults: 8 columns and its own ``FakeHost``."""
+    kw.setdefault("column_count", 8)
+    kw.setdefault("host", FakeHost())
+    return AllocationEngine(**kw)
+
+
+def engine_state(engine: AllocationEngine) -> tuple:
+    """Everything observable about an engine, comparable with ``==``."""
+    return (
+        engine.snapshot().to_bytes(),
+        engine.get_allocation_history(),
+        engine.stats(),
+        {name: bytes(buffer) for name, buffer in engine.column_buffers().items()},
+    )
+
+
+@pytest.fixture
+def fake_host() -> FakeHost:
+    return FakeHost()
+
+
+@pytest.fixture
+def make_engine():
+    return build_engine
+
+
+@pytest.fixture(name="engine_state")
+def engine_state_fixture():
+    return engine_state
