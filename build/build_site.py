@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""Assemble the static site in dist/ from pinned, verified inputs (stdlib only).
+
+Inputs:
+  node_modules/pyodide   the Pyodide runtime, exactly the version package.json pins
+  build/wheels.lock      pure wheels from PyPI (micropip, packaging), checked by sha256
+  pyproject.toml, py/    the cortexkg wheel, built with the project's own build backend
+  web/                   the page, the worker and their assets, copied as they are
+  --numpy-wheel PATH     optional: Pyodide's numpy wheel, accepted only if its sha256
+                         equals the entry in the runtime's pyodide-lock.json
+
+Output (dist/):
+  index.html, *.js, ...             web/
+  vendor/pyodide-<version>/...      the runtime; every path under vendor/ carries a
+  vendor/<name>-<version>-*.whl     version, so the server may let browsers cache it forever
+  wheels/cortexkg-<version>-*.whl   the app's wheel (revalidated on every load)
+  site.json                         what the worker loads: runtime, packages, app wheel
+
+Downloads and the built wheel are kept in .cache/ (outside git). A rerun with unchanged
+inputs downloads, builds and copies nothing, and dist/ ends up holding exactly this
+build's files. Any problem stops the build with BuildError, whose message names the
+input and what to do; the command line prints it and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The runtime files Pyodide fetches from indexURL when it boots (the source map only
+# when developer tools are open).
+RUNTIME_FILES = (
+    "pyodide.mjs",
+    "pyodide.mjs.map",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
+
+# Files outside py/ that end up in the wheel: its metadata (hatchling's readme and
+# default license-files globs). A change to any of them rebuilds the wheel.
+WHEEL_METADATA_GLOBS = (
+    "pyproject.toml",
+    "README*",
+    "LICEN[CS]E*",
+    "COPYING*",
+    "NOTICE*",
+    "AUTHORS*",
+)
+
+PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s+--hash=sha256:([0-9a-f]{64})$")
+
+
+class BuildError(Exception):
+    """An input is missing, unpinned, or differs from its pin; the message says which."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One line of build/wheels.lock."""
+
+    name: str
+    version: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The Pyodide runtime installed by npm."""
+
+    version: str
+    directory: Path
+    lock: dict
+
+    @property
+    def python_version(self) -> str:
+        """Major.minor of the runtime's Python, e.g. "3.14", as pip's --python-version wants."""
+        return ".".join(self.lock["info"]["python"].split(".")[:2])
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """How much of dist/ a build changed."""
+
+    files: int
+    copied: int
+    removed: int
+
+
+def build_site(
+    *,
+    root: Path = ROOT,
+    dist: Path | None = None,
+    lock: Path | None = None,
+    cache: Path | None = None,
+    numpy_wheel: Path | None = None,
+) -> BuildResult:
+    """Verify every input, then bring dist/ up to date; raise BuildError on any problem.
+
+    Nothing in dist/ changes unless every input passed its check.
+    """
+    dist = dist or root / "dist"
+    lock = lock or root / "build" / "wheels.lock"
+    cache = cache or root / ".cache"
+
+    runtime = find_runtime(root)
+    runtime_dir = f"vendor/pyodide-{runtime.version}/"
+    files = {runtime_dir + name: runtime.directory / name for name in RUNTIME_FILES}
+
+    packages = []  # served paths of the wheels the worker loads with pyodide.loadPackage
+    for pin in read_pins(lock):
+        wheel = fetch_pinned_wheel(pin, lock, cache / "wheels", runtime.python_version)
+        packages.append(f"vendor/{wheel.name}")
+        files[f"vendor/{wheel.name}"] = wheel
+    if numpy_wheel is not None:
+        served_name = check_numpy_wheel(numpy_wheel, runtime)
+        packages.append(f"vendor/{served_name}")
+        files[f"vendor/{served_name}"] = numpy_wheel
+
+    app_wheel = build_app_wheel(root, cache / "cortexkg-wheel")
+    files["wheels/" + app_wheel.name] = app_wheel
+
+    manifest = {
+        "pyodide": runtime.version,
+        "indexURL": runtime_dir,
+        "packages": packages,  # pyodide.loadPackage(url) each, in this order
+        "cortexkg": "wheels/" + app_wheel.name,  # then micropip.install(url)
+    }
+    generated = {"site.json": json.dumps(manifest, indent=2) + "\n"}
+
+    web = root / "web"
+    for source in sorted(web.rglob("*")):
+        relative = source.relative_to(web).as_posix()
+        if relative in files or relative in generated:
+            raise BuildError(f"web/{relative} would overwrite a file the build generates")
+        if source.is_file():
+            files[relative] = source
+
+    copied, removed = sync_tree(dist, files, generated)
+    return BuildResult(len(files) + len(generated), copied, removed)
+
+
+def find_runtime(root: Path) -> Runtime:
+    """The Pyodide runtime in node_modules, checked against the version package.json pins."""
+    pinned = json.loads((root / "package.json").read_text())["dependencies"]["pyodide"]
+    directory = root / "node_modules" / "pyodide"
+    try:
+        installed = json.loads((directory / "package.json").read_text())["version"]
+    except FileNotFoundError:
+        raise BuildError(f"{directory} is missing: run `npm ci`") from None
+    if installed != pinned:
+        raise BuildError(
+            f"node_modules holds pyodide {installed} but package.json pins {pinned}: run `npm ci`"
+        )
+    missing = [name for name in RUNTIME_FILES if not (directory / name).is_file()]
+    if missing:
+        raise BuildError(f"pyodide {installed} in {directory} lacks {', '.join(missing)}")
+    lock = json.loads((directory / "pyodide-lock.json").read_text())
+    return Runtime(installed, directory, lock)
+
+
+def read_pins(lock: Path) -> list[Pin]:
+    """The requirements of a wheels.lock file; any line that is not an exact pin is an error."""
+    pins = []
+    for number, line in enumerate(lock.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = PIN_LINE.match(line)
+        if not match:
+            raise BuildError(
+                f"{lock}:{number}: expected `name==version --hash=sha256:<64 hex>`, got {line!r}"
+            )
+        pins.append(Pin(*match.groups()))
+    return pins
+
+
+def fetch_pinned_wheel(pin: Pin, lock: Path, cache: Path, python_version: str) -> Path:
+    """The pinned wheel from the cache, downloaded by pip if absent; its sha256 must match."""
+    cached = find_wheel(cache, pin)
+    if cached is not None:
+        check_sha256(
+            cached, pin.sha256, f"{lock} pins {pin.name}=={pin.version}",
+            "Either the pin or the cached file is wrong: check the pin against PyPI, and if "
+            "it is right, delete the cached file and build again.",
+        )
+        return cached
+
+    print(f"build_site: downloading {pin.name}=={pin.version}", file=sys.stderr)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as download_dir:
+        run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "--python-version", python_version, "--disable-pip-version-check",
+             "--dest", download_dir, f"{pin.name}=={pin.version}"],
+            f"pip could not download {pin.name}=={pin.version}",
+        )
+        downloaded = find_wheel(Path(download_dir), pin)
+        if downloaded is None:
+            raise BuildError(f"pip download of {pin.name}=={pin.version} produced no wheel")
+        # Checked before it enters the cache, so the cache only ever holds pinned files.
+        check_sha256(
+            downloaded, pin.sha256, f"{lock} pins {pin.name}=={pin.version}",
+            "The index served a different file than the one pinned; review it before "
+            "changing the pin.",
+        )
+        return Path(shutil.move(downloaded, cache / downloaded.name))
+
+
+def find_wheel(directory: Path, pin: Pin) -> Path | None:
+    """The wheel of pin in directory, if there is one (names compared as PEP 427 escapes them)."""
+    prefix = f"{re.sub(r'[-_.]+', '_', pin.name)}-{pin.version}-".lower()
+    if not directory.is_dir():
+        return None
+    matches = [path for path in directory.glob("*.whl") if path.name.lower().startswith(prefix)]
+    if len(matches) > 1:
+        raise BuildError(f"{directory} holds several wheels of {pin.name}=={pin.version}: "
+                         f"{', '.join(sorted(path.name for path in matches))}")
+    return matches[0] if matches else None
+
+
+def check_numpy_wheel(wheel: Path, runtime: Runtime) -> str:
+    """The file name to serve a numpy wheel under, if its sha256 is the runtime's own."""
+    entry = runtime.lock["packages"].get("numpy")
+    if entry is None:
+        raise BuildError(f"pyodide {runtime.version}'s pyodide-lock.json has no numpy entry")
+    if not wheel.is_file():
+        raise BuildError(f"--numpy-wheel {wheel} is not a file")
+    check_sha256(
+        wheel, entry["sha256"],
+        f"pyodide {runtime.version}'s pyodide-lock.json lists {entry['file_name']}",
+        f"Only the numpy wheel built for Pyodide {runtime.version} is accepted.",
+    )
+    # Served under the lock's name: loadPackage reads the platform tag from the URL.
+    return entry["file_name"]
+
+
+def check_sha256(path: Path, expected: str, pinned_by: str, advice: str) -> None:
+    """Raise BuildError unless the file's sha256 is expected (pinned_by says who expects it)."""
+    actual = sha256_file(path)
+    if actual != expected:
+        raise BuildError(
+            f"sha256 mismatch for {path}\n"
+            f"  expected {expected} ({pinned_by})\n"
+            f"  actual   {actual}\n"
+            f"Refusing to ship it. {advice}"
+        )
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's contents."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_app_wheel(root: Path, cache: Path) -> Path:
+    """The cortexkg wheel, rebuilt by pip from pyproject.toml only when its sources changed."""
+    fingerprint = source_fingerprint(root)
+    stamp = cache / "fingerprint"
+    wheels = list(cache.glob("*.whl"))
+    if len(wheels) == 1 and stamp.is_file() and stamp.read_text() == fingerprint:
+        return wheels[0]
+
+    print("build_site: building the cortexkg wheel", file=sys.stderr)
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
+         "--wheel-dir", str(cache), str(root)],
+        "building the cortexkg wheel failed",
+    )
+    wheels = list(cache.glob("*.whl"))
+    if len(wheels) != 1:
+        raise BuildError(f"expected one wheel from pip wheel, found {[w.name for w in wheels]}")
+    stamp.write_text(fingerprint)
+    return wheels[0]
+
+
+def source_fingerprint(root: Path) -> str:
+    """sha256 over the paths and contents of everything the wheel is built from."""
+    sources = {path for pattern in WHEEL_METADATA_GLOBS for path in root.glob(pattern)}
+    sources.update(
+        path for path in (root / "py").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+    digest = hashlib.sha256()
+    for path in sorted(sources):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def sync_tree(dist: Path, files: dict[str, Path], generated: dict[str, str]) -> tuple[int, int]:
+    """Make dist hold exactly files (copied) and generated (written); return (copied, removed).
+
+    A file is copied only when its size or modification time differs from the copy's
+    (copies keep the source's time), and written only when its text differs, so
+    unchanged files keep their ETag. Every write goes through a temporary file and a
+    rename, so a running server never serves half a file.
+    """
+    copied = 0
+    for relative, source in files.items():
+        target = dist / relative
+        source_stat = source.stat()
+        if target.is_file():
+            target_stat = target.stat()
+            if (target_stat.st_size, target_stat.st_mtime_ns) == (
+                source_stat.st_size, source_stat.st_mtime_ns
+            ):
+                continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        shutil.copy2(source, partial)
+        os.replace(partial, target)
+        copied += 1
+    for relative, text in generated.items():
+        target = dist / relative
+        if target.is_file() and target.read_text() == text:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(text)
+        os.replace(partial, target)
+        copied += 1
+
+    expected = set(files) | set(generated)
+    removed = 0
+    for path in sorted(dist.rglob("*"), reverse=True):  # children before their folders
+        relative = path.relative_to(dist).as_posix()
+        if path.is_dir():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif relative not in expected:
+            path.unlink()
+            removed += 1
+    return copied, removed
+
+
+def run(command: list[str], failure: str) -> None:
+    """Run a command quietly; on failure raise BuildError with its output."""
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        output = (completed.stdout + completed.stderr).strip()
+        raise BuildError(f"{failure} (exit status {completed.returncode}):\n{output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: build dist/ and print a one-line summary, or the reason it failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--numpy-wheel", type=Path, metavar="PATH",
+        help="also serve this numpy wheel; its sha256 must match Pyodide's pyodide-lock.json",
+    )
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        result = build_site(numpy_wheel=args.numpy_wheel)
+    except BuildError as error:
+        print(f"build_site: error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"build_site: dist/ ready in {time.perf_counter() - start:.1f} s "
+        f"({result.files} files, {result.copied} updated, {result.removed} removed)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

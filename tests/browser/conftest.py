@@ -1,0 +1,123 @@
+"""Fixtures for the browser tests.
+
+The site is built once per session (build/build_site.py) and served by build/serve.py on
+a free port; headless Chromium comes from $CORTEXKG_CHROMIUM, else Debian's `chromium` on
+PATH, else Playwright's own install. Every page runs in a fresh browser context that
+records all requests, console errors and page errors, the worker's included: the test
+fails when a request left the page's origin or anything reported an error.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Iterator
+
+import pytest
+from harness import (
+    ROOT,
+    App,
+    Recorder,
+    Server,
+    chromium_args,
+    chromium_executable,
+    load_build_script,
+)
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+
+@pytest.fixture(scope="session")
+def build_site() -> ModuleType:
+    """build/build_site.py, imported."""
+    return load_build_script("build_site")
+
+
+@pytest.fixture(scope="session")
+def site(build_site: ModuleType) -> Path:
+    """dist/, built once per session from the repository's real inputs."""
+    build_site.build_site()
+    return ROOT / "dist"
+
+
+@pytest.fixture(scope="session")
+def server(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """build/serve.py serving dist/ on a free port of 127.0.0.1."""
+    log = tmp_path_factory.mktemp("serve") / "requests.log"
+    with log.open("w") as log_stream:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "build" / "serve.py"), "--port", "0", "--root", str(site)],
+            stdout=subprocess.PIPE, stderr=log_stream, text=True,
+        )
+    try:
+        first_line = process.stdout.readline()
+        match = re.search(r" at (http://127\.0\.0\.1:\d+/)$", first_line.rstrip())
+        if match is None:
+            pytest.fail(f"serve.py did not start: {first_line!r}\n{log.read_text()}")
+        yield Server(match[1], log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver, for the whole session."""
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Headless Chromium, shared by the session; each test gets its own context."""
+    browser = playwright.chromium.launch(
+        executable_path=chromium_executable(), args=chromium_args()
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def recorder(server: Server) -> Recorder:
+    """The request and error record of this test's browser context."""
+    return Recorder(origin=server.url)
+
+
+def checked_page(context: BrowserContext, recorder: Recorder) -> Iterator[Page]:
+    """A page of context, closed afterwards; fails the test on any problem recorder saw."""
+    recorder.attach(context)
+    yield context.pages[0] if context.pages else context.new_page()
+    context.close()
+    problems = recorder.problems()
+    if problems:
+        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
+
+
+@pytest.fixture
+def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
+    """A page in a fresh context: empty storage and an in-memory HTTP cache."""
+    yield from checked_page(browser.new_context(), recorder)
+
+
+@pytest.fixture
+def persistent_page(playwright: Playwright, recorder: Recorder, tmp_path: Path) -> Iterator[Page]:
+    """A page of a browser with an on-disk profile, as a person's browser has.
+
+    Its HTTP cache is on disk: a fresh context's in-memory cache skips files as large as
+    pyodide.asm.wasm, so only this page shows what a reload really fetches.
+    """
+    context = playwright.chromium.launch_persistent_context(
+        tmp_path / "profile", executable_path=chromium_executable(), args=chromium_args()
+    )
+    yield from checked_page(context, recorder)
+
+
+@pytest.fixture
+def app(page: Page, server: Server) -> App:
+    """The app, opened and booted."""
+    app = App(page)
+    app.load(lambda: page.goto(server.url))
+    return app

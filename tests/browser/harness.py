@@ -1,0 +1,126 @@
+"""What the browser tests drive: the build script, the server, Chromium and the app.
+
+The fixtures in conftest.py assemble these; tests import the types from here (importing
+from conftest.py is ambiguous once several test folders have one).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
+
+ROOT = Path(__file__).resolve().parents[2]
+PYODIDE_VERSION = json.loads((ROOT / "package.json").read_text())["dependencies"]["pyodide"]
+RUNTIME_PATH = f"vendor/pyodide-{PYODIDE_VERSION}/"  # where build_site.py puts the runtime
+
+# Quiet, reproducible runs: no background traffic to Google, no GPU on headless machines.
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Chromium's sandbox cannot start as root.
+CHROMIUM_ARGS_AS_ROOT = ["--no-sandbox", *CHROMIUM_ARGS]
+
+# Pyodide boots in a few seconds; a cold machine under load may need much longer.
+BOOT_TIMEOUT_MS = 60_000
+
+
+def load_build_script(name: str) -> ModuleType:
+    """A script of build/ as a module: build/ holds scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "build" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def chromium_executable() -> str | None:
+    """$CORTEXKG_CHROMIUM, else Debian's chromium on PATH; None means Playwright's own."""
+    return os.environ.get("CORTEXKG_CHROMIUM") or shutil.which("chromium")
+
+
+def chromium_args() -> list[str]:
+    """Launch arguments for this user."""
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return CHROMIUM_ARGS_AS_ROOT if as_root else CHROMIUM_ARGS
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running build/serve.py: its base URL and its request log."""
+
+    url: str
+    log: Path
+
+    def count(self, method: str, path: str, status: int) -> int:
+        """How many requests for path the server has answered with status."""
+        return self.log.read_text().count(f'"{method} {path} HTTP/1.1" {status} ')
+
+
+@dataclass
+class Recorder:
+    """Everything a browser context requested or reported as an error."""
+
+    origin: str
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def attach(self, context: BrowserContext) -> None:
+        """Record context, so the dedicated worker's requests and console are included."""
+        context.on("request", lambda request: self.requests.append(request.url))
+        context.on("console", self.on_console)
+        context.on("weberror", self.on_web_error)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        """Keep console errors, saying whether the page or the worker wrote them."""
+        if message.type == "error":
+            source = "worker" if message.worker else "page"
+            where = f"{source}, {message.location['url']}"
+            self.errors.append(f"console error ({where}): {message.text}")
+
+    def on_web_error(self, web_error: WebError) -> None:
+        """Keep uncaught exceptions, the worker's included."""
+        self.errors.append(f"page error: {web_error.error}")
+
+    def problems(self) -> list[str]:
+        """Requests that left the origin, and every error, as readable lines."""
+        foreign = [f"request left the origin: {url}" for url in self.requests
+                   if not url.startswith(self.origin)]
+        return foreign + self.errors
+
+
+class App:
+    """The app in a page, driven the way a person opens it."""
+
+    # Ready, or failed with a message on the page. A selector, not wait_for_function:
+    # the page's CSP forbids the eval that a string predicate needs.
+    SETTLED = "html[data-ready='true'], [data-testid='error-banner']:not([hidden])"
+
+    def __init__(self, page: Page):
+        self.page = page
+
+    def load(self, navigate: Callable[[], object]) -> None:
+        """Navigate (goto, reload) and wait until Python has booted in the worker."""
+        navigate()
+        self.page.wait_for_selector(self.SETTLED, timeout=BOOT_TIMEOUT_MS)
+        banner = self.page.get_by_test_id("error-banner")
+        if banner.is_visible():
+            pytest.fail(f"the app failed to boot: {banner.inner_text()}")
+
+    def status(self, test_id: str) -> str:
+        """The text of a status field, e.g. "status-python"."""
+        return self.page.get_by_test_id(test_id).inner_text()

@@ -1,0 +1,68 @@
+"""build/build_site.py: dist/ only from verified inputs, rebuilt incrementally."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from harness import ROOT
+
+pytestmark = pytest.mark.browser
+
+LOCK = ROOT / "build" / "wheels.lock"
+
+
+def test_a_wheel_that_differs_from_its_pin_fails_the_build_and_ships_nothing(
+    build_site: ModuleType, tmp_path: Path
+) -> None:
+    real_pin = build_site.read_pins(LOCK)[0]
+    tampered_hash = ("0" if real_pin.sha256[0] != "0" else "1") + real_pin.sha256[1:]
+    tampered_lock = tmp_path / "wheels.lock"
+    tampered_lock.write_text(LOCK.read_text().replace(real_pin.sha256, tampered_hash))
+    dist = tmp_path / "dist"
+
+    with pytest.raises(build_site.BuildError) as failure:
+        build_site.build_site(lock=tampered_lock, dist=dist)
+
+    message = str(failure.value)
+    assert "sha256 mismatch" in message
+    assert f"{real_pin.name}=={real_pin.version}" in message
+    assert tampered_hash in message and real_pin.sha256 in message
+    assert not dist.exists()
+
+
+def test_a_malformed_pin_fails_the_build_naming_the_line(
+    build_site: ModuleType, tmp_path: Path
+) -> None:
+    lock = tmp_path / "wheels.lock"
+    lock.write_text("# comment\nmicropip>=0.11\n")
+    with pytest.raises(build_site.BuildError, match=r"wheels\.lock:2: .*micropip>=0\.11"):
+        build_site.build_site(lock=lock, dist=tmp_path / "dist")
+
+
+def test_a_numpy_wheel_is_accepted_only_with_the_runtimes_sha256(
+    build_site: ModuleType, tmp_path: Path
+) -> None:
+    impostor = tmp_path / "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+    impostor.write_bytes(b"not numpy")
+    with pytest.raises(build_site.BuildError, match="pyodide-lock.json lists numpy-"):
+        build_site.build_site(numpy_wheel=impostor, dist=tmp_path / "dist")
+
+
+def test_the_manifest_names_the_runtime_packages_and_the_cortexkg_wheel(site: Path) -> None:
+    manifest = json.loads((site / "site.json").read_text())
+    assert re.fullmatch(r"wheels/cortexkg-[^-]+-py3-none-any\.whl", manifest["cortexkg"])
+    assert (site / manifest["indexURL"] / "pyodide.asm.wasm").is_file()
+    for path in (*manifest["packages"], manifest["cortexkg"]):
+        assert (site / path).is_file()
+
+
+def test_a_rebuild_with_unchanged_inputs_changes_nothing(
+    build_site: ModuleType, site: Path
+) -> None:
+    result = build_site.build_site()
+    assert (result.copied, result.removed) == (0, 0)

@@ -1,0 +1,84 @@
+// Boots Python inside the worker: the Pyodide runtime, the pinned packages and the
+// cortexkg wheel, all from this origin, as build/build_site.py lists them in site.json.
+// Booting lives here, apart from worker.js, which only translates messages.
+
+const siteRoot = new URL("./", import.meta.url);
+
+/**
+ * Load Pyodide and install cortexkg; onProgress(message) hears each step.
+ * Resolves to {pyodide, runtime}: the Pyodide instance and a plain-data report on it.
+ */
+export async function boot(onProgress) {
+  const site = await fetchJSON(new URL("site.json", siteRoot));
+
+  onProgress(`Loading Pyodide ${site.pyodide}`);
+  const indexURL = new URL(site.indexURL, siteRoot).href;
+  const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
+  const pyodide = await loadPyodide({ indexURL });
+
+  const packageURLs = site.packages.map((path) => new URL(path, siteRoot).href);
+  await loadPackages(pyodide, packageURLs, onProgress);
+
+  onProgress("Installing cortexkg");
+  const micropip = pyodide.pyimport("micropip");
+  try {
+    await micropip.install(new URL(site.cortexkg, siteRoot).href);
+  } finally {
+    micropip.destroy();
+  }
+
+  onProgress("Importing cortexkg");
+  return { pyodide, runtime: describe(pyodide) };
+}
+
+async function fetchJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url} answered ${response.status} ${response.statusText}`);
+  return response.json();
+}
+
+// pyodide.loadPackage reports its steps ("Loading micropip, packaging") through
+// messageCallback, and a failed package through errorCallback while resolving all the
+// same; turn the latter into a rejection so that booting stops at the broken step.
+async function loadPackages(pyodide, urls, onProgress) {
+  const errors = [];
+  await pyodide.loadPackage(urls, {
+    messageCallback: onProgress,
+    errorCallback: (message) => errors.push(message),
+  });
+  if (errors.length > 0) throw new Error(errors.join("\n"));
+}
+
+// Versions and timing facts for the page, as plain data (every proxy destroyed here).
+function describe(pyodide) {
+  const sys = pyodide.pyimport("sys");
+  const cortexkg = pyodide.pyimport("cortexkg");
+  try {
+    return {
+      pyodide: pyodide.version,
+      python: sys.version,
+      cortexkg: cortexkg.__version__,
+      crossOriginIsolated: self.crossOriginIsolated,
+      timerResolutionMs: timerResolutionMs(),
+    };
+  } finally {
+    sys.destroy();
+    cortexkg.destroy();
+  }
+}
+
+// The smallest step performance.now() takes, over 100 steps of a busy loop: about
+// 0.005 ms when cross-origin isolated, 0.1 ms when the browser coarsens the clock.
+function timerResolutionMs(steps = 100) {
+  let smallest = Infinity;
+  let last = performance.now();
+  for (let seen = 0; seen < steps; ) {
+    const now = performance.now();
+    if (now !== last) {
+      smallest = Math.min(smallest, now - last);
+      last = now;
+      seen += 1;
+    }
+  }
+  return smallest;
+}
