@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter, deque
-from typing import Any
+from itertools import islice
+from typing import Any, Callable
 
 from . import fields as fdef
 from . import validation as check
@@ -27,6 +28,7 @@ STATE_NAMES = ("available", "allocated", "refractory")
 MAX_COLUMNS = 1 << 28
 MAX_DIM = 4096
 NO_FREE_COLUMNS = "No free columns available"
+BATCH_CHUNK = 65536  # ids per chunk of a batch: one clock reading, one progress report
 _MAX_USAGE = 2**32 - 1
 _NO_FIELD = array("f")  # the query when dim is 0: every score is 0.0
 
@@ -165,16 +167,41 @@ class AllocationEngine:
         self._counters["total_allocations"] += 1
         return col
 
-    def allocate_batch(self, concept_ids: Any, embeddings: Any = None) -> list[dict]:
+    def allocate_batch(self, concept_ids: Any, embeddings: Any = None, *,
+                       columnar: bool = False, progress: Callable | None = None):
         """Allocate many concepts; one result per id, in input order.
 
         Equal to calling :meth:`allocate_concept` for each id in turn (duplicates resolve
         to the same column; once the engine is full the remaining new ids fail), except
-        that the batch happens at one instant: one clock reading and one timestamp.
-        ``embeddings`` is None or one embedding (or None) per id.
+        that each chunk of up to ``BATCH_CHUNK`` ids happens at one instant: one clock
+        reading and one timestamp. ``embeddings`` is None or one embedding (or None) per
+        id. Every id is validated before anything is applied.
+
+        Returns ``{"conceptId", "columnId", "success": True}`` or ``{"conceptId",
+        "success": False, "error"}`` per id; with ``columnar=True`` one dict of arrays
+        instead: ``conceptIds``, ``columnIds`` (-1 for a failure) and ``errors`` (one
+        message per failure, in order). ``progress(done, total)`` is called after each chunk.
         """
         ids = check.concept_ids(concept_ids)
         given = self._batch_embeddings(embeddings, len(ids))
+        for first in range(0, len(ids), BATCH_CHUNK):
+            last = min(first + BATCH_CHUNK, len(ids))
+            self._allocate_chunk(ids[first:last], None if given is None else given[first:last])
+            if progress is not None:
+                progress(last, len(ids))
+        column_of = self._column_of
+        if columnar:
+            columns = array("i", [column_of.get(c, -1) for c in ids])
+            return {"conceptIds": array("I", ids), "columnIds": columns,
+                    "errors": [NO_FREE_COLUMNS] * columns.count(-1)}
+        failure = {"success": False, "error": NO_FREE_COLUMNS}
+        return [
+            {"conceptId": c, "columnId": column_of[c], "success": True}
+            if c in column_of else {"conceptId": c, **failure}
+            for c in ids
+        ]
+
+    def _allocate_chunk(self, ids: list[int], given: list | None) -> None:
         start = self._now()
         if self._refractory:
             self._expire(start)
@@ -186,13 +213,6 @@ class AllocationEngine:
         placed = self._counters["total_allocations"] - before
         if placed:
             self._times.add((self._now() - start) / placed, placed)
-        column_of = self._column_of
-        failure = {"success": False, "error": NO_FREE_COLUMNS}
-        return [
-            {"conceptId": c, "columnId": column_of[c], "success": True}
-            if c in column_of else {"conceptId": c, **failure}
-            for c in ids
-        ]
 
     def _batch_embeddings(self, embeddings: Any, count: int) -> list | None:
         if embeddings is None:
@@ -246,20 +266,38 @@ class AllocationEngine:
         self._release(col, self._now() if self.refractory_ms else 0.0)
         return True
 
-    def deallocate_batch(self, concept_ids: Any) -> list[dict]:
-        """Release many concepts; one result per id, in input order (as one by one)."""
+    def deallocate_batch(self, concept_ids: Any, *, columnar: bool = False,
+                         progress: Callable | None = None):
+        """Release many concepts, as one by one; every id is validated first.
+
+        Returns ``{"conceptId", "success": True, "columnId"}`` or ``{"conceptId",
+        "success": False, "error"}`` per id, or with ``columnar=True`` the arrays
+        ``conceptIds``, ``columnIds`` (the released column, -1 for a failure) and
+        ``errors``. ``progress(done, total)`` is called after each chunk.
+        """
         ids = check.concept_ids(concept_ids)
-        now = self._now() if self.refractory_ms else 0.0
-        results = []
+        released = array("i")
         pop = self._column_of.pop
-        for cid in ids:
-            col = pop(cid, None)
-            if col is None:
-                results.append({"conceptId": cid, "success": False, "error": _not_allocated(cid)})
-            else:
-                self._release(col, now)
-                results.append({"conceptId": cid, "success": True, "columnId": col})
-        return results
+        for first in range(0, len(ids), BATCH_CHUNK):
+            last = min(first + BATCH_CHUNK, len(ids))
+            now = self._now() if self.refractory_ms else 0.0
+            for cid in ids[first:last]:
+                col = pop(cid, None)
+                if col is None:
+                    released.append(-1)
+                else:
+                    self._release(col, now)
+                    released.append(col)
+            if progress is not None:
+                progress(last, len(ids))
+        if columnar:
+            errors = [_not_allocated(c) for c, col in zip(ids, released) if col < 0]
+            return {"conceptIds": array("I", ids), "columnIds": released, "errors": errors}
+        return [
+            {"conceptId": c, "success": True, "columnId": col} if col >= 0
+            else {"conceptId": c, "success": False, "error": _not_allocated(c)}
+            for c, col in zip(ids, released)
+        ]
 
     def _release(self, col: int, now: float) -> None:
         self._counters["total_deallocations"] += 1
@@ -362,14 +400,31 @@ class AllocationEngine:
         """Allocated / column_count (0.0 without columns)."""
         return len(self._column_of) / self.column_count if self.column_count else 0.0
 
-    def get_allocation_history(self) -> list[dict]:
-        """One record per live allocation, in allocation order."""
+    def get_allocation_history(self, start: int | None = None, stop: int | None = None) -> list[dict]:
+        """One record per live allocation, in allocation order; ``start``/``stop`` slice
+        it like a list (negative values count from the end)."""
+        for name, value in (("start", start), ("stop", stop)):
+            if value is not None and (type(value) is not int):
+                raise ValueError(f"Invalid history {name} {value!r}: expected an integer or None")
+        count = len(self._column_of)
+        first, last, _ = slice(start, stop).indices(count)
+        if last <= first:
+            return []
+        items = self._column_of.items()
+        if first > count - last:  # nearer the end: walk from there
+            chosen = list(islice(reversed(items), count - last, count - first))[::-1]
+        else:
+            chosen = islice(items, first, last)
         cols = self._columns
         at, confidence = cols.allocated_at, cols.confidence
         return [
             {"conceptId": cid, "columnId": col, "timestamp": at[col], "confidence": confidence[col]}
-            for cid, col in self._column_of.items()
+            for cid, col in chosen
         ]
+
+    def get_allocation_times(self) -> array:
+        """The last (up to 1000) allocation times in ms, oldest first."""
+        return self._times.chronological()
 
     def fragmentation(self) -> float:
         """``1 - largest_free_run / free_count`` over available columns (0.0 when none)."""
@@ -399,7 +454,8 @@ class AllocationEngine:
         }
 
     def column(self, column_id: int) -> dict:
-        """One column's state: id, concept id (or None), activation, state, usage, field."""
+        """One column: id, concept id, activation, state, usage, confidence, timestamp
+        (the last three describe its concept; None when it has none) and field."""
         col = check.non_negative_int("column id", column_id, maximum=max(self.column_count - 1, 0))
         if col >= self.column_count:
             raise ValueError(f"Invalid column id {column_id!r}: the engine has no columns")
@@ -413,6 +469,7 @@ class AllocationEngine:
             "state": STATE_NAMES[state],
             "usage": cols.usage[col],
             "confidence": cols.confidence[col] if state == ALLOCATED else None,
+            "timestamp": cols.allocated_at[col] if state == ALLOCATED else None,
             "field": cols.fields[col * stride : col * stride + self.dim].tolist(),
         }
 

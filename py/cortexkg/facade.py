@@ -115,13 +115,13 @@ class CortexKG:
         """Release a concept; its column is reset."""
         return self.engine.deallocate_concept(concept_id)
 
-    def allocate_batch(self, concept_ids: Any, embeddings: Any = None) -> list[dict]:
+    def allocate_batch(self, concept_ids: Any, embeddings: Any = None, **options):
         """Allocate many concepts (see :meth:`AllocationEngine.allocate_batch`)."""
-        return self.engine.allocate_batch(concept_ids, embeddings)
+        return self.engine.allocate_batch(concept_ids, embeddings, **options)
 
-    def deallocate_batch(self, concept_ids: Any) -> list[dict]:
+    def deallocate_batch(self, concept_ids: Any, **options):
         """Release many concepts (see :meth:`AllocationEngine.deallocate_batch`)."""
-        return self.engine.deallocate_batch(concept_ids)
+        return self.engine.deallocate_batch(concept_ids, **options)
 
     def activate_concept(self, concept_id: int, strength: float = 1.0) -> float:
         """Raise a concept's activation (see :meth:`AllocationEngine.activate_concept`)."""
@@ -197,9 +197,17 @@ class CortexKG:
         """Allocated / column count."""
         return self.engine.get_allocation_efficiency()
 
-    def get_allocation_history(self) -> list[dict]:
-        """Live allocations in allocation order."""
-        return self.engine.get_allocation_history()
+    def get_allocation_history(self, start: int | None = None, stop: int | None = None) -> list[dict]:
+        """Live allocations in allocation order (sliced like a list)."""
+        return self.engine.get_allocation_history(start, stop)
+
+    def get_allocation_times(self):
+        """The last (up to 1000) allocation times in ms, oldest first."""
+        return self.engine.get_allocation_times()
+
+    def get_column(self, column_id: int) -> dict:
+        """One column's state (see :meth:`AllocationEngine.column`)."""
+        return self.engine.column(column_id)
 
     def fragmentation(self) -> float:
         """1 - largest free run / free columns."""

@@ -36,6 +36,12 @@ class TimingWindow:
                 self.position = 0
                 self.total = math.fsum(samples)
 
+    def chronological(self) -> array:
+        """The samples in the window, oldest first."""
+        if self.count < WINDOW:
+            return self.samples[: self.count]
+        return self.samples[self.position :] + self.samples[: self.position]
+
     def mean(self) -> float:
         """Mean of the samples in the window, 0.0 when empty."""
         return self.total / self.count if self.count else 0.0

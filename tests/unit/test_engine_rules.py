@@ -210,7 +210,7 @@ def test_activation_rises_to_one_and_resets_on_release():
     e.deallocate_concept(1)
     assert e.column(0) | {"field": None} == {
         "id": 0, "conceptId": None, "activation": 0.0, "state": "available", "usage": 0,
-        "confidence": None, "field": None}
+        "confidence": None, "timestamp": None, "field": None}
     e.allocate_concept(1)
     with pytest.raises(AllocationError, match="^Concept 2 is not allocated$"):
         e.activate_concept(2)
@@ -256,3 +256,48 @@ def test_embedding_types_are_interchangeable():
         e = engine(32, strategy="affinity", dim=3)
         results.add(e.allocate_concept(1, embedding=emb))
     assert len(results) == 1
+
+
+def test_columnar_batches_return_arrays_with_minus_one_for_failures():
+    e = engine(2)
+    out = e.allocate_batch([4, 5, 4, 6], columnar=True)
+    assert (list(out["conceptIds"]), list(out["columnIds"]), out["errors"]) == (
+        [4, 5, 4, 6], [0, 1, 0, -1], ["No free columns available"])
+    out = e.deallocate_batch([5, 9], columnar=True)
+    assert (list(out["conceptIds"]), list(out["columnIds"]), out["errors"]) == (
+        [5, 9], [1, -1], ["Concept 9 is not allocated"])
+
+
+def test_long_batches_report_progress_per_chunk_and_equal_one_call():
+    from cortexkg.engine import BATCH_CHUNK
+
+    total = BATCH_CHUNK * 2 + 5
+    seen = []
+    e = engine(total)
+    results = e.allocate_batch(range(total), columnar=True, progress=lambda *p: seen.append(p))
+    assert seen == [(BATCH_CHUNK, total), (2 * BATCH_CHUNK, total), (total, total)]
+    assert list(results["columnIds"]) == list(range(total))
+    seen.clear()
+    e.deallocate_batch(range(0, total, 2), progress=lambda *p: seen.append(p))
+    assert seen[-1] == (len(range(0, total, 2)),) * 2
+    e.validate()
+
+
+@pytest.mark.parametrize("start,stop", [(None, None), (0, 3), (2, None), (-2, None), (-4, -1),
+                                        (5, 2), (1, 100), (-100, 2)])
+def test_history_slices_like_a_list(start, stop):
+    e = engine(10)
+    e.allocate_batch([7, 3, 9, 1, 4])
+    full = e.get_allocation_history()
+    assert e.get_allocation_history(start, stop) == full[start:stop]
+
+
+def test_allocation_times_are_the_window_oldest_first():
+    host = SteppingHost()
+    e = engine(1200, host=host)
+    assert list(e.get_allocation_times()) == []
+    for cid in range(1100):
+        host.step = (cid % 7) * 0.5
+        e.allocate_concept(cid)
+    times = list(e.get_allocation_times())
+    assert times == [(cid % 7) * 0.5 for cid in range(100, 1100)]
