@@ -1,0 +1,166 @@
+// Type declarations of web/cortexkg.js, the JavaScript API of the CortexKG allocation engine.
+
+export class CortexKGError extends Error {}
+/** No free column, or a concept that is not allocated. */
+export class AllocationError extends CortexKGError {}
+/** A bad argument: an id outside 0..2**32-1, a wrong embedding, an unknown option. */
+export class InvalidInputError extends CortexKGError {}
+/** The engine is not initialized, or the instance was closed. */
+export class NotInitializedError extends CortexKGError {}
+/** Stored or imported state is invalid, or an engine invariant is broken. */
+export class StateError extends CortexKGError {}
+
+export type Strategy = "first_fit" | "affinity";
+export type Backend = "auto" | "numpy" | "reference";
+/** A concept id: an integer in 0..2**32-1. */
+export type ConceptId = number | bigint;
+export type ConceptIds = ArrayLike<ConceptId> | Uint32Array | Int32Array | Float64Array;
+export type Embedding = ArrayLike<number> | Float32Array | Float64Array;
+
+export interface CreateOptions {
+  /** Identifies the engine (and its database); default "default". */
+  name?: string;
+  /** Number of columns; default 1024. */
+  columns?: number;
+  strategy?: Strategy;
+  /** Receptive-field dimension; default 0. */
+  dim?: number;
+  seed?: number;
+  /** How long a released column rests before reuse, in ms; default 0. */
+  refractoryMs?: number;
+  backend?: Backend;
+  /** Hears each boot step ("Loading Pyodide 314.0.7", ...). */
+  onProgress?: (message: string) => void;
+}
+
+export interface Config {
+  name: string;
+  columns: number;
+  strategy: Strategy;
+  dim: number;
+  seed: number;
+  refractoryMs: number;
+  backend: string;
+}
+
+export interface Runtime {
+  pyodide: string;
+  python: string;
+  cortexkg: string;
+  crossOriginIsolated: boolean;
+  /** Smallest step of performance.now() observed in the worker, in ms. */
+  timerResolutionMs: number;
+}
+
+export type AllocationResult =
+  | { conceptId: number; columnId: number; success: true }
+  | { conceptId: number; success: false; error: string };
+export type DeallocationResult =
+  | { conceptId: number; success: true; columnId: number }
+  | { conceptId: number; success: false; error: string };
+
+export interface ColumnarResult {
+  conceptIds: Uint32Array;
+  /** The column of each id; -1 where the item failed. */
+  columnIds: Int32Array;
+  /** One message per failed item, in input order. */
+  errors: string[];
+}
+
+export interface BatchOptions {
+  columnar?: boolean;
+  /** Called after each chunk of the batch. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface HistoryRecord {
+  conceptId: number;
+  columnId: number;
+  /** Wall-clock ms since the epoch (Date.now in the worker). */
+  timestamp: number;
+  confidence: number;
+}
+
+export interface Stats {
+  column_count: number;
+  allocated: number;
+  available: number;
+  refractory: number;
+  efficiency: number;
+  average_time_ms: number;
+  timing_samples: number;
+  total_allocations: number;
+  total_deallocations: number;
+  usage_hits: number;
+  activations: number;
+  optimization_cycles: number;
+  moves_total: number;
+  strategy: Strategy;
+  dim: number;
+  seed: number;
+  refractory_ms: number;
+  enable_simd: boolean;
+  backend: string;
+}
+
+export interface ColumnStates {
+  /** 0 available, 1 allocated, 2 refractory. */
+  state: Uint8Array;
+  concept: Uint32Array;
+  activation: Float32Array;
+  usage: Uint32Array;
+  confidence: Float32Array;
+}
+
+export interface Column {
+  id: number;
+  conceptId: number | null;
+  activation: number;
+  state: "available" | "allocated" | "refractory";
+  usage: number;
+  confidence: number | null;
+  timestamp: number | null;
+  field: number[];
+}
+
+export type ChangeDetail =
+  | { kind: "allocate"; conceptId: ConceptId; columnId: number }
+  | { kind: "deallocate"; conceptId: ConceptId; result: boolean }
+  | { kind: "activate"; conceptId: ConceptId; activation: number }
+  | { kind: "allocate-batch" | "deallocate-batch"; count: number; failed: number }
+  | { kind: "optimize"; changes: number };
+
+export declare const DEFAULTS: Readonly<Required<Omit<CreateOptions, "onProgress">>>;
+
+export class CortexKG extends EventTarget {
+  static create(options?: CreateOptions): Promise<CortexKG>;
+  readonly runtime: Runtime;
+  readonly config: Config;
+
+  allocateConcept(conceptId: ConceptId, options?: { embedding?: Embedding }): Promise<number>;
+  deallocateConcept(conceptId: ConceptId): Promise<boolean>;
+  allocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false; embeddings?: (Embedding | null)[] }): Promise<AllocationResult[]>;
+  allocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true; embeddings?: (Embedding | null)[] }): Promise<ColumnarResult>;
+  deallocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false }): Promise<DeallocationResult[]>;
+  deallocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true }): Promise<ColumnarResult>;
+  activateConcept(conceptId: ConceptId, strength?: number): Promise<number>;
+  optimizeAllocations(): Promise<number>;
+
+  getAllocationInfo(conceptId: ConceptId): Promise<number | null>;
+  getFreeColumnCount(): Promise<number>;
+  getAllocatedCount(): Promise<number>;
+  getAverageTime(): Promise<number>;
+  getAllocationEfficiency(): Promise<number>;
+  getAllocationHistory(range?: { start?: number; stop?: number }): Promise<HistoryRecord[]>;
+  getAllocationTimes(): Promise<Float64Array>;
+  getFragmentation(): Promise<number>;
+  getStats(): Promise<Stats>;
+  getColumnStates(): Promise<ColumnStates>;
+  getColumn(columnId: number): Promise<Column>;
+  validate(): Promise<void>;
+  getDiagnostics(): Promise<{ pythonObjects: number }>;
+  close(): void;
+
+  addEventListener(type: "change", listener: (event: CustomEvent<ChangeDetail>) => void): void;
+  addEventListener(type: "log", listener: (event: CustomEvent<{ message: string }>) => void): void;
+}

@@ -1,0 +1,238 @@
+// The JavaScript API of the CortexKG allocation engine.
+//
+//   const kg = await CortexKG.create({ columns: 4096 });
+//   await kg.allocateConcept(42);        // -> 0
+//
+// Each instance owns a dedicated module worker running the Python engine in Pyodide; the
+// main thread never runs Python. Every method returns a promise; many calls may be in
+// flight at once (answers come back in order). Failures reject with the error classes
+// exported below, carrying the engine's message. After every change the instance
+// dispatches a "change" event, and a "log" event per engine log line.
+//
+// Why a hand-written protocol rather than comlink: the worker must map Python errors to
+// these classes, transfer typed arrays, and report per-call progress for long batches;
+// with comlink each of these needs its own wrapper, and the whole protocol here is one
+// request id and four message shapes (see worker.js).
+
+export class CortexKGError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** No free column, or a concept that is not allocated. */
+export class AllocationError extends CortexKGError {}
+/** A bad argument: an id outside 0..2**32-1, a wrong embedding, an unknown option. */
+export class InvalidInputError extends CortexKGError {}
+/** The engine is not initialized, or this instance was closed. */
+export class NotInitializedError extends CortexKGError {}
+/** Stored or imported state is invalid, or an engine invariant is broken. */
+export class StateError extends CortexKGError {}
+
+const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError };
+
+/** Option names of create() and their defaults (those of the Python facade). */
+export const DEFAULTS = Object.freeze({
+  name: "default",
+  columns: 1024,
+  strategy: "first_fit",
+  dim: 0,
+  seed: 0,
+  refractoryMs: 0,
+  backend: "auto",
+});
+
+export class CortexKG extends EventTarget {
+  #worker;
+  #pending = new Map(); // request id -> {resolve, reject, onProgress}
+  #nextId = 1;
+  #closed = false;
+
+  /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
+  runtime;
+  /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs, backend}. */
+  config;
+
+  /**
+   * Boot a worker and create an engine. onProgress(message) hears the boot steps.
+   * @returns {Promise<CortexKG>}
+   */
+  static async create(options = {}) {
+    const { onProgress, ...rest } = options ?? {};
+    const unknown = Object.keys(rest).filter((key) => !(key in DEFAULTS));
+    if (unknown.length > 0) {
+      throw new InvalidInputError(
+        `Unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")}: expected some of ${Object.keys(DEFAULTS).join(", ")}`,
+      );
+    }
+    const settings = { ...DEFAULTS, ...rest };
+    if (typeof settings.name !== "string" || settings.name === "") {
+      throw new InvalidInputError(`Invalid name ${JSON.stringify(settings.name)}: expected a non-empty string`);
+    }
+    const kg = new CortexKG(onProgress);
+    try {
+      const { runtime, config } = await kg.#call("open", [settings]);
+      kg.runtime = runtime;
+      kg.config = { name: settings.name, ...config };
+      return kg;
+    } catch (error) {
+      kg.close();
+      throw error;
+    }
+  }
+
+  constructor(onBootProgress) {
+    super();
+    this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.#worker.addEventListener("message", ({ data }) => {
+      if (data.type === "boot") onBootProgress?.(data.message);
+      else this.#answer(data);
+    });
+    this.#worker.addEventListener("error", (event) => {
+      event.preventDefault();
+      this.#failAll(new CortexKGError(`The engine's worker failed: ${event.message || "it could not be loaded"}`));
+    });
+  }
+
+  // --- mutations (each dispatches a "change" event when it succeeds) ---
+
+  /** Allocate a concept; resolves to its column. Options: {embedding}. */
+  async allocateConcept(conceptId, options) {
+    const columnId = await this.#call("allocateConcept", [conceptId, options]);
+    this.#changed({ kind: "allocate", conceptId, columnId });
+    return columnId;
+  }
+
+  /** Release a concept; resolves to false when it was not allocated. */
+  async deallocateConcept(conceptId) {
+    const result = await this.#call("deallocateConcept", [conceptId]);
+    this.#changed({ kind: "deallocate", conceptId, result });
+    return result;
+  }
+
+  /**
+   * Allocate many concepts (arrays or typed arrays). Resolves to one
+   * {conceptId, columnId, success: true} | {conceptId, success: false, error} per id, or
+   * with {columnar: true} to {conceptIds, columnIds (-1 = failed), errors}.
+   * Options: {embeddings, columnar, onProgress(done, total)}.
+   */
+  async allocateBatch(conceptIds, options = {}) {
+    const { onProgress, ...rest } = options ?? {};
+    const result = await this.#call("allocateBatch", [conceptIds, rest], onProgress);
+    this.#changed({ kind: "allocate-batch", ...batchSummary(result) });
+    return result;
+  }
+
+  /** Release many concepts; same shapes as allocateBatch (columnIds: the released column). */
+  async deallocateBatch(conceptIds, options = {}) {
+    const { onProgress, ...rest } = options ?? {};
+    const result = await this.#call("deallocateBatch", [conceptIds, rest], onProgress);
+    this.#changed({ kind: "deallocate-batch", ...batchSummary(result) });
+    return result;
+  }
+
+  /** Raise a concept's activation by strength (capped at 1); resolves to the new value. */
+  async activateConcept(conceptId, strength = 1) {
+    const activation = await this.#call("activateConcept", [conceptId, strength]);
+    this.#changed({ kind: "activate", conceptId, activation });
+    return activation;
+  }
+
+  /** Defragment and rebalance; resolves to the number of concepts that moved. */
+  async optimizeAllocations() {
+    const changes = await this.#call("optimizeAllocations", []);
+    this.#changed({ kind: "optimize", changes });
+    return changes;
+  }
+
+  // --- queries ---
+
+  /** The concept's column, or null. */
+  async getAllocationInfo(conceptId) {
+    return (await this.#call("getAllocationInfo", [conceptId])) ?? null;
+  }
+  getFreeColumnCount() { return this.#call("getFreeColumnCount", []); }
+  getAllocatedCount() { return this.#call("getAllocatedCount", []); }
+  /** Mean of the last 1000 allocation times, in ms. */
+  getAverageTime() { return this.#call("getAverageTime", []); }
+  /** Allocated / columns, a fraction in [0, 1]. */
+  getAllocationEfficiency() { return this.#call("getAllocationEfficiency", []); }
+  /** Live allocations in allocation order; {start, stop} slice like Array.prototype.slice. */
+  getAllocationHistory(range = {}) { return this.#call("getAllocationHistory", [range]); }
+  /** The last (up to 1000) allocation times in ms, oldest first (Float64Array). */
+  getAllocationTimes() { return this.#call("getAllocationTimes", []); }
+  /** 1 - largest free run / free columns. */
+  getFragmentation() { return this.#call("getFragmentation", []); }
+  /** Every engine counter in one object. */
+  getStats() { return this.#call("getStats", []); }
+  /** Typed arrays, one per field: state (0 available, 1 allocated, 2 refractory), concept,
+   *  activation, usage, confidence. */
+  getColumnStates() { return this.#call("getColumnStates", []); }
+  /** One column: {id, conceptId, activation, state, usage, confidence, timestamp, field}. */
+  async getColumn(columnId) {
+    const column = await this.#call("getColumn", [columnId]);
+    for (const key of ["conceptId", "confidence", "timestamp"]) column[key] ??= null;
+    return column;
+  }
+  /** Resolves when every engine invariant holds; rejects with StateError otherwise. */
+  async validate() { await this.#call("validate", []); }
+  /** Worker-side facts for tests and benchmarks: {pythonObjects}. */
+  getDiagnostics() { return this.#call("getDiagnostics", []); }
+
+  /** Stop the worker; pending and later calls reject with NotInitializedError. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#worker.terminate();
+    this.#failAll(new NotInitializedError("CortexKG is closed"));
+  }
+
+  // --- protocol ---
+
+  #call(method, args, onProgress) {
+    if (this.#closed) return Promise.reject(new NotInitializedError("CortexKG is closed"));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      try {
+        this.#worker.postMessage({ id, method, args });
+      } catch (error) {
+        // e.g. a function or a symbol as an argument: it cannot reach the worker
+        reject(new InvalidInputError(`Invalid argument for ${method}: ${error.message}`));
+        return;
+      }
+      this.#pending.set(id, { resolve, reject, onProgress });
+    });
+  }
+
+  #answer({ id, ok, value, error, logs, progress }) {
+    const request = this.#pending.get(id);
+    if (request === undefined) return;
+    if (progress !== undefined) {
+      request.onProgress?.(...progress);
+      return;
+    }
+    this.#pending.delete(id);
+    for (const message of logs ?? []) {
+      this.dispatchEvent(new CustomEvent("log", { detail: { message } }));
+    }
+    if (ok) request.resolve(value);
+    else request.reject(new (ERROR_CLASSES[error.type] ?? CortexKGError)(error.message));
+  }
+
+  #failAll(error) {
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+  }
+
+  #changed(detail) {
+    this.dispatchEvent(new CustomEvent("change", { detail }));
+  }
+}
+
+// What a "change" event says about a batch: how many items, how many failed.
+function batchSummary(result) {
+  if (Array.isArray(result)) {
+    return { count: result.length, failed: result.filter((item) => !item.success).length };
+  }
+  return { count: result.conceptIds.length, failed: result.errors.length };
+}
