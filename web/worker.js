@@ -31,8 +31,9 @@ async function handle({ id, method, args }) {
 async function open(options) {
   const { pyodide, runtime } = await booting;
   const { Session } = pyodide.pyimport("cortexkg.session");
+  const reportProgress = (id, done, total) => postMessage({ id, progress: [done, total] });
   try {
-    session = Session(options);
+    session = Session(options, reportProgress);
   } catch (error) {
     // a bad option raises in Python; report its message, typed as bad input
     return { ok: false, error: { type: "InvalidInputError", message: pythonMessage(error) } };
@@ -51,8 +52,7 @@ async function call(id, method, args) {
   if (session === null) {
     return { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } };
   }
-  const progress = (done, total) => postMessage({ id, progress: [done, total] });
-  const answer = await session.call(method, args.map(withoutNull), progress);
+  const answer = await session.call(method, id, ...args.map(withoutNull));
   try {
     return toJs(answer);
   } finally {

@@ -50,8 +50,9 @@ def _options(value: Any) -> dict:
 class Session:
     """One engine served to JavaScript."""
 
-    def __init__(self, options: Any):
+    def __init__(self, options: Any, report_progress: Callable | None = None):
         options = _options(options)
+        self._report_progress = report_progress  # (request id, done, total)
         host = default_host()
         self._logs: list[str] = []
 
@@ -110,15 +111,19 @@ class Session:
             "backend": engine.backend_name,
         }
 
-    def call(self, method: str, args: Any = None, progress: Callable | None = None):
-        """Run one API call; returns the answer, or an awaitable of it for async methods."""
+    def call(self, method: str, request_id: int, *args: Any):
+        """Run one API call; returns the answer, or an awaitable of it for async methods.
+
+        Long batches report progress as ``report_progress(request_id, done, total)``.
+        """
         try:
             handler = self._methods.get(method)
             if handler is None:
                 raise ValueError(f"Unknown method {method!r}")
-            arguments = [_from_js(a) for a in (_from_js(args) or [])]
-            if method in _WITH_PROGRESS:
-                value = handler(*arguments, progress=progress)
+            arguments = [_from_js(a) for a in args]
+            if method in _WITH_PROGRESS and self._report_progress is not None:
+                report = self._report_progress
+                value = handler(*arguments, progress=lambda done, total: report(request_id, done, total))
             else:
                 value = handler(*arguments)
         except Exception as error:  # every failure becomes data for the page
