@@ -1,20 +1,34 @@
 #!/usr/bin/env python3
-"""Assemble the static site in dist/ from pinned, verified inputs (stdlib only).
+"""Assemble the static site in dist/ from pinned, verified inputs (stdlib and wasmtime).
 
 Inputs:
   node_modules/pyodide   the Pyodide runtime, exactly the version package.json pins
   build/wheels.lock      pure wheels from PyPI (micropip, packaging), checked by sha256
   pyproject.toml, py/    the cortexkg wheel, built with the project's own build backend
+  py/cortexkg/scans/kernel.wat
+                         the column-scan kernel's WebAssembly text, assembled with
+                         wasmtime.wat2wasm (the binary is never committed)
   web/                   the page, the worker and their assets, copied as they are
   --numpy-wheel PATH     optional: Pyodide's numpy wheel, accepted only if its sha256
                          equals the entry in the runtime's pyodide-lock.json
+  --with-tests           optional: also the page that runs the unit tests inside Pyodide,
+                         with build/test-wheels.lock (pytest, hypothesis, their
+                         dependencies; checked by sha256 like wheels.lock) and tests/unit/
 
 Output (dist/):
-  index.html, *.js, ...             web/
+  index.html, *.js, ...             web/ (without web/pytest/)
   vendor/pyodide-<version>/...      the runtime; every path under vendor/ carries a
   vendor/<name>-<version>-*.whl     version, so the server may let browsers cache it forever
   wheels/cortexkg-<version>-*.whl   the app's wheel (revalidated on every load)
-  site.json                         what the worker loads: runtime, packages, app wheel
+  kernel/scans.wasm                 the assembled scan kernel (revalidated on every load)
+  site.json                         what the worker loads: runtime, packages, app wheel,
+                                    scan kernel
+  pytest/                           only with --with-tests: the unit tests inside Pyodide
+    index.html, *.js, runner.py     web/pytest/, the page that runs them
+    wheels/*.whl                    the wheels build/test-wheels.lock pins
+    project/...                     pyproject.toml and tests/unit/, which the page writes
+                                    into Pyodide's file system
+    manifest.json                   the lists of wheels and project files, for the page
 
 Downloads and the built wheel are kept in .cache/ (outside git). A rerun with unchanged
 inputs downloads, builds and copies nothing, and dist/ ends up holding exactly this
@@ -61,6 +75,20 @@ WHEEL_METADATA_GLOBS = (
     "AUTHORS*",
 )
 
+# The column-scan kernel: its text (in the package, which also runs it under wasmtime in
+# the unit tests) and where dist/ serves its binary, which web/kernel.js instantiates.
+KERNEL_SOURCE = "py/cortexkg/scans/kernel.wat"
+KERNEL_PATH = "kernel/scans.wasm"
+
+# web/pytest/ holds the page that runs the unit tests inside Pyodide; it and everything it
+# needs go to dist/pytest/, and only into a build that asks for them (test code is not
+# part of the app).
+TEST_PAGE = "pytest"
+# What the unit tests need besides the cortexkg wheel, relative to the repository root:
+# pyproject.toml carries their pytest configuration.
+TEST_PROJECT_FILES = ("pyproject.toml",)
+TEST_PROJECT_DIRS = ("tests/unit",)
+
 PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s+--hash=sha256:([0-9a-f]{64})$")
 
 
@@ -90,6 +118,12 @@ class Runtime:
         """Major.minor of the runtime's Python, e.g. "3.14", as pip's --python-version wants."""
         return ".".join(self.lock["info"]["python"].split(".")[:2])
 
+    @property
+    def platform(self) -> str:
+        """The runtime's wheel platform tag, e.g. "pyemscripten_2026_0_wasm32" (PEP 783)."""
+        info = self.lock["info"]
+        return f"pyemscripten_{info['abi_version']}_{info['arch']}"
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -107,13 +141,18 @@ def build_site(
     lock: Path | None = None,
     cache: Path | None = None,
     numpy_wheel: Path | None = None,
+    with_tests: bool = False,
+    test_lock: Path | None = None,
 ) -> BuildResult:
     """Verify every input, then bring dist/ up to date; raise BuildError on any problem.
 
-    Nothing in dist/ changes unless every input passed its check.
+    ``with_tests`` adds dist/pytest/, the page that runs tests/unit inside Pyodide, with
+    the wheels ``test_lock`` pins. Nothing in dist/ changes unless every input passed its
+    check.
     """
     dist = dist or root / "dist"
     lock = lock or root / "build" / "wheels.lock"
+    test_lock = test_lock or root / "build" / "test-wheels.lock"
     cache = cache or root / ".cache"
 
     runtime = find_runtime(root)
@@ -122,7 +161,7 @@ def build_site(
 
     packages = []  # served paths of the wheels the worker loads with pyodide.loadPackage
     for pin in read_pins(lock):
-        wheel = fetch_pinned_wheel(pin, lock, cache / "wheels", runtime.python_version)
+        wheel = fetch_pinned_wheel(pin, lock, cache / "wheels", runtime)
         packages.append(f"vendor/{wheel.name}")
         files[f"vendor/{wheel.name}"] = wheel
     if numpy_wheel is not None:
@@ -132,18 +171,24 @@ def build_site(
 
     app_wheel = build_app_wheel(root, cache / "cortexkg-wheel")
     files["wheels/" + app_wheel.name] = app_wheel
+    files[KERNEL_PATH] = assemble_kernel(root / KERNEL_SOURCE, cache / KERNEL_PATH)
 
     manifest = {
         "pyodide": runtime.version,
         "indexURL": runtime_dir,
         "packages": packages,  # pyodide.loadPackage(url) each, in this order
         "cortexkg": "wheels/" + app_wheel.name,  # then micropip.install(url)
+        "kernel": KERNEL_PATH,  # WebAssembly.instantiate on Pyodide's memory (kernel.js)
     }
     generated = {"site.json": json.dumps(manifest, indent=2) + "\n"}
+    if with_tests:
+        add_unit_tests(root, runtime, test_lock, cache / "wheels", files, generated)
 
     web = root / "web"
     for source in sorted(web.rglob("*")):
         relative = source.relative_to(web).as_posix()
+        if relative.split("/")[0] == TEST_PAGE and not with_tests:
+            continue
         if relative in files or relative in generated:
             raise BuildError(f"web/{relative} would overwrite a file the build generates")
         if source.is_file():
@@ -151,6 +196,66 @@ def build_site(
 
     copied, removed = sync_tree(dist, files, generated)
     return BuildResult(len(files) + len(generated), copied, removed)
+
+
+def add_unit_tests(
+    root: Path, runtime: Runtime, lock: Path, cache: Path,
+    files: dict[str, Path], generated: dict[str, str],
+) -> None:
+    """Add what dist/pytest/ serves besides web/pytest/: the wheels lock pins, the project
+    files the unit tests need, and manifest.json, which lists both for the page."""
+    wheels = []
+    for pin in read_pins(lock):
+        wheel = fetch_pinned_wheel(pin, lock, cache, runtime)
+        wheels.append(f"wheels/{wheel.name}")
+        files[f"{TEST_PAGE}/wheels/{wheel.name}"] = wheel
+
+    sources = [root / name for name in TEST_PROJECT_FILES]
+    for folder in TEST_PROJECT_DIRS:
+        if not (root / folder).is_dir():
+            raise BuildError(f"{root / folder} is missing: the unit-test page runs it")
+        sources.extend(path for path in sorted((root / folder).rglob("*.py"))
+                       if "__pycache__" not in path.parts)
+    project = []
+    for source in sources:
+        if not source.is_file():
+            raise BuildError(f"{source} is missing: the unit tests need it")
+        relative = source.relative_to(root).as_posix()
+        project.append(relative)
+        files[f"{TEST_PAGE}/project/{relative}"] = source
+
+    manifest = {
+        "wheels": wheels,  # micropip.install(url) each, without dependency resolution
+        "project": project,  # served under project/, written to the same paths in Python
+    }
+    generated[f"{TEST_PAGE}/manifest.json"] = json.dumps(manifest, indent=2) + "\n"
+
+
+def assemble_kernel(source: Path, target: Path) -> Path:
+    """The scan kernel's binary, assembled from source with wasmtime.wat2wasm into target.
+
+    target is rewritten only when the binary changes, so an unchanged kernel keeps its
+    copy in dist/ (and its ETag).
+    """
+    try:
+        import wasmtime
+    except ImportError:
+        raise BuildError(
+            "wasmtime is missing: it assembles the scan kernel (run build/setup.sh, which "
+            "installs the pinned development dependencies)"
+        ) from None
+    try:
+        binary = wasmtime.wat2wasm(source.read_text())
+    except FileNotFoundError:
+        raise BuildError(f"{source} is missing: it is the scan kernel's source") from None
+    except wasmtime.WasmtimeError as error:
+        raise BuildError(f"{source} does not assemble:\n{error}") from None
+    if not target.is_file() or target.read_bytes() != binary:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(binary)
+        os.replace(partial, target)
+    return target
 
 
 def find_runtime(root: Path) -> Runtime:
@@ -188,8 +293,12 @@ def read_pins(lock: Path) -> list[Pin]:
     return pins
 
 
-def fetch_pinned_wheel(pin: Pin, lock: Path, cache: Path, python_version: str) -> Path:
-    """The pinned wheel from the cache, downloaded by pip if absent; its sha256 must match."""
+def fetch_pinned_wheel(pin: Pin, lock: Path, cache: Path, runtime: Runtime) -> Path:
+    """The pinned wheel from the cache, downloaded by pip if absent; its sha256 must match.
+
+    pip picks the wheel made for the runtime's Python and platform: a pure one, or one
+    built for Pyodide (e.g. hypothesis, which ships compiled code).
+    """
     cached = find_wheel(cache, pin)
     if cached is not None:
         check_sha256(
@@ -204,7 +313,8 @@ def fetch_pinned_wheel(pin: Pin, lock: Path, cache: Path, python_version: str) -
     with tempfile.TemporaryDirectory(dir=cache) as download_dir:
         run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--python-version", python_version, "--disable-pip-version-check",
+             "--python-version", runtime.python_version, "--platform", runtime.platform,
+             "--disable-pip-version-check",
              "--dest", download_dir, f"{pin.name}=={pin.version}"],
             f"pip could not download {pin.name}=={pin.version}",
         )
@@ -367,10 +477,14 @@ def main(argv: list[str] | None = None) -> int:
         "--numpy-wheel", type=Path, metavar="PATH",
         help="also serve this numpy wheel; its sha256 must match Pyodide's pyodide-lock.json",
     )
+    parser.add_argument(
+        "--with-tests", action="store_true",
+        help="also build pytest/, the page that runs the unit tests inside Pyodide",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        result = build_site(numpy_wheel=args.numpy_wheel)
+        result = build_site(numpy_wheel=args.numpy_wheel, with_tests=args.with_tests)
     except BuildError as error:
         print(f"build_site: error: {error}", file=sys.stderr)
         return 1

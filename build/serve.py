@@ -67,6 +67,8 @@ MIME_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".txt": "text/plain; charset=utf-8",
+    ".py": "text/x-python; charset=utf-8",
+    ".toml": "application/toml",
 }
 
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -1,12 +1,14 @@
 // Boots Python inside the worker: the Pyodide runtime, the pinned packages and the
 // cortexkg wheel, all from this origin, as build/build_site.py lists them in site.json.
 // Booting lives here, apart from worker.js, which only translates messages.
+import { loadKernel } from "./kernel.js";
 
 const siteRoot = new URL("./", import.meta.url);
 
 /**
  * Load Pyodide and install cortexkg; onProgress(message) hears each step.
- * Resolves to {pyodide, runtime}: the Pyodide instance and a plain-data report on it.
+ * Resolves to {pyodide, runtime}: the Pyodide instance and a plain-data report on it
+ * (wasmSimd: whether the WebAssembly SIMD scan kernel was loaded).
  */
 export async function boot(onProgress) {
   const site = await fetchJSON(new URL("site.json", siteRoot));
@@ -15,6 +17,11 @@ export async function boot(onProgress) {
   const indexURL = new URL(site.indexURL, siteRoot).href;
   const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
   const pyodide = await loadPyodide({ indexURL });
+
+  // The column-scan kernel on Pyodide's memory; without WebAssembly SIMD it is skipped and
+  // the engine's backend "auto" falls back to numpy or the reference scans.
+  onProgress("Loading the scan kernel");
+  const wasmSimd = await loadKernel(pyodide, new URL(site.kernel, siteRoot));
 
   const packageURLs = site.packages.map((path) => new URL(path, siteRoot).href);
   await loadPackages(pyodide, packageURLs, onProgress);
@@ -28,7 +35,7 @@ export async function boot(onProgress) {
   }
 
   onProgress("Importing cortexkg");
-  return { pyodide, runtime: describe(pyodide) };
+  return { pyodide, runtime: { ...describe(pyodide), wasmSimd } };
 }
 
 async function fetchJSON(url) {

@@ -11,7 +11,9 @@ export class NotInitializedError extends CortexKGError {}
 export class StateError extends CortexKGError {}
 
 export type Strategy = "first_fit" | "affinity";
-export type Backend = "auto" | "numpy" | "reference";
+/** Column scans: "wasm" is the WebAssembly SIMD kernel, the default ("auto") in browsers
+ *  with WebAssembly SIMD. */
+export type Backend = "auto" | "numpy" | "wasm" | "reference";
 /** A concept id: an integer in 0..2**32-1. */
 export type ConceptId = number | bigint;
 export type ConceptIds = ArrayLike<ConceptId> | Uint32Array | Int32Array | Float64Array;
@@ -50,6 +52,8 @@ export interface Runtime {
   crossOriginIsolated: boolean;
   /** Smallest step of performance.now() observed in the worker, in ms. */
   timerResolutionMs: number;
+  /** Whether the WebAssembly SIMD scan kernel was loaded (backend "wasm" available). */
+  wasmSimd: boolean;
 }
 
 export type AllocationResult =

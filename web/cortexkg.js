@@ -4,7 +4,8 @@
 //   await kg.allocateConcept(42);        // -> 0
 //
 // Each instance owns a dedicated module worker running the Python engine in Pyodide; the
-// main thread never runs Python. Every method returns a promise; many calls may be in
+// main thread never runs Python. The state persists in IndexedDB under the engine's name:
+// a mutation resolves only once it is durable, and create() loads what is stored. Every method returns a promise; many calls may be in
 // flight at once (answers come back in order). Failures reject with the error classes
 // exported below, carrying the engine's message. After every change the instance
 // dispatches a "change" event, and a "log" event per engine log line.
@@ -52,6 +53,14 @@ export class CortexKG extends EventTarget {
   runtime;
   /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs, backend}. */
   config;
+  /**
+   * Where the state lives: {mode: "writer" | "reader" | "failed", saved, error, restored,
+   * ignored}. "reader": another tab writes, this one follows read-only; "failed": the
+   * stored data could not be loaded (see error) and is left untouched. restored = {snapshot,
+   * records, allocated, columns} when a stored state was loaded; ignored = the create()
+   * options that a loaded state overrode. Changes dispatch a "storage" event.
+   */
+  storage;
 
   /**
    * Boot a worker and create an engine. onProgress(message) hears the boot steps.
@@ -71,9 +80,12 @@ export class CortexKG extends EventTarget {
     }
     const kg = new CortexKG(onProgress);
     try {
-      const { runtime, config } = await kg.#call("open", [settings]);
+      const { runtime, config, storage } = await kg.#call("open", [settings]);
       kg.runtime = runtime;
       kg.config = { name: settings.name, ...config };
+      const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
+        (key) => key !== "name" && key !== "backend" && rest[key] !== undefined && rest[key] !== config[key]);
+      kg.storage = { ...storage, ignored };
       return kg;
     } catch (error) {
       kg.close();
@@ -86,6 +98,10 @@ export class CortexKG extends EventTarget {
     this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.addEventListener("message", ({ data }) => {
       if (data.type === "boot") onBootProgress?.(data.message);
+      else if (data.type === "storage") {
+        this.storage = { ...this.storage, ...data.storage };
+        this.dispatchEvent(new CustomEvent("storage", { detail: this.storage }));
+      } else if (data.type === "remote-change") this.#changed({ kind: "remote" });
       else this.#answer(data);
     });
     this.#worker.addEventListener("error", (event) => {
@@ -145,7 +161,38 @@ export class CortexKG extends EventTarget {
     return changes;
   }
 
+  /**
+   * Replace the whole state by an export file's (Uint8Array or ArrayBuffer), after
+   * validating all of it; rejects with StateError naming the problem and changes nothing.
+   */
+  async importState(bytes) {
+    const { config } = await this.#call("replace", ["import", bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes]);
+    this.config = { name: this.config.name, ...config };
+    this.#changed({ kind: "import" });
+    return this.config;
+  }
+
+  /** Replace the engine by a new, empty one (options as create(), defaulting to the
+   *  current configuration); stored atomically. Also the way out of refused stored data. */
+  async reset(options = {}) {
+    const { name, ...current } = this.config;
+    const { config, storage } = await this.#call("replace", ["reset", { ...current, ...options }]);
+    this.config = { name, ...config };
+    this.storage = { ...this.storage, ...storage, restored: null, ignored: [] };
+    this.#changed({ kind: "reset" });
+    return this.config;
+  }
+
+  /** Write anything still buffered (after a failed write, say) to the database. */
+  async flush() { await this.#call("flush", []); }
+
   // --- queries ---
+
+  /** The whole state as one versioned, checksummed export file (Uint8Array). */
+  exportState() { return this.#call("exportState", []); }
+  /** Everything in the database as it is: {meta, snapshots, journal} as [key, value] lists.
+   *  For stored data that could not be loaded. */
+  exportRawData() { return this.#call("dump", []); }
 
   /** The concept's column, or null. */
   async getAllocationInfo(conceptId) {

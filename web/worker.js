@@ -1,63 +1,68 @@
 // The dedicated module worker: the only place Python runs. A thin adapter between the
-// page's messages and cortexkg.session.Session; it decides nothing itself. Booting is in
-// boot.js. Calls run one at a time in arrival order, so answers come back in order even
-// when the page pipelines many requests.
+// page's messages and the durable session (durable.js); it decides nothing itself.
+// Booting is in boot.js. Calls run one at a time in arrival order; a mutation's answer
+// waits for its journal record to be committed while later calls already run.
 //
-// From the page:  {id, method: "open", args: [options]}   boot, then create the session
+// From the page:  {id, method: "open", args: [options]}   boot, create the engine
+//                 {id, method: "replace", args: [kind, payload]}   import or reset
+//                 {id, method: "flush" | "dump", args: []}
 //                 {id, method, args}                      one API call
 // To the page:    {type: "boot", message}                 a boot step
+//                 {type: "storage", storage}              the storage state changed
+//                 {type: "remote-change"}                 another tab's writer changed state
 //                 {id, progress: [done, total]}           a long batch's progress
 //                 {id, ok: true, value, logs}             an answer (typed arrays transferred)
 //                 {id, ok: false, error: {type, message}} a failure, typed for the page
 import { boot } from "./boot.js";
+import { DurableSession, pythonMessage } from "./durable.js";
 
 const booting = boot((message) => postMessage({ type: "boot", message }));
-let session = null;
+let durable = null;
 let queue = Promise.resolve();
 
 self.addEventListener("message", ({ data }) => {
   queue = queue.then(() => handle(data));
 });
 
+const reply = (id, answer) => postMessage({ id, ...answer }, transferables(answer.value));
+const success = (value) => ({ ok: true, value, logs: [] });
+
+const commands = {
+  replace: (kind, payload) => durable.replace(kind, payload),
+  flush: () => durable.flush(),
+  dump: () => durable.dump(),
+};
+
 async function handle({ id, method, args }) {
   try {
-    const answer = method === "open" ? await open(args[0]) : await call(id, method, args);
-    postMessage({ id, ...answer }, transferables(answer.value));
+    if (method === "open") {
+      reply(id, success(await open(args[0])));
+    } else if (durable === null) {
+      reply(id, { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } });
+    } else if (method in commands) {
+      const value = await commands[method](...args);
+      reply(id, success(method === "replace" ? { config: value, storage: durable.storage } : value));
+    } else {
+      const { answer, acknowledged } = durable.call(id, method, args.map(withoutNull));
+      if (acknowledged === null) reply(id, answer);
+      else acknowledged.then(() => reply(id, answer));
+    }
   } catch (error) {
-    postMessage({ id, ok: false, error: { type: "Error", message: String(error?.message ?? error) } });
+    reply(id, { ok: false, error: { type: errorType(error), message: pythonMessage(error) } });
   }
 }
 
 async function open(options) {
   const { pyodide, runtime } = await booting;
-  const { Session } = pyodide.pyimport("cortexkg.session");
-  const reportProgress = (id, done, total) => postMessage({ id, progress: [done, total] });
-  try {
-    session = Session(options, reportProgress);
-  } catch (error) {
-    // a bad option raises in Python; report its message, typed as bad input
-    return { ok: false, error: { type: "InvalidInputError", message: pythonMessage(error) } };
-  } finally {
-    Session.destroy();
-  }
-  const config = await session.open();
-  try {
-    return { ok: true, value: { runtime, config: toJs(config) }, logs: [] };
-  } finally {
-    config.destroy();
-  }
+  durable = await DurableSession.open(pyodide, options, (event) => postMessage(event));
+  return { runtime, config: durable.config, storage: durable.storage };
 }
 
-async function call(id, method, args) {
-  if (session === null) {
-    return { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } };
-  }
-  const answer = await session.call(method, id, ...args.map(withoutNull));
-  try {
-    return toJs(answer);
-  } finally {
-    answer.destroy();
-  }
+// A Python exception (PythonError) names its class in .type: a bad option is bad input.
+function errorType(error) {
+  const type = error?.type;
+  if (type === "StateError" || type === "InvalidInputError") return type;
+  return type === "ValueError" || type === "TypeError" ? "InvalidInputError" : "Error";
 }
 
 // Pyodide turns null into jsnull but undefined into None; to the engine both mean None,
@@ -65,17 +70,6 @@ async function call(id, method, args) {
 function withoutNull(value) {
   if (value === null) return undefined;
   return Array.isArray(value) ? value.map((item) => (item === null ? undefined : item)) : value;
-}
-
-// Python data -> JavaScript: dicts become plain objects, buffers become typed arrays.
-function toJs(proxy) {
-  return proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
-}
-
-// The last line of a Python traceback: "ValueError: Invalid engine options: ..."
-function pythonMessage(error) {
-  const lines = String(error.message).trim().split("\n");
-  return lines[lines.length - 1].replace(/^\w+: /, "");
 }
 
 // Typed arrays in an answer move to the page instead of being copied.

@@ -528,9 +528,9 @@ class AllocationEngine:
                 f"{counters['total_deallocations']} deallocations != "
                 f"{len(self._column_of)} allocated"
             )
-        exact = math.fsum(times.samples)
-        if not 0 <= times.count <= len(times.samples) or abs(times.total - exact) > 1e-9 * max(
-                1.0, exact):
+        exact = math.fsum(times.samples)  # NaN or inf when a sample is
+        if (not 0 <= times.count <= len(times.samples) or not math.isfinite(exact)
+                or min(times.samples) < 0 or abs(times.total - exact) > 1e-9 * max(1.0, exact)):
             raise StateError(
                 f"Invariant violated: the timing window is inconsistent: total {times.total} for {times.count} samples "
                 f"summing to {exact}"

@@ -105,6 +105,15 @@ class CortexKG:
             raise NotInitializedError(NOT_INITIALIZED)
         return self._engine
 
+    def replace_engine(self, engine: AllocationEngine) -> None:
+        """Adopt ``engine`` (recovered, imported or reset); its configuration becomes ours."""
+        self.engine  # noqa: B018 - raises NotInitializedError before initialize
+        self._engine = engine
+        self.config = CortexKGConfig(
+            column_count=engine.column_count, enable_simd=engine.enable_simd,
+            strategy=engine.strategy, dim=engine.dim, refractory_ms=engine.refractory_ms,
+            seed=engine.seed, backend=self.config.backend)
+
     # mutations
 
     def allocate_concept(self, concept_id: int, embedding: Any = None) -> int:

@@ -2,10 +2,11 @@
 
 Three operations: a monotonic clock in milliseconds, a wall clock in milliseconds since the
 Unix epoch, and a log line. In Pyodide (``sys.platform == "emscripten"``) they are
-``performance.now``, ``Date.now`` and ``console.log`` from the ``js`` module, bound once
+``performance.timeOrigin + performance.now()``, ``Date.now`` and ``console.log`` from the
+``js`` module, bound once
 because every attribute walk through ``js`` costs microseconds. Under CPython they are
 ``time.perf_counter``, ``time.time`` and the ``cortexkg`` logger. Tests pass their own
-:class:`Host` to the engine.
+:class:`Host` to the engine. :func:`wasm_kernel` hands the scans the browser's kernel.
 """
 
 from __future__ import annotations
@@ -40,9 +41,25 @@ def _cpython_host() -> Host:
 def _browser_host() -> Host:
     import js  # type: ignore[import-not-found]  # only exists inside Pyodide
 
-    return Host(now_ms=js.performance.now, wall_ms=js.Date.now, log=js.console.log)
+    # timeOrigin + now(): performance.now's resolution, in one clock across page loads, so
+    # refractory deadlines and journal readings stay comparable after a reload
+    origin, now = js.performance.timeOrigin, js.performance.now
+    return Host(now_ms=lambda: origin + now(), wall_ms=js.Date.now, log=js.console.log)
 
 
 def default_host() -> Host:
     """The host of the running platform."""
     return _browser_host() if sys.platform == "emscripten" else _cpython_host()
+
+
+def wasm_kernel():
+    """The exports of the column-scan kernel that ``web/kernel.js`` instantiated on
+    Pyodide's own memory and registered as the JS module ``cortexkg_kernel``; None outside
+    Pyodide, and in a page that did not load it (no WebAssembly SIMD)."""
+    if sys.platform != "emscripten":
+        return None
+    try:
+        import cortexkg_kernel  # type: ignore[import-not-found]  # a JS module
+    except ImportError:
+        return None
+    return cortexkg_kernel

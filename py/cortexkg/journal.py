@@ -9,6 +9,7 @@ they did the first time, through the one code path that made them.
 
 from __future__ import annotations
 
+import math
 from array import array
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -21,34 +22,79 @@ MUTATIONS = ("allocate_concept", "deallocate_concept", "allocate_batch", "deallo
              "activate_concept", "optimize_allocations")
 
 
+_END = object()
+
+
 class ClockTape:
-    """A host's clocks that can record an operation's readings or play them back."""
+    """A host's clocks that can record an operation's readings or play them back.
+
+    The monotonic clock it hands out never runs backwards: live readings are offset so
+    that they continue from the last reading recorded or played back (a reload whose
+    ``timeOrigin`` lies earlier, after the system clock was set back, continues the
+    stored clock). ``frozen`` holds the monotonic clock at the last reading, which a
+    read-only follower needs: its queries must not expire refractory columns ahead of
+    the writer's records it has yet to receive.
+    """
 
     def __init__(self, host: Host):
         self._host = host
         self._recording: list[float] | None = None
         self._playback: Iterator[float] | None = None
+        self._last_now = float("-inf")
+        self._offset = 0.0
+        self.frozen = False
 
     def host(self, log=None) -> Host:
         """A Host reading through this tape (``log`` defaults to the wrapped host's)."""
         return Host(now_ms=self.now_ms, wall_ms=self.wall_ms, log=log or self._host.log)
 
     def now_ms(self) -> float:
-        return self._read(self._host.now_ms)
+        if self._playback is not None:
+            value = self._played()
+            if value < self._last_now:
+                raise StateError(
+                    f"Journal record reads the clock at {value} ms, before {self._last_now} ms")
+        elif self.frozen and self._last_now > float("-inf"):
+            return self._last_now
+        else:
+            value = self._host.now_ms() + self._offset
+            if value < self._last_now:  # the clock was set back: continue from the last reading
+                self._offset += self._last_now - value
+                value = self._last_now
+            self._record(value)
+        self._last_now = value
+        return value
 
     def wall_ms(self) -> float:
-        return self._read(self._host.wall_ms)
-
-    def _read(self, clock) -> float:
         if self._playback is not None:
-            value = next(self._playback, None)
-            if value is None:
-                raise StateError("Journal record holds fewer clock readings than its replay takes")
-            return value
-        value = clock()
+            return self._played()
+        value = self._host.wall_ms()
+        self._record(value)
+        return value
+
+    def _played(self) -> float:
+        value = next(self._playback, _END)
+        if value is _END:
+            raise StateError("Journal record holds fewer clock readings than its replay takes")
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise StateError(f"Journal record holds a clock reading that is not a finite number: {value!r}")
+        return value
+
+    def _record(self, value: float) -> None:
         if self._recording is not None:
             self._recording.append(value)
-        return value
+
+    @contextmanager
+    def new_history(self) -> Iterator[None]:
+        """Replay another history from its start (recovery): readings before this tape's
+        own are fine inside the block; if the block fails, the tape is as it was."""
+        saved = self._last_now, self._offset
+        self._last_now = float("-inf")
+        try:
+            yield
+        except BaseException:
+            self._last_now, self._offset = saved
+            raise
 
     @contextmanager
     def record(self) -> Iterator[list[float]]:
@@ -65,7 +111,7 @@ class ClockTape:
         self._playback = iter(list(readings))
         try:
             yield
-            if next(self._playback, None) is not None:
+            if next(self._playback, _END) is not _END:
                 raise StateError("Journal record holds more clock readings than its replay takes")
         finally:
             self._playback = None

@@ -5,17 +5,27 @@ camelCase methods onto the :class:`~cortexkg.facade.CortexKG` facade, turns Java
 values into Python ones at the boundary, and answers every call with plain data:
 ``{"ok": True, "value": ..., "logs": [...]}`` or ``{"ok": False, "error": {"type",
 "message"}}``, where ``type`` names the JavaScript error class to raise.
+
+Every mutation also answers with its journal ``record`` (see :mod:`cortexkg.journal`),
+which the worker commits to IndexedDB before it acknowledges the call. Recovery restores
+the stored snapshot at the clock reading it was taken at and replays the journal, so the
+engine comes back exactly as it was acknowledged.
 """
 
 from __future__ import annotations
 
 import gc
 import inspect
+from dataclasses import asdict, replace
 from typing import Any, Callable
 
+from . import exchange
+from .engine import AllocationEngine
 from .errors import AllocationError, NotInitializedError, StateError
 from .facade import CortexKG, CortexKGConfig
-from .host import Host, default_host
+from .host import default_host
+from .journal import ClockTape, replay, run_recorded
+from .snapshot import Snapshot
 
 # Python exception -> JavaScript error class (first match in order wins).
 ERROR_CLASSES = (
@@ -47,38 +57,51 @@ def _options(value: Any) -> dict:
     return value
 
 
+OPTION_NAMES = ("name", "columns", "strategy", "dim", "seed", "refractoryMs", "backend")
+_PYTHON_NAMES = {"column_count": "columns", "refractory_ms": "refractoryMs"}
+
+
+def _config(options: dict) -> CortexKGConfig:
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise ValueError(f"Invalid engine options: unknown {', '.join(map(repr, unknown))}; "
+                         f"expected some of {', '.join(OPTION_NAMES)}")
+    try:
+        return CortexKGConfig(
+            column_count=options.get("columns", 1024),
+            strategy=options.get("strategy", "first_fit"),
+            dim=options.get("dim", 0),
+            seed=options.get("seed", 0),
+            refractory_ms=options.get("refractoryMs", 0.0),
+            backend=options.get("backend", "auto"),
+        )
+    except (TypeError, ValueError) as error:
+        message = str(error)
+        for python_name, api_name in _PYTHON_NAMES.items():
+            message = message.replace(python_name, api_name)
+        raise ValueError(f"Invalid engine options: {message}") from None
+
+
 class Session:
     """One engine served to JavaScript."""
 
     def __init__(self, options: Any, report_progress: Callable | None = None):
-        options = _options(options)
-        self._report_progress = report_progress  # (request id, done, total)
         host = default_host()
+        self._report_progress = report_progress  # (request id, done, total)
         self._logs: list[str] = []
+        self._replaying = False
 
         def log(line: str) -> None:
-            host.log(line)
-            self._logs.append(line)
+            if not self._replaying:  # a replayed optimize is old news
+                host.log(line)
+                self._logs.append(line)
 
-        try:
-            config = CortexKGConfig(
-                column_count=options.get("columns", 1024),
-                strategy=options.get("strategy", "first_fit"),
-                dim=options.get("dim", 0),
-                seed=options.get("seed", 0),
-                refractory_ms=options.get("refractoryMs", 0.0),
-                backend=options.get("backend", "auto"),
-            )
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"Invalid engine options: {error}") from None
-        self.kg = CortexKG(config, host=Host(host.now_ms, host.wall_ms, log))
-        self._methods: dict[str, Callable] = {
-            "allocateConcept": self._allocate_concept,
-            "deallocateConcept": self.kg.deallocate_concept,
-            "allocateBatch": self._allocate_batch,
-            "deallocateBatch": self._deallocate_batch,
-            "activateConcept": self.kg.activate_concept,
-            "optimizeAllocations": self.kg.optimize_allocations,
+        self._tape = ClockTape(host)
+        self._host = self._tape.host(log=log)
+        self.kg = CortexKG(_config(_options(options)), host=self._host)
+        self._pending: AllocationEngine | None = None  # an import or reset awaiting its write
+        self._read_only: str | None = None
+        self._queries: dict[str, Callable] = {
             "getAllocationInfo": self.kg.get_allocation_info,
             "getFreeColumnCount": self.kg.get_free_column_count,
             "getAllocatedCount": self.kg.get_allocated_count,
@@ -91,12 +114,109 @@ class Session:
             "getColumnStates": self.kg.get_column_states,
             "getColumn": self.kg.get_column,
             "validate": self.kg.validate,
+            "exportState": self._export_state,
             "getDiagnostics": self._diagnostics,
         }
+        # API method -> function of its JavaScript arguments giving
+        # (engine method, arguments, options that shape the answer only)
+        self._mutations: dict[str, Callable] = {
+            "allocateConcept": self._allocate_concept,
+            "deallocateConcept": lambda concept_id: ("deallocate_concept", [concept_id], {}),
+            "allocateBatch": self._allocate_batch,
+            "deallocateBatch": self._deallocate_batch,
+            "activateConcept": lambda concept_id, strength=1.0: (
+                "activate_concept", [concept_id, strength], {}),
+            "optimizeAllocations": lambda: ("optimize_allocations", [], {}),
+        }
+
+    @property
+    def read_only(self) -> str | None:
+        """Why mutations are refused (another tab writes, stored data refused), or None."""
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, reason: str | None) -> None:
+        # a follower's clock stands still between the writer's records (see ClockTape)
+        self._read_only = reason
+        self._tape.frozen = reason is not None
 
     async def open(self) -> dict:
-        """Initialize the engine; returns what the page shows about it."""
+        """Initialize a new engine from the options; returns its configuration."""
         await self.kg.initialize()
+        return self.describe()
+
+    def recover(self, snapshot: Any, records: Any, options: Any = None) -> dict:
+        """Replace the engine by ``snapshot`` ({"bytes"} or None) + journal ``records``;
+        without a snapshot the journal starts from a new engine with the stored
+        ``options``. StateError when they do not reproduce a valid engine (the current
+        engine is then left as it was). Returns what was restored."""
+        snapshot, records = _from_js(snapshot), _from_js(records)
+        with self._tape.new_history():
+            engine = self._recovered(snapshot, records, options)
+        self.kg.replace_engine(engine)
+        return {"snapshot": snapshot is not None, "records": len(records),
+                "allocated": engine.get_allocated_count(), "columns": engine.column_count}
+
+    def _recovered(self, snapshot: Any, records: list, options: Any) -> AllocationEngine:
+        if snapshot is not None:
+            parsed = Snapshot.from_bytes(bytes(snapshot["bytes"]))
+            clock = parsed.header.get("clock_ms")
+            if type(clock) not in (int, float):
+                raise StateError("Stored snapshot lacks the clock reading it was taken at")
+            with self._tape.play([clock]):
+                engine = AllocationEngine.restore(
+                    parsed, backend=self.kg.config.backend, host=self._host)
+        else:
+            try:
+                config = _config(_options(options))
+            except ValueError as error:
+                raise StateError(f"Stored engine options are invalid: {error}") from None
+            # the stored options, run by this session's backend (as a snapshot would be)
+            config = replace(config, backend=self.kg.config.backend)
+            engine = AllocationEngine(**asdict(config), host=self._host)
+        self._apply(engine, records)
+        engine.validate()
+        return engine
+
+    def apply(self, records: Any) -> int:
+        """Replay records committed by another tab's writer (a read-only follower)."""
+        records = _from_js(records)
+        self._apply(self.kg.engine, records)
+        return len(records)
+
+    def _apply(self, engine: AllocationEngine, records: list) -> None:
+        self._replaying = True
+        try:
+            replay(engine, self._tape, records)
+        finally:
+            self._replaying = False
+
+    def snapshot(self) -> bytes:
+        """The engine's snapshot bytes (for compaction)."""
+        return self.kg.engine.snapshot().to_bytes()
+
+    def prepare_replace(self, kind: str, payload: Any) -> bytes:
+        """Validate an import (``payload``: export bytes) or a reset (``payload``: engine
+        options) and return the snapshot bytes to store; :meth:`commit_replace` adopts it
+        once stored, so a failed write changes nothing."""
+        payload = _from_js(payload)
+        if kind == "import":
+            engine = AllocationEngine.restore(
+                exchange.unpack(payload), backend=self.kg.config.backend, host=self._host)
+        elif kind != "reset":
+            raise ValueError(f"Invalid replace kind {kind!r}: expected 'import' or 'reset'")
+        else:
+            engine = AllocationEngine(**asdict(_config(_options(payload))),
+                                      host=self._host)
+        self._pending = engine
+        return engine.snapshot().to_bytes()
+
+    def commit_replace(self) -> dict:
+        """Adopt the engine of the last :meth:`prepare_replace`."""
+        engine, self._pending = self._pending, None
+        if engine is None:
+            raise StateError("Nothing to commit: prepare_replace was not called")
+        self.kg.replace_engine(engine)
         return self.describe()
 
     def describe(self) -> dict:
@@ -111,32 +231,45 @@ class Session:
             "backend": engine.backend_name,
         }
 
-    def call(self, method: str, request_id: int, *args: Any):
-        """Run one API call; returns the answer, or an awaitable of it for async methods.
+    def call(self, method: str, request_id: int, *args: Any) -> dict:
+        """Run one API call and answer it; a mutation's answer carries its journal record.
 
         Long batches report progress as ``report_progress(request_id, done, total)``.
         """
         try:
-            handler = self._methods.get(method)
-            if handler is None:
-                raise ValueError(f"Unknown method {method!r}")
             arguments = [_from_js(a) for a in args]
+            mutation = self._mutations.get(method)
+            if mutation is None:
+                query = self._queries.get(method)
+                if query is None:
+                    raise ValueError(f"Unknown method {method!r}")
+                return self._success(query(*arguments))
+            if self.read_only is not None:
+                raise StateError(self.read_only)
+            engine_method, engine_args, options = mutation(*arguments)
             if method in _WITH_PROGRESS and self._report_progress is not None:
                 report = self._report_progress
-                value = handler(*arguments, progress=lambda done, total: report(request_id, done, total))
-            else:
-                value = handler(*arguments)
+                options["progress"] = lambda done, total: report(request_id, done, total)
+            value, record = run_recorded(self.kg.engine, self._tape, engine_method, engine_args,
+                                         **options)
+        except TypeError as error:
+            return self._failure(self._argument_error(method, args, error))
         except Exception as error:  # every failure becomes data for the page
             return self._failure(error)
-        if inspect.isawaitable(value):
-            return self._finish(value)
-        return self._success(value)
+        answer = self._success(value)
+        answer["record"] = record
+        # CortexKG.optimize_allocations saves the state when anything moved
+        answer["compact"] = engine_method == "optimize_allocations" and value > 0
+        return answer
 
-    async def _finish(self, awaitable) -> dict:
+    def _argument_error(self, method: str, args: tuple, error: TypeError) -> Exception:
+        """A call with arguments its method cannot take is bad input naming the method."""
+        handler = self._mutations.get(method) or self._queries.get(method)
         try:
-            return self._success(await awaitable)
-        except Exception as error:
-            return self._failure(error)
+            inspect.signature(handler).bind(*args)
+        except TypeError as mismatch:
+            return ValueError(f"Invalid arguments for {method}: {mismatch}")
+        return error
 
     def _success(self, value: Any) -> dict:
         logs, self._logs = self._logs, []
@@ -147,24 +280,26 @@ class Session:
         kind = next((name for types, name in ERROR_CLASSES if isinstance(error, types)), "Error")
         return {"ok": False, "error": {"type": kind, "message": str(error)}}
 
-    # methods whose JavaScript shape differs from the facade's
+    # how each mutation's JavaScript arguments map onto the engine
 
-    def _allocate_concept(self, concept_id: Any, options: Any = None) -> int:
-        return self.kg.allocate_concept(concept_id, _options(options).get("embedding"))
+    def _allocate_concept(self, concept_id: Any, options: Any = None):
+        embedding = _options(options).get("embedding")
+        return "allocate_concept", [concept_id, embedding], {}
 
-    def _allocate_batch(self, concept_ids: Any, options: Any = None, *, progress=None):
+    def _allocate_batch(self, concept_ids: Any, options: Any = None):
         options = _options(options)
         embeddings = options.get("embeddings")
         if embeddings is not None:
             # a null item is JsNull after conversion: no embedding for that concept
             embeddings = [None if e is None or type(e).__name__ == "JsNull" else _from_js(e)
                           for e in embeddings]
-        return self.kg.allocate_batch(concept_ids, embeddings,
-                                      columnar=bool(options.get("columnar")), progress=progress)
+        return "allocate_batch", [concept_ids, embeddings], {"columnar": bool(options.get("columnar"))}
 
-    def _deallocate_batch(self, concept_ids: Any, options: Any = None, *, progress=None):
-        return self.kg.deallocate_batch(
-            concept_ids, columnar=bool(_options(options).get("columnar")), progress=progress)
+    def _deallocate_batch(self, concept_ids: Any, options: Any = None):
+        return "deallocate_batch", [concept_ids], {"columnar": bool(_options(options).get("columnar"))}
+
+    def _export_state(self) -> bytes:
+        return exchange.pack(self.kg.engine.snapshot().to_bytes())
 
     def _allocation_history(self, options: Any = None) -> list[dict]:
         options = _options(options)

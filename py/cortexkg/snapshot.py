@@ -10,7 +10,8 @@ Binary layout of :meth:`Snapshot.to_bytes` (all integers little-endian)::
 Column state is stored as the engine's own buffers (never per-column objects), plus
 ``order`` (the columns of live allocations in allocation order), the timing ``window``
 and the refractory queue as columns and remaining milliseconds, so deadlines are
-relative to the clock of whoever restores.
+relative to the clock of whoever restores. The header's ``clock_ms`` is the reading they
+were measured at, for a restore that must continue in the same clock (journal recovery).
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def take(engine) -> Snapshot:
     named["window"] = ("d", window.samples)
     named["refractory_column"] = ("I", array("I", [col for _, col in engine._refractory]))
     named["refractory_remaining"] = (
-        "d", array("d", [max(0.0, deadline - now) for deadline, _ in engine._refractory]))
+        "d", array("d", [min(engine.refractory_ms, max(0.0, deadline - now))
+                         for deadline, _ in engine._refractory]))
     buffers = {name: _little_endian(buffer) for name, (_, buffer) in named.items()}
     header = {
         "config": {
@@ -138,6 +140,7 @@ def take(engine) -> Snapshot:
             "refractory_ms": engine.refractory_ms,
             "seed": engine.seed,
         },
+        "clock_ms": now,  # the reading refractory times left are relative to
         "counters": dict(engine._counters),
         "window": {"position": window.position, "count": window.count, "total": window.total},
         "buffers": [

@@ -9,9 +9,6 @@ fails when a request left the page's origin or anything reported an error.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Iterator
@@ -25,6 +22,7 @@ from harness import (
     chromium_args,
     chromium_executable,
     load_build_script,
+    serve,
 )
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
@@ -45,22 +43,8 @@ def site(build_site: ModuleType) -> Path:
 @pytest.fixture(scope="session")
 def server(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """build/serve.py serving dist/ on a free port of 127.0.0.1."""
-    log = tmp_path_factory.mktemp("serve") / "requests.log"
-    with log.open("w") as log_stream:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "build" / "serve.py"), "--port", "0", "--root", str(site)],
-            stdout=subprocess.PIPE, stderr=log_stream, text=True,
-        )
-    try:
-        first_line = process.stdout.readline()
-        match = re.search(r" at (http://127\.0\.0\.1:\d+/)$", first_line.rstrip())
-        if match is None:
-            pytest.fail(f"serve.py did not start: {first_line!r}\n{log.read_text()}")
-        yield Server(match[1], log)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        process.stdout.close()
+    with serve(site, tmp_path_factory.mktemp("serve") / "requests.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
@@ -69,6 +72,27 @@ class Server:
     def count(self, method: str, path: str, status: int) -> int:
         """How many requests for path the server has answered with status."""
         return self.log.read_text().count(f'"{method} {path} HTTP/1.1" {status} ')
+
+
+@contextmanager
+def serve(root: Path, log: Path) -> Iterator[Server]:
+    """build/serve.py serving root on a free port of 127.0.0.1 while the block runs;
+    its request log goes to log."""
+    with log.open("w") as log_stream:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "build" / "serve.py"), "--port", "0", "--root", str(root)],
+            stdout=subprocess.PIPE, stderr=log_stream, text=True,
+        )
+    try:
+        first_line = process.stdout.readline()
+        match = re.search(r" at (http://127\.0\.0\.1:\d+/)$", first_line.rstrip())
+        if match is None:
+            pytest.fail(f"serve.py did not start: {first_line!r}\n{log.read_text()}")
+        yield Server(match[1], log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
 
 
 @dataclass

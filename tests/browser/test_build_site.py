@@ -66,3 +66,27 @@ def test_a_rebuild_with_unchanged_inputs_changes_nothing(
 ) -> None:
     result = build_site.build_site()
     assert (result.copied, result.removed) == (0, 0)
+
+
+def test_a_test_wheel_that_differs_from_its_pin_fails_the_test_build(
+    build_site: ModuleType, tmp_path: Path
+) -> None:
+    test_lock = ROOT / "build" / "test-wheels.lock"
+    real_pin = build_site.read_pins(test_lock)[0]
+    tampered_hash = ("0" if real_pin.sha256[0] != "0" else "1") + real_pin.sha256[1:]
+    tampered_lock = tmp_path / "test-wheels.lock"
+    tampered_lock.write_text(test_lock.read_text().replace(real_pin.sha256, tampered_hash))
+    dist = tmp_path / "dist"
+
+    with pytest.raises(build_site.BuildError, match="sha256 mismatch") as failure:
+        build_site.build_site(with_tests=True, test_lock=tampered_lock, dist=dist)
+
+    assert f"{real_pin.name}=={real_pin.version}" in str(failure.value)
+    assert not dist.exists()
+
+
+def test_the_apps_site_ships_no_test_code(site: Path) -> None:
+    # Only build_site.py --with-tests adds pytest/ (the unit tests inside Pyodide).
+    assert not (site / "pytest").exists()
+    assert not list(site.rglob("test_*.py"))
+    assert not list(site.rglob("pytest-*.whl"))

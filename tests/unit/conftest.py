@@ -10,14 +10,28 @@
 - fixture ``engine_state``: the function ``engine_state(engine)``, a fingerprint of an
   engine's whole state (snapshot bytes, history, stats, column buffers) comparable with
   ``==``; equal fingerprints under an unmoved fake clock mean nothing changed.
+
+numpy is optional (see ``optional_numpy.py``). Inside Pyodide (``sys.platform ==
+"emscripten"``, tests/browser/test_unit_in_pyodide.py) the hypothesis profile "pyodide"
+applies.
 """
 
 from __future__ import annotations
 
+import sys
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from cortexkg import AllocationEngine
 from fakes import FakeHost
+
+if sys.platform == "emscripten":
+    # Python runs a few times slower in WebAssembly and the page's file system vanishes
+    # with it: no per-example deadline or too-slow health check, no example database.
+    settings.register_profile(
+        "pyodide", deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("pyodide")
 
 
 def build_engine(**kw) -> AllocationEngine:

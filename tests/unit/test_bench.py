@@ -6,6 +6,7 @@ import pytest
 
 from cortexkg.bench.baseline import ReferencePortEngine
 from cortexkg.bench.runner import WORKLOADS, main
+from optional_numpy import needs_numpy
 
 
 def filled(column_count: int) -> ReferencePortEngine:
@@ -88,6 +89,7 @@ def test_baseline_average_time_is_zero_before_any_allocation():
     assert engine.get_average_time() >= 0.0
 
 
+@needs_numpy  # the bench compares the numpy backend with the others
 def test_quick_bench_writes_records_for_every_workload_and_engine(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert main(["--quick", "--json", str(path)]) == 0

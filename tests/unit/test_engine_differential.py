@@ -1,4 +1,4 @@
-"""Differential tests: the numpy and reference backends give identical engines."""
+"""Differential tests: the numpy, wasm and reference backends give identical engines."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from cortexkg import AllocationEngine, AllocationError
 
 from fakes import FakeHost
+from optional_numpy import needs_numpy
+from optional_wasm import needs_wasm
 
 SIZES = st.sampled_from([0, 1, 3, 4, 5, 15, 16, 17]) | st.integers(0, 40)
 IDS = st.integers(0, 20)
@@ -57,6 +59,7 @@ def observe(engine):
     return engine.get_allocation_history(), stats, buffers, engine.fragmentation()
 
 
+@needs_numpy
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=SIZES, dim=st.integers(0, 64), strategy=st.sampled_from(["first_fit", "affinity"]),
        refractory_ms=st.sampled_from([0.0, 3.0]), seed=st.integers(0, 2**64 - 1), data=st.data())
@@ -64,6 +67,23 @@ def test_numpy_and_reference_backends_agree(n, dim, strategy, refractory_ms, see
     ops = data.draw(operations(dim))
     runs = []
     for backend in ("numpy", "reference"):
+        host = FakeHost()
+        engine = AllocationEngine(n, strategy=strategy, dim=dim, seed=seed,
+                                  refractory_ms=refractory_ms, backend=backend, host=host)
+        results = [apply(engine, host, op) for op in ops]
+        engine.validate()
+        runs.append((results, observe(engine)))
+    assert runs[0] == runs[1]
+
+
+@needs_wasm
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=SIZES, dim=st.integers(0, 64), strategy=st.sampled_from(["first_fit", "affinity"]),
+       refractory_ms=st.sampled_from([0.0, 3.0]), seed=st.integers(0, 2**64 - 1), data=st.data())
+def test_wasm_and_reference_backends_agree(n, dim, strategy, refractory_ms, seed, data):
+    ops = data.draw(operations(dim))
+    runs = []
+    for backend in ("wasm", "reference"):
         host = FakeHost()
         engine = AllocationEngine(n, strategy=strategy, dim=dim, seed=seed,
                                   refractory_ms=refractory_ms, backend=backend, host=host)

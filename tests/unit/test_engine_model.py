@@ -14,6 +14,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from cortexkg import AllocationEngine, AllocationError
 
 from fakes import FakeHost
+from optional_numpy import BACKENDS
+from optional_wasm import WASM_BACKENDS
 
 IDS = st.integers(min_value=0, max_value=12) | st.sampled_from([2**32 - 1, 0, 1])
 
@@ -84,7 +86,7 @@ class EngineMachine(RuleBasedStateMachine):
     @initialize(
         n=st.integers(min_value=0, max_value=9),
         refractory_ms=st.sampled_from([0.0, 5.0]),
-        backend=st.sampled_from(["numpy", "reference"]),
+        backend=st.sampled_from(BACKENDS + WASM_BACKENDS),
     )
     def setup(self, n, refractory_ms, backend):
         self.host = FakeHost()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import re
+import sys
 
 import pytest
 
@@ -304,6 +305,7 @@ def test_optimize_logs_the_reference_line_through_the_host():
                          "Optimization completed in 0.00ms, 0 changes made"]
 
 
+@pytest.mark.skipif(sys.platform == "emscripten", reason="CPython host only")
 def test_optimize_log_line_reaches_the_cortexkg_logger_under_cpython(caplog):
     caplog.set_level(logging.INFO, logger="cortexkg")
     kg = CortexKG({"column_count": 8})  # the default (CPython) host

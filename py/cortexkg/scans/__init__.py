@@ -5,7 +5,9 @@ The engine never loops over columns itself; it calls these operations on its buf
 ``fields`` float32 buffer). Implementations:
 
 - ``reference``: plain Python, the definition and test oracle, and the last fallback;
-- ``numpy``: views the buffers with ``numpy.asarray(memoryview(buf))`` (no copy).
+- ``numpy``: views the buffers with ``numpy.asarray(memoryview(buf))`` (no copy);
+- ``wasm``: the WebAssembly SIMD kernel (``kernel.wat``), in the browser on Pyodide's own
+  memory (no copy); under CPython the same module under wasmtime, for tests.
 
 Every implementation returns exactly what ``reference`` returns, bit for bit (see
 ``cortexkg.fields`` for the float32 accumulation order and the PRNG).
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 AVAILABLE, ALLOCATED, REFRACTORY = 0, 1, 2
-BACKENDS = ("auto", "numpy", "reference")
+BACKENDS = ("auto", "numpy", "wasm", "reference")
 
 
 class ColumnScans(Protocol):
@@ -44,7 +46,10 @@ class ColumnScans(Protocol):
         """Masked argmax of the defined dot product over AVAILABLE columns.
 
         Returns ``(column, score)``, or ``(-1, 0.0)`` when no column is available. A NaN
-        score ranks below every other score; ties go to the lowest column id.
+        score ranks below every other score; ties go to the lowest column id; when every
+        available score is NaN or -inf, the lowest available column wins. A NaN score is
+        returned as ``math.nan``: IEEE 754 leaves the payload of an operation on two NaNs
+        to the hardware and the compiler's operand order, so it is not part of the result.
         """
 
     def init_fields(self, fields, dim: int, stride: int, seed: int) -> None:
@@ -64,10 +69,22 @@ class ColumnScans(Protocol):
 def select_scans(backend: str = "auto", enable_simd: bool = True) -> ColumnScans:
     """The scan implementation for ``backend``.
 
-    ``auto`` picks numpy when it imports (and ``enable_simd`` is true), else ``reference``.
+    ``auto`` (when ``enable_simd`` is true) picks the browser's ``wasm`` kernel when the
+    page loaded it (WebAssembly SIMD is available), else numpy when it imports, else
+    ``reference``; under CPython it never picks ``wasm`` (see :func:`wasm_kernel`).
     """
     if backend not in BACKENDS:
         raise ValueError(f"Invalid backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "wasm" or (backend == "auto" and enable_simd):
+        kernel = wasm_kernel(allow_wasmtime=backend == "wasm")
+        if kernel is not None:
+            from .wasm_scans import WasmScans
+
+            return WasmScans(kernel)
+        if backend == "wasm":
+            raise ValueError(
+                "Invalid backend 'wasm': the WebAssembly kernel is not available here "
+                "(in the browser it needs WebAssembly SIMD; under CPython, wasmtime)")
     if backend in ("auto", "numpy") and (enable_simd or backend == "numpy"):
         try:
             from .numpy_scans import NumpyScans
@@ -79,3 +96,28 @@ def select_scans(backend: str = "auto", enable_simd: bool = True) -> ColumnScans
     from .reference import ReferenceScans
 
     return ReferenceScans()
+
+
+def wasm_kernel(allow_wasmtime: bool = False):
+    """The scan kernel of this platform, or None.
+
+    In Pyodide: the kernel the page instantiated on Pyodide's memory, if it did (see
+    :func:`cortexkg.host.wasm_kernel`). Under CPython, only with ``allow_wasmtime`` (an explicit
+    ``backend="wasm"``): the same module under wasmtime (when installed), which copies
+    buffers in and out of its own memory on every call, for tests
+    (:mod:`cortexkg.scans.wasmtime_kernel`).
+    """
+    from ..host import wasm_kernel as host_kernel
+
+    exports = host_kernel()
+    if exports is not None:
+        from .wasm_scans import PyodideKernel
+
+        return PyodideKernel(exports)
+    if allow_wasmtime:
+        try:
+            from .wasmtime_kernel import shared_kernel
+        except ImportError:
+            return None
+        return shared_kernel()
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from array import array
 from typing import Sequence
 
@@ -49,6 +50,9 @@ class NumpyScans:
         values = _view(buffer)
         if columns is not None:
             values = values[np.asarray(columns, dtype=np.intp)]
+        if values.dtype == np.float32:
+            # numpy would round the bounds to float32 first (NEP 50); Python compares exactly
+            values = values.astype(np.float64)
         return int(np.count_nonzero((values >= low) & (values <= high)))
 
     def best_match(self, state: bytearray, fields, stride: int, query) -> tuple[int, float]:
@@ -68,7 +72,8 @@ class NumpyScans:
         best = int(np.argmax(keys))
         if keys[best] == -np.inf:  # every available score is NaN or -inf: all tie
             best = int(np.argmax(available))
-        return best, float(scores[best])
+        score = float(scores[best])
+        return best, (math.nan if score != score else score)
 
     def init_fields(self, fields, dim: int, stride: int, seed: int) -> None:
         if not stride:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from array import array
 from typing import Sequence
@@ -44,7 +45,7 @@ class ReferenceScans:
             key = float("-inf") if score != score else score
             if best == -1 or key > best_key:
                 best, best_key, best_score = column, key, score
-        return best, best_score
+        return best, (math.nan if best_score != best_score else best_score)
 
     def init_fields(self, fields, dim: int, stride: int, seed: int) -> None:
         key = fdef.stream_key(seed, fdef.FIELD_STREAM)

@@ -1,0 +1,402 @@
+"""Persistence in IndexedDB, in real Chromium: reloads, renderer crashes, corrupted data,
+quota, two tabs, export and import.
+
+Engines are driven through the JavaScript API on web/api.html. A crash is CDP's
+Page.crash; the browser context, and with it the origin's IndexedDB, outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from typing import Iterator
+
+import pytest
+from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
+from playwright.async_api import async_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from cortexkg import AllocationEngine, AllocationError
+
+pytestmark = pytest.mark.browser
+
+CRASH_TRIALS = 20
+
+# Everything observable about window.kg, as one JSON string.
+STATE_JS = """async () => JSON.stringify({
+    history: await kg.getAllocationHistory(), stats: await kg.getStats(),
+    columns: Object.fromEntries(Object.entries(await kg.getColumnStates()).map(([k, v]) => [k, Array.from(v)])),
+    times: Array.from(await kg.getAllocationTimes()), average: await kg.getAverageTime(),
+    fields: await Promise.all([0, 1, 2, 3].map(async (c) => (await kg.getColumn(c)).field)),
+    config: kg.config})"""
+
+
+@pytest.fixture
+def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
+    """A fresh browser profile (empty IndexedDB) that fails the test on browser errors."""
+    recorder = Recorder(origin=server.url)
+    context = browser.new_context()
+    recorder.attach(context)
+    yield context
+    context.close()
+    problems = [p for p in recorder.problems() if "QuotaExceededError" not in p]
+    assert not problems, "the browser reported problems:\n" + "\n".join(problems)
+
+
+def open_api(context: BrowserContext, server: Server) -> Page:
+    page = context.new_page()
+    page.set_default_timeout(BOOT_TIMEOUT_MS)
+    page.goto(server.url + "api.html")
+    page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+    return page
+
+
+def create(page: Page, **options) -> dict:
+    """window.kg = CortexKG.create(options); returns its storage state."""
+    return page.evaluate(
+        "async (options) => { window.kg = await api.CortexKG.create(options); return kg.storage; }",
+        options)
+
+
+def test_reload_keeps_everything(context: BrowserContext, server: Server) -> None:
+    page = open_api(context, server)
+    assert create(page, name="reload", columns=64, strategy="affinity", dim=5, seed=3,
+                  refractoryMs=60_000)["restored"] is None
+    page.evaluate("""async () => {
+        await kg.allocateBatch([1, 2, 3, 4, 5, 6], {embeddings: [null, [1, 0, 0, 0, 1], null, null, null, null]});
+        await kg.allocateConcept(7, {embedding: new Float32Array([0.5, -1, 2, 0, 0])});
+        await kg.deallocateBatch([2, 9]);
+        await kg.activateConcept(4, 0.25); await kg.activateConcept(4); await kg.allocateConcept(5);
+        await kg.optimizeAllocations();
+        await Promise.all([kg.allocateConcept(20), kg.allocateConcept(21), kg.deallocateConcept(6)]);
+    }""")
+    before = page.evaluate(STATE_JS)
+    page.reload()
+    page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+    storage = create(page, name="reload", columns=9)
+    assert storage["mode"] == "writer"
+    assert storage["restored"]["allocated"] == json.loads(before)["stats"]["allocated"]
+    assert storage["ignored"] == ["columns"]
+    after = page.evaluate(STATE_JS)
+    assert json.loads(after) == json.loads(before)
+    assert page.evaluate("async () => (await kg.validate(), 'valid')") == "valid"
+
+
+# --- crash durability -------------------------------------------------------------
+
+def random_operations(rng: random.Random, count: int) -> list[list]:
+    ops = []
+    for _ in range(count):
+        kind = rng.choices(["allocate", "deallocate", "allocateBatch", "deallocateBatch",
+                            "activate", "optimize"], weights=[40, 20, 10, 8, 15, 3])[0]
+        if kind in ("allocateBatch", "deallocateBatch"):
+            ops.append([kind, [rng.randrange(200) for _ in range(rng.randrange(1, 40))]])
+        elif kind == "optimize":
+            ops.append([kind])
+        else:
+            ops.append([kind, rng.randrange(200)])
+    return ops
+
+
+def expected_states(ops: list[list], columns: int) -> list[tuple]:
+    """The observable state after each prefix of ops (index k: after the first k)."""
+    engine = AllocationEngine(columns, backend="reference")
+    states = [observe(engine)]
+    for op in ops:
+        kind, *args = op
+        try:
+            if kind == "allocate":
+                engine.allocate_concept(args[0])
+            elif kind == "deallocate":
+                engine.deallocate_concept(args[0])
+            elif kind == "allocateBatch":
+                engine.allocate_batch(args[0])
+            elif kind == "deallocateBatch":
+                engine.deallocate_batch(args[0])
+            elif kind == "activate":
+                engine.activate_concept(args[0])
+            else:
+                engine.optimize_allocations()
+        except AllocationError:
+            pass
+        states.append(observe(engine))
+    return states
+
+
+def observe(engine) -> tuple:
+    stats = engine.stats()
+    counters = tuple(stats[k] for k in ("allocated", "total_allocations", "total_deallocations",
+                                        "usage_hits", "activations", "optimization_cycles",
+                                        "moves_total"))
+    return counters, tuple((h["conceptId"], h["columnId"]) for h in engine.get_allocation_history())
+
+
+ISSUE_JS = """async ([ops]) => {
+    // groups of 1..4 calls issued together (pipelined); each acknowledged call is logged
+    const issue = (i) => {
+        const [kind, arg] = ops[i];
+        const call = kind === 'allocate' ? kg.allocateConcept(arg)
+            : kind === 'deallocate' ? kg.deallocateConcept(arg)
+            : kind === 'allocateBatch' ? kg.allocateBatch(arg, {columnar: true})
+            : kind === 'deallocateBatch' ? kg.deallocateBatch(arg, {columnar: true})
+            : kind === 'activate' ? kg.activateConcept(arg) : kg.optimizeAllocations();
+        return call.then(() => console.log('ack ' + i), (e) => console.log('rejected ' + i + ' ' + e.name));
+    };
+    window.issuing = (async () => {
+        for (let i = 0; i < ops.length; ) {
+            const group = [];
+            for (let g = 1 + (i % 4); g > 0 && i < ops.length; g--) group.push(issue(i++));
+            await Promise.all(group);
+        }
+        console.log('all issued');
+    })();
+}"""
+
+
+async def crash_trial(server: Server, trial: int) -> None:
+    """Issue random operations, crash the renderer at a random moment, reopen, compare."""
+    rng = random.Random(1000 + trial)
+    ops = random_operations(rng, 300)
+    columns = 96
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_executable(), args=chromium_args())
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(server.url + "api.html")
+        await page.evaluate("""async () => { window.api = await import('./cortexkg.js');
+            window.kg = await api.CortexKG.create({name: 'crash', columns: 96}); }""")
+        acknowledged: set[int] = set()
+        # a rejected call changes nothing and is answered without waiting for a commit,
+        # so only resolved calls count as acknowledged
+        page.on("console", lambda m: acknowledged.add(int(m.text.split()[1]))
+                if m.text.startswith("ack ") else None)
+        crashed = asyncio.get_running_loop().create_future()
+        page.on("crash", lambda _: crashed.done() or crashed.set_result(True))
+        await page.evaluate(ISSUE_JS, [ops])
+        await asyncio.sleep(rng.uniform(0.0, 0.4))  # the crash lands anywhere in the stream
+        cdp = await context.new_cdp_session(page)
+        asyncio.ensure_future(cdp.send("Page.crash"))  # no answer comes from a crashed page
+        await asyncio.wait_for(crashed, 30)
+        acked = set(acknowledged)
+
+        reopened = await context.new_page()
+        await reopened.goto(server.url + "api.html")
+        got = await reopened.evaluate("""async () => {
+            const api = await import('./cortexkg.js');
+            const kg = await api.CortexKG.create({name: 'crash', columns: 96});
+            await kg.validate();
+            const stats = await kg.getStats();
+            return [kg.storage.mode,
+                    ['allocated', 'total_allocations', 'total_deallocations', 'usage_hits', 'activations',
+                     'optimization_cycles', 'moves_total'].map((k) => stats[k]),
+                    (await kg.getAllocationHistory()).map((h) => [h.conceptId, h.columnId])];
+        }""")
+        await browser.close()
+    assert got[0] == "writer", got[0]
+    state = (tuple(got[1]), tuple(tuple(pair) for pair in got[2]))
+    prefixes = [k for k, expected in enumerate(expected_states(ops, columns)) if expected == state]
+    assert prefixes, f"trial {trial}: the recovered state is no prefix of the issued operations"
+    # every acknowledged operation is in the state: the prefix covers them all
+    assert max(prefixes) >= max(acked, default=-1) + 1, (
+        f"trial {trial}: acknowledged up to op {max(acked)}, recovered {max(prefixes)} ops")
+    return len(acked), max(prefixes)
+
+
+@pytest.mark.parametrize("trial", range(CRASH_TRIALS))
+def test_acknowledged_operations_survive_a_renderer_crash(server: Server, trial: int) -> None:
+    # The async API: CDP's Page.crash never answers, so it is sent without waiting.
+    acked, recovered = asyncio.run(crash_trial(server, trial))
+    print(f"trial {trial}: {acked} acknowledged, {recovered} recovered")
+
+
+# --- corruption ----------------------------------------------------------------------
+
+RAW_JS = """async (name) => {
+    // every stored value of the database, as it is, for byte-for-byte comparison
+    const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    const out = {version: db.version};
+    for (const store of db.objectStoreNames) {
+        out[store] = await new Promise((ok) => {
+            const r = db.transaction(store).objectStore(store).getAll();
+            r.onsuccess = () => ok(r.result.map((v) => JSON.stringify(v, (k, x) => ArrayBuffer.isView(x) ? Array.from(x) : x)));
+        });
+    }
+    db.close();
+    return out;
+}"""
+
+def damage(page: Page, name: str, how: str) -> None:
+    """Damage the stored data of database ``name`` the way ``how`` says, behind its back."""
+    page.evaluate("""async ([name, how]) => {
+        const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+        const tx = db.transaction(['meta', 'snapshots', 'journal'], 'readwrite');
+        const complete = new Promise((ok) => { tx.oncomplete = ok; });
+        const get = (store, key) => new Promise((ok) => { const r = tx.objectStore(store).get(key); r.onsuccess = () => ok(r.result); });
+        const [meta, snapshot] = await Promise.all([get('meta', 'meta'), get('snapshots', 'current')]);
+        if (how === 'snapshot-bytes') { snapshot.bytes[snapshot.bytes.length - 5] ^= 0x40; tx.objectStore('snapshots').put(snapshot, 'current'); }
+        if (how === 'wrong-schema') { meta.schema = 7; tx.objectStore('meta').put(meta, 'meta'); }
+        if (how === 'foreign-format') { meta.format = 'somebody-else'; tx.objectStore('meta').put(meta, 'meta'); }
+        if (how === 'truncated-journal') {
+            const keys = await new Promise((ok) => { const r = tx.objectStore('journal').getAllKeys(); r.onsuccess = () => ok(r.result); });
+            tx.objectStore('journal').delete(keys[keys.length - 1]);
+        }
+        await complete;
+        db.close();
+    }""", [name, how])
+
+
+@pytest.mark.parametrize("how,message", [
+    ("snapshot-bytes", "checksum mismatch"),
+    ("truncated-journal", "truncated journal"),
+    ("wrong-schema", "schema 7"),
+    ("foreign-format", "not CortexKG's"),
+])
+def test_damaged_data_is_refused_and_left_untouched(
+    context: BrowserContext, server: Server, how: str, message: str
+) -> None:
+    page = open_api(context, server)
+    create(page, name="damaged", columns=32)
+    page.evaluate("""async () => {
+        await kg.allocateBatch([1, 2, 3, 4]); await kg.deallocateConcept(1);
+        await kg.optimizeAllocations();             // writes a snapshot
+        await kg.allocateConcept(9); await kg.allocateConcept(10);   // and journal records
+        kg.close();
+    }""")
+    damage(page, "cortexkg:damaged", how)
+    before = page.evaluate(RAW_JS, "cortexkg:damaged")
+    storage = create(page, name="damaged", columns=32)
+    assert storage["mode"] == "failed"
+    assert message in storage["error"]
+    refused = page.evaluate("""async () => {
+        try { await kg.allocateConcept(77); return 'accepted'; } catch (e) { return e.name + ': ' + e.message; }
+    }""")
+    assert refused.startswith("StateError: ") and "Export the raw data or reset" in refused
+    raw = page.evaluate("async () => { const d = await kg.exportRawData(); return Object.keys(d).sort(); }")
+    assert raw == ["journal", "meta", "snapshots"]
+    page.evaluate("async () => kg.close()")
+    assert page.evaluate(RAW_JS, "cortexkg:damaged") == before
+    # an explicit reset is the way out, and then the engine works and persists
+    create(page, name="damaged", columns=32)
+    page.evaluate("async () => { await kg.reset({columns: 8}); await kg.allocateConcept(5); kg.close(); }")
+    assert create(page, name="damaged")["restored"]["allocated"] == 1
+
+
+def test_data_from_a_newer_version_is_refused_and_left_untouched(
+    context: BrowserContext, server: Server
+) -> None:
+    page = open_api(context, server)
+    page.evaluate("""async () => {
+        const db = await new Promise((ok) => {
+            const r = indexedDB.open('cortexkg:future', 2);
+            r.onupgradeneeded = () => r.result.createObjectStore('future-things');
+            r.onsuccess = () => ok(r.result);
+        });
+        await new Promise((ok) => { const tx = db.transaction('future-things', 'readwrite');
+            tx.objectStore('future-things').put({x: 1}, 'k'); tx.oncomplete = ok; });
+        db.close();
+    }""")
+    before = page.evaluate(RAW_JS, "cortexkg:future")
+    storage = create(page, name="future")
+    assert storage["mode"] == "failed" and "newer version" in storage["error"]
+    page.evaluate("async () => kg.close()")
+    assert page.evaluate(RAW_JS, "cortexkg:future") == before
+
+
+# --- quota -----------------------------------------------------------------------------
+
+def test_writes_fail_visibly_under_a_small_quota_and_recover_when_it_is_lifted(
+    context: BrowserContext, server: Server
+) -> None:
+    page = open_api(context, server)
+    create(page, name="quota", columns=300_000)
+    cdp = context.new_cdp_session(page)
+    origin = server.url.rstrip("/")
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": 64 * 1024})
+    storage = page.evaluate("""async () => {
+        await kg.allocateBatch(Uint32Array.from({length: 200000}, (_, i) => i), {columnar: true});
+        return kg.storage;
+    }""")
+    assert storage["saved"] is False and "QuotaExceededError" in storage["error"]
+    # the engine keeps working in memory
+    assert page.evaluate("async () => kg.getAllocatedCount()") == 200_000
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+    page.evaluate("async () => kg.flush()")
+    for _ in range(50):
+        if page.evaluate("() => kg.storage.saved"):
+            break
+        time.sleep(0.2)
+    assert page.evaluate("() => kg.storage.saved") is True
+    page.reload()
+    page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+    assert create(page, name="quota")["restored"]["allocated"] == 200_000
+
+
+# --- two tabs --------------------------------------------------------------------------
+
+def test_one_tab_writes_the_other_follows_read_only_and_takes_over(
+    context: BrowserContext, server: Server
+) -> None:
+    writer, reader = open_api(context, server), open_api(context, server)
+    assert create(writer, name="tabs", columns=16)["mode"] == "writer"
+    assert create(reader, name="tabs", columns=16)["mode"] == "reader"
+    refused = reader.evaluate(
+        "async () => { try { await kg.allocateConcept(1); } catch (e) { return e.name + ': ' + e.message; } }")
+    assert refused.startswith("StateError: Read-only")
+    writer.evaluate("async () => { await kg.allocateBatch([1, 2, 3]); await kg.deallocateConcept(2); await kg.optimizeAllocations(); }")
+    expected = writer.evaluate("async () => JSON.stringify(await kg.getAllocationHistory())")
+    for _ in range(50):
+        if reader.evaluate("async () => JSON.stringify(await kg.getAllocationHistory())") == expected:
+            break
+        time.sleep(0.1)
+    assert reader.evaluate("async () => JSON.stringify(await kg.getAllocationHistory())") == expected
+    writer.close()
+    for _ in range(100):
+        if reader.evaluate("() => kg.storage.mode") == "writer":
+            break
+        time.sleep(0.1)
+    assert reader.evaluate("() => kg.storage.mode") == "writer"
+    assert reader.evaluate("async () => kg.allocateConcept(40)") == 2
+
+
+# --- export and import -----------------------------------------------------------------
+
+def test_export_then_import_into_a_fresh_profile_reproduces_the_state(
+    browser: Browser, context: BrowserContext, server: Server
+) -> None:
+    page = open_api(context, server)
+    create(page, name="source", columns=40, strategy="affinity", dim=3, refractoryMs=1000)
+    page.evaluate("""async () => {
+        await kg.allocateBatch([5, 6, 7, 8]); await kg.deallocateConcept(6); await kg.activateConcept(8);
+        await kg.optimizeAllocations(); await kg.allocateConcept(9, {embedding: [1, 2, 3]});
+    }""")
+    exported = page.evaluate("async () => Array.from(await kg.exportState())")
+    before = json.loads(page.evaluate(STATE_JS))
+    other = browser.new_context()
+    try:
+        target = open_api(other, server)
+        create(target, name="target")
+        target.evaluate("async (bytes) => kg.importState(new Uint8Array(bytes))", exported)
+        after = json.loads(target.evaluate(STATE_JS))
+        # the refractory column's remaining time is measured from the import, the rest is equal
+        for key in ("history", "times", "average", "fields"):
+            assert after[key] == before[key]
+        for key in ("state", "concept", "activation", "usage", "confidence"):
+            assert after["columns"][key] == before["columns"][key]
+        assert {**after["stats"], "available": 0, "refractory": 0} == {**before["stats"], "available": 0, "refractory": 0}
+        assert after["config"] == {**before["config"], "name": "target"}
+        tampered = list(exported)
+        tampered[len(tampered) // 2] ^= 1
+        refused = target.evaluate("""async (bytes) => {
+            try { await kg.importState(new Uint8Array(bytes)); return 'accepted'; } catch (e) { return e.name + ': ' + e.message; }
+        }""", tampered)
+        assert refused == "StateError: Export checksum mismatch: the file was changed or damaged"
+        assert json.loads(target.evaluate(STATE_JS))["history"] == before["history"]
+        # and the imported state is durable
+        target.reload()
+        target.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+        assert create(target, name="target")["restored"]["allocated"] == before["stats"]["allocated"]
+    finally:
+        other.close()

@@ -1,0 +1,272 @@
+// The controls: one concept (allocate, deallocate, activate), batches with a progress
+// bar, optimize, and a new engine. Each action goes through the JavaScript API; what it
+// did shows next to the control, and a failure goes to the error banner and the log.
+
+import { formatCount, formatUnit } from "./format.js";
+import { conceptIdFromText, nextUnusedIds, parseBatch, rangeIds } from "./ids.js";
+
+// "Release the N most recent": the history is read in slices this long, so no single
+// message from the worker carries more than this many objects.
+const HISTORY_SLICE = 50_000;
+
+export class Controls {
+  /**
+   * @param {Document} document
+   * @param {object} host what the controls need from the page:
+   *   kg()              the live API instance (null while an engine is being created)
+   *   snapshot()        the grid's latest getColumnStates() (null before the first)
+   *   settled()         resolves when the dashboard shows the latest state
+   *   succeeded()       an action worked (the banner's old news goes)
+   *   fail(error)       report a failure
+   *   newEngine(config) replace the engine (the user has confirmed)
+   */
+  constructor(document, host) {
+    const byId = (id) => document.getElementById(id);
+    this.host = host;
+    this.el = {
+      concept: byId("concept-input"),
+      strength: byId("strength-input"),
+      conceptResult: byId("concept-result"),
+      batch: byId("batch-input"),
+      batchAllocate: byId("batch-allocate-button"),
+      batchDeallocate: byId("batch-deallocate-button"),
+      progress: byId("batch-progress"),
+      batchStatus: byId("batch-status"),
+      optimize: byId("optimize-button"),
+      optimizeResult: byId("optimize-result"),
+      engineForm: byId("engine-form"),
+      columns: byId("columns-input"),
+      strategy: byId("strategy-select"),
+      dim: byId("dim-input"),
+      seed: byId("seed-input"),
+      refractory: byId("refractory-input"),
+      backend: byId("backend-select"),
+    };
+    this.busy = new Set();
+    this.config = null;
+
+    byId("concept-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.act(byId("allocate-button"), () => this.allocate());
+    });
+    byId("deallocate-button").addEventListener("click",
+      (event) => this.act(event.currentTarget, () => this.deallocate()));
+    byId("activate-button").addEventListener("click",
+      (event) => this.act(event.currentTarget, () => this.activate()));
+    byId("batch-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.batch("allocate");
+    });
+    this.el.batchDeallocate.addEventListener("click", () => this.batch("deallocate"));
+    this.el.optimize.addEventListener("click",
+      (event) => this.act(event.currentTarget, () => this.optimize()));
+    this.el.engineForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.newEngine();
+    });
+  }
+
+  /** Show the configuration of the engine in use in the new-engine form. */
+  fill(config) {
+    this.config = config;
+    const { el } = this;
+    el.columns.value = String(config.columns);
+    el.strategy.value = config.strategy;
+    el.dim.value = String(config.dim);
+    el.seed.value = String(config.seed);
+    el.refractory.value = String(config.refractoryMs);
+    el.backend.value = config.backend;
+    // A backend the select does not list (a future one, or a typo in the URL) still shows.
+    if (el.backend.value !== config.backend) {
+      const option = new Option(config.backend, config.backend);
+      el.backend.append(option);
+      el.backend.value = config.backend;
+    }
+  }
+
+  // Run an action unless the same control's last one is still running; buttons stay
+  // focusable meanwhile (aria-disabled), so the keyboard focus never drops to <body>.
+  async act(button, action) {
+    const kg = this.host.kg();
+    if (kg === null || this.busy.has(button)) return;
+    this.busy.add(button);
+    button.setAttribute("aria-disabled", "true");
+    try {
+      // An action returns false when it has reported a partial failure itself.
+      if ((await action(kg)) !== false) this.host.succeeded();
+    } catch (error) {
+      this.host.fail(error);
+    } finally {
+      this.busy.delete(button);
+      button.removeAttribute("aria-disabled");
+    }
+  }
+
+  conceptId() {
+    return conceptIdFromText(this.el.concept.value);
+  }
+
+  async allocate() {
+    const id = this.conceptId();
+    this.el.conceptResult.textContent = "";
+    const column = await this.host.kg().allocateConcept(id);
+    this.el.conceptResult.textContent = `Concept ${id} is in column ${formatCount(column)}.`;
+  }
+
+  async deallocate() {
+    const id = this.conceptId();
+    this.el.conceptResult.textContent = "";
+    const released = await this.host.kg().deallocateConcept(id);
+    this.el.conceptResult.textContent = released
+      ? `Concept ${id} released.`
+      : `Concept ${id} was not allocated.`;
+  }
+
+  async activate() {
+    const id = this.conceptId();
+    const strength = this.el.strength.valueAsNumber;
+    this.el.conceptResult.textContent = "";
+    // An empty strength field means the API's default (1).
+    const activation = Number.isNaN(strength)
+      ? await this.host.kg().activateConcept(id)
+      : await this.host.kg().activateConcept(id, strength);
+    this.el.conceptResult.textContent =
+      `Concept ${id} activated: activation ${formatUnit(activation)}.`;
+  }
+
+  async optimize() {
+    this.el.optimizeResult.textContent = "Optimizing…";
+    try {
+      const moved = await this.host.kg().optimizeAllocations();
+      this.el.optimizeResult.textContent =
+        `Moved ${formatCount(moved)} concept${moved === 1 ? "" : "s"}.`;
+    } catch (error) {
+      this.el.optimizeResult.textContent = "";
+      throw error;
+    }
+  }
+
+  batch(kind) {
+    const button = kind === "allocate" ? this.el.batchAllocate : this.el.batchDeallocate;
+    // One batch at a time: the progress bar describes one.
+    if (this.busy.has(this.el.batchAllocate) || this.busy.has(this.el.batchDeallocate)) {
+      this.el.batchStatus.textContent = "A batch is already running; wait for it to finish.";
+      return;
+    }
+    return this.act(button, async (kg) => {
+      const { el } = this;
+      for (const b of [el.batchAllocate, el.batchDeallocate]) {
+        b.setAttribute("aria-disabled", "true");
+      }
+      try {
+        return await this.runBatch(kg, kind);
+      } finally {
+        for (const b of [el.batchAllocate, el.batchDeallocate]) b.removeAttribute("aria-disabled");
+      }
+    });
+  }
+
+  async runBatch(kg, kind) {
+    const { el } = this;
+    el.batchStatus.dataset.state = "running";
+    el.batchStatus.textContent = "Preparing the batch…";
+    el.progress.removeAttribute("value"); // indeterminate until the first report
+    try {
+      const spec = parseBatch(el.batch.value);
+      const ids = await this.batchIds(kg, kind, spec);
+      const verb = kind === "allocate" ? "Allocating" : "Releasing";
+      const onProgress = (done, total) => {
+        el.progress.max = Math.max(total, 1);
+        el.progress.value = done;
+        el.batchStatus.textContent =
+          `${verb}… ${formatCount(done)} of ${formatCount(total)} (${Math.floor((done / Math.max(total, 1)) * 100)} %)`;
+      };
+      onProgress(0, ids.length);
+      const started = performance.now();
+      const result = kind === "allocate"
+        ? await kg.allocateBatch(ids, { columnar: true, onProgress })
+        : await kg.deallocateBatch(ids, { columnar: true, onProgress });
+      const seconds = (performance.now() - started) / 1000;
+      onProgress(ids.length, ids.length);
+      return this.reportBatch(kind, ids.length, result.errors, seconds);
+    } catch (error) {
+      el.batchStatus.dataset.state = "failed";
+      el.batchStatus.textContent = "The batch was rejected; nothing changed.";
+      el.progress.max = 1;
+      el.progress.value = 0;
+      throw error;
+    }
+  }
+
+  async batchIds(kg, kind, spec) {
+    if (spec.kind === "range") return rangeIds(spec.first, spec.last);
+    if (kind === "allocate") {
+      await this.host.settled(); // the ids in use as of the latest change
+      const snapshot = this.host.snapshot();
+      const none = { state: new Uint8Array(0), concept: new Uint32Array(0) };
+      return nextUnusedIds(snapshot ?? none, spec.count);
+    }
+    // The N most recent allocations, read from the end of the history in slices.
+    const total = await kg.getAllocatedCount();
+    const count = Math.min(spec.count, total);
+    const ids = new Uint32Array(count);
+    for (let done = 0; done < count; done += HISTORY_SLICE) {
+      const start = total - count + done;
+      const slice = await kg.getAllocationHistory({
+        start, stop: Math.min(start + HISTORY_SLICE, total),
+      });
+      for (let i = 0; i < slice.length; i++) ids[done + i] = slice[i].conceptId;
+    }
+    return ids;
+  }
+
+  reportBatch(kind, total, errors, seconds) {
+    const { el } = this;
+    const failed = errors.length;
+    const done = total - failed;
+    const verb = kind === "allocate" ? "Allocated" : "Released";
+    let text = `${verb} ${formatCount(done)} of ${formatCount(total)} in ${seconds.toFixed(2)} s.`;
+    if (failed > 0) {
+      const reasons = summarize(errors);
+      text += ` ${formatCount(failed)} failed: ${reasons}`;
+      // Running out of columns is an error worth the banner; releasing ids that were not
+      // allocated is what a range over a sparse layout does, and the status says so.
+      if (kind === "allocate") {
+        this.host.fail(new Error(`${formatCount(failed)} of ${formatCount(total)} concepts were not allocated: ${reasons}`));
+      }
+    }
+    el.batchStatus.dataset.state = failed > 0 ? "partial" : "done";
+    el.batchStatus.textContent = text;
+    return !(failed > 0 && kind === "allocate");
+  }
+
+  newEngine() {
+    const { el } = this;
+    if (!el.engineForm.reportValidity()) return;
+    const number = (input) => input.valueAsNumber;
+    const config = {
+      ...(this.config ?? {}),
+      columns: number(el.columns),
+      strategy: el.strategy.value,
+      dim: Number.isNaN(number(el.dim)) ? 0 : number(el.dim),
+      seed: Number.isNaN(number(el.seed)) ? 0 : number(el.seed),
+      refractoryMs: Number.isNaN(number(el.refractory)) ? 0 : number(el.refractory),
+      backend: el.backend.value,
+    };
+    const question =
+      `Replace the engine with a new one of ${formatCount(config.columns)} columns ` +
+      `(${config.strategy.replace("_", " ")})? Every current allocation is discarded.`;
+    if (!window.confirm(question)) return;
+    this.host.newEngine(config);
+  }
+}
+
+// "No free columns available (1,000×)" from one message per failure.
+function summarize(errors) {
+  const counts = new Map();
+  for (const message of errors) counts.set(message, (counts.get(message) ?? 0) + 1);
+  const parts = [...counts].slice(0, 3).map(([message, n]) =>
+    n > 1 ? `${message} (${formatCount(n)}×)` : message);
+  if (counts.size > 3) parts.push(`and ${counts.size - 3} other reasons`);
+  return parts.join("; ");
+}

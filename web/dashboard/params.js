@@ -1,0 +1,41 @@
+// The engine's configuration in the page's URL: ?name=&columns=&strategy=&dim=&seed=
+// &refractoryMs=&backend=. Missing ones take the facade's defaults. Numbers are passed
+// as numbers; anything else is passed as typed, so the engine's error names it.
+
+export const DEFAULTS = Object.freeze({
+  name: "default",
+  columns: 1024,
+  strategy: "first_fit",
+  dim: 0,
+  seed: 0,
+  refractoryMs: 0,
+  backend: "auto",
+});
+
+const NUMERIC = new Set(["columns", "dim", "seed", "refractoryMs"]);
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** {config, ignored}: the configuration search asks for, and parameters it does not know. */
+export function readParams(search) {
+  const params = new URLSearchParams(search);
+  const config = { ...DEFAULTS };
+  const ignored = [];
+  for (const [key, raw] of params) {
+    if (!(key in DEFAULTS)) {
+      ignored.push(key);
+      continue;
+    }
+    const text = raw.trim();
+    config[key] = NUMERIC.has(key) && NUMBER.test(text) ? Number(text) : text;
+  }
+  return { config, ignored };
+}
+
+/** The query string ("?columns=...") for config, every setting spelled out. */
+export function toSearch(config) {
+  const params = new URLSearchParams();
+  for (const key of Object.keys(DEFAULTS)) {
+    if (config[key] !== undefined) params.set(key, String(config[key]));
+  }
+  return `?${params}`;
+}

@@ -1,0 +1,189 @@
+// IndexedDB storage of one engine: the latest snapshot plus the journal of operations
+// since it. A thin, promise-based layer that keeps IndexedDB's own vocabulary
+// (databases, object stores, transactions), in the manner of Jake Archibald's idb.
+//
+// Database "cortexkg:<name>", schema version 1, object stores:
+//   meta       key "meta": {format: "cortexkg-db", schema, name, config, lastSeq}
+//              (config: the engine's options, from which a journal without a snapshot starts)
+//   snapshots  key "current": {seq, bytes: Uint8Array}   the engine's snapshot() bytes
+//   journal    keyPath "seq": {seq, method, args, readings}   one record per mutation
+//
+// Writes are acknowledged only when their transaction's "complete" event fires with
+// durability "strict". The worker runs here; the page never touches the database.
+
+export const SCHEMA_VERSION = 1;
+export const FORMAT = "cortexkg-db";
+const STORES = ["meta", "snapshots", "journal"];
+
+/** Stored data this version cannot use: corrupt, foreign or from a newer schema. */
+export class StoredStateError extends Error {
+  name = "StoredStateError";
+}
+
+export function databaseName(engineName) {
+  return `cortexkg:${engineName}`;
+}
+
+/** Resolve a request's result; reject with its error. */
+function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Resolve when a transaction commits; reject with its error when it aborts. */
+function committed(transaction) {
+  return new Promise((resolve, reject) => {
+    transaction.oncomplete = () => resolve();
+    transaction.onabort = () => reject(transaction.error ?? new DOMException("Transaction aborted", "AbortError"));
+    transaction.onerror = (event) => event.preventDefault(); // reported once, by onabort
+  });
+}
+
+/**
+ * Open (creating or upgrading) the engine's database. onVersionChange() runs when another
+ * context needs a newer schema: the connection is closed first, as the spec asks.
+ */
+export async function openDatabase(engineName, { onVersionChange } = {}) {
+  const request = indexedDB.open(databaseName(engineName), SCHEMA_VERSION);
+  request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
+  let blocked = false;
+  request.onblocked = () => { blocked = true; };
+  let db;
+  try {
+    db = await done(request);
+  } catch (error) {
+    if (error?.name === "VersionError") {
+      throw new StoredStateError(
+        `The stored data of "${engineName}" comes from a newer version of CortexKG (schema above ${SCHEMA_VERSION}); it was left untouched.`);
+    }
+    if (blocked) throw new StoredStateError(`Opening "${engineName}" is blocked by another tab with an older version open.`);
+    throw error;
+  }
+  db.onversionchange = () => {
+    db.close();
+    onVersionChange?.();
+  };
+  const missing = STORES.filter((store) => !db.objectStoreNames.contains(store));
+  if (missing.length > 0) {
+    db.close();
+    throw new StoredStateError(`The database "${databaseName(engineName)}" is not CortexKG's: it lacks ${missing.join(", ")}.`);
+  }
+  return new Database(db, engineName);
+}
+
+// Schema upgrades, one step per version. Version 1 creates the stores.
+function upgrade(db, oldVersion) {
+  if (oldVersion < 1) {
+    db.createObjectStore("meta");
+    db.createObjectStore("snapshots");
+    db.createObjectStore("journal", { keyPath: "seq" });
+  }
+}
+
+export class Database {
+  #db;
+
+  /** The engine options stored with every write (set by the owner before writing). */
+  config = null;
+
+  constructor(db, engineName) {
+    this.#db = db;
+    this.engineName = engineName;
+  }
+
+  close() {
+    this.#db.close();
+  }
+
+  /** Everything recovery needs, read in one transaction, checked for consistency. */
+  async read() {
+    // every request is placed at once: a transaction does not outlive an await
+    const tx = this.#db.transaction(STORES, "readonly");
+    const [meta, snapshot, records] = await Promise.all([
+      done(tx.objectStore("meta").get("meta")),
+      done(tx.objectStore("snapshots").get("current")),
+      done(tx.objectStore("journal").getAll()),
+      committed(tx),
+    ]);
+    checkStored(this.engineName, meta, snapshot, records);
+    return { meta, snapshot, records };
+  }
+
+  /** Everything stored, as it is (for the raw export of data that cannot be loaded). */
+  async dump() {
+    const tx = this.#db.transaction(STORES, "readonly");
+    const requests = STORES.map((name) => {
+      const store = tx.objectStore(name);
+      return Promise.all([done(store.getAllKeys()), done(store.getAll())]);
+    });
+    const results = await Promise.all([...requests, committed(tx)]);
+    return Object.fromEntries(STORES.map((name, i) => {
+      const [keys, values] = results[i];
+      return [name, keys.map((key, j) => [key, values[j]])];
+    }));
+  }
+
+  /**
+   * Write journal records and, optionally, a snapshot that supersedes every record up to
+   * its seq (compaction), all in one strict transaction.
+   */
+  async write({ records = [], snapshot = null, lastSeq }) {
+    const tx = this.#db.transaction(STORES, "readwrite", { durability: "strict" });
+    const journal = tx.objectStore("journal");
+    for (const record of records) {
+      if (snapshot === null || record.seq > snapshot.seq) journal.put(record);
+    }
+    if (snapshot !== null) {
+      tx.objectStore("snapshots").put(snapshot, "current");
+      journal.delete(IDBKeyRange.upperBound(snapshot.seq));
+    }
+    tx.objectStore("meta").put(this.#meta(lastSeq), "meta");
+    await committed(tx);
+  }
+
+  /** Replace everything by one snapshot (import, reset), atomically. */
+  async replace(snapshot) {
+    const tx = this.#db.transaction(STORES, "readwrite", { durability: "strict" });
+    tx.objectStore("journal").clear();
+    if (snapshot === null) tx.objectStore("snapshots").clear();
+    else tx.objectStore("snapshots").put(snapshot, "current");
+    tx.objectStore("meta").put(this.#meta(snapshot?.seq ?? 0), "meta");
+    await committed(tx);
+  }
+
+  #meta(lastSeq) {
+    return { format: FORMAT, schema: SCHEMA_VERSION, name: this.engineName, config: this.config, lastSeq };
+  }
+}
+
+// What recovery refuses: anything it cannot replay exactly.
+function checkStored(engineName, meta, snapshot, records) {
+  const where = `The stored data of "${engineName}"`;
+  if (meta === undefined) {
+    if (snapshot !== undefined || records.length > 0) throw new StoredStateError(`${where} has no meta record.`);
+    return;
+  }
+  if (meta?.format !== FORMAT) throw new StoredStateError(`${where} is not CortexKG's (format ${JSON.stringify(meta?.format)}).`);
+  if (meta.schema !== SCHEMA_VERSION) {
+    throw new StoredStateError(`${where} has schema ${JSON.stringify(meta.schema)}, expected ${SCHEMA_VERSION}.`);
+  }
+  if (typeof meta.config !== "object" || meta.config === null) {
+    throw new StoredStateError(`${where} lacks the engine's options in its meta record.`);
+  }
+  if (snapshot !== undefined && !(Number.isInteger(snapshot?.seq) && snapshot.bytes instanceof Uint8Array)) {
+    throw new StoredStateError(`${where} holds a malformed snapshot record.`);
+  }
+  let expected = (snapshot?.seq ?? 0) + 1;
+  for (const record of records) {
+    if (record.seq !== expected) {
+      throw new StoredStateError(`${where} has a gap in its journal: record ${expected} is missing.`);
+    }
+    expected += 1;
+  }
+  if (expected - 1 !== meta.lastSeq) {
+    throw new StoredStateError(
+      `${where} has a truncated journal: it ends at record ${expected - 1}, but ${meta.lastSeq} were acknowledged.`);
+  }
+}
