@@ -228,14 +228,16 @@ def run_engines(page, sizes, dims, backends, budget_s: float, quick: bool) -> li
                 if backend == "reference" and previous is not None:
                     estimate = previous[1] * n / previous[0]
                     if estimate > budget_s:
-                        row["skipped"] = f"creating it would take ~{estimate:.0f} s (budget {budget_s:.0f} s)"
+                        row["skipped"] = (f"creating it would take ~{estimate:.0f} s "
+                                          f"(budget {budget_s:.0f} s)")
                         rows.append(row)
                         print(f"  {backend:9} {n:>9} dim {dim:>2}: skipped, {row['skipped']}",
                               flush=True)
                         continue
                 config = {"name": f"bench-{stamp}-{backend}-{n}-{dim}", "columns": n,
                           "strategy": "affinity", "dim": dim, "backend": backend}
-                budget_ms = 1000 * (budget_s / 4 if backend == "reference" else (0.5 if quick else 2.0))
+                wasm_s = 0.5 if quick else 2.0
+                budget_ms = 1000 * (budget_s / 4 if backend == "reference" else wasm_s)
                 result = page.evaluate(ENGINE_JS, {
                     "config": config, "budgetMs": budget_ms, "maxSingle": 100 if quick else 400,
                     "maxBatch": 1000 if quick else 5000, "fragRepeats": 50})
@@ -244,7 +246,8 @@ def run_engines(page, sizes, dims, backends, budget_s: float, quick: bool) -> li
                 rows.append(row)
                 # the worker boot (~3 s) is not part of creating the engine
                 previous = (n, max(0.0, result["createMs"] / 1000 - 3.0))
-                print(f"  {backend:9} {n:>9} dim {dim:>2}: allocate {row['singleMs'] * 1000:9.1f} us,"
+                print(f"  {backend:9} {n:>9} dim {dim:>2}: allocate"
+                      f" {row['singleMs'] * 1000:9.1f} us,"
                       f" batch {row['batchMs'] * 1000:9.1f} us/item, fragmentation"
                       f" {row['fragMs'] * 1000:6.0f} us, optimize {row['optimizeMs']:9.2f} ms",
                       flush=True)
@@ -261,8 +264,9 @@ def format_tables(scan_rows: list[dict], engine_rows: list[dict]) -> str:
                      f"{r['ratio']:>6.2f}")
     lines += ["", "Affinity engine through the JavaScript API (engine-side time; api = page wall "
               "time per call)", "",
-              f"{'backend':>9} {'columns':>9} {'dim':>4} {'alloc us':>10} {'p50 us':>9} {'(api us)':>10} "
-              f"{'batch us/it':>11} {'(api)':>9} {'frag us':>8} {'optim ms':>10} {'moved':>7} {'create s':>9}"]
+              f"{'backend':>9} {'columns':>9} {'dim':>4} {'alloc us':>10} {'p50 us':>9} "
+              f"{'(api us)':>10} {'batch us/it':>11} {'(api)':>9} {'frag us':>8} "
+              f"{'optim ms':>10} {'moved':>7} {'create s':>9}"]
     for r in engine_rows:
         head = f"{r['backend']:>9} {r['columns']:>9} {r['dim']:>4}"
         if "skipped" in r:
@@ -272,19 +276,21 @@ def format_tables(scan_rows: list[dict], engine_rows: list[dict]) -> str:
         lines.append(
             f"{head} {r['singleMs'] * 1000:>10.1f} {r['singleMedianMs'] * 1000:>9.1f} "
             f"{r['singleApiMs'] * 1000:>10.1f} "
-            f"{r['batchMs'] * 1000:>11.1f} {r['batchApiMs'] * 1000:>9.1f} {r['fragMs'] * 1000:>8.0f} "
+            f"{r['batchMs'] * 1000:>11.1f} {r['batchApiMs'] * 1000:>9.1f} "
+            f"{r['fragMs'] * 1000:>8.0f} "
             f"{optimize:>10} {r['moved']:>7} {r['createMs'] / 1000:>9.1f}")
     return "\n".join(lines)
 
 
 def check_floors(scan_rows: list[dict], engine_rows: list[dict]) -> list[str]:
-    failures = [f"dot-product scan at {r['n']} columns, dim {r['dim']}: {r['ratio']:.2f}x the "
-                f"bandwidth pass (floor {SCAN_FLOOR}x)" for r in scan_rows if r["ratio"] > SCAN_FLOOR]
+    failures = [f"dot-product scan at {r['n']} columns, dim {r['dim']}: {r['ratio']:.2f}x "
+                f"the bandwidth pass (floor {SCAN_FLOOR}x)"
+                for r in scan_rows if r["ratio"] > SCAN_FLOOR]
     for r in engine_rows:
         if (r["backend"], r["columns"], r["dim"]) == ("wasm", 100_000, 16) and "skipped" not in r:
             if r["singleMs"] > ALLOCATE_FLOOR_MS:
-                failures.append(f"affinity allocate at 100K columns, dim 16: {r['singleMs']:.3f} ms "
-                                f"(floor {ALLOCATE_FLOOR_MS} ms)")
+                failures.append(f"affinity allocate at 100K columns, dim 16: "
+                                f"{r['singleMs']:.3f} ms (floor {ALLOCATE_FLOOR_MS} ms)")
     return failures
 
 

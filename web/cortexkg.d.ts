@@ -132,14 +132,30 @@ export type ChangeDetail =
   | { kind: "deallocate"; conceptId: ConceptId; result: boolean }
   | { kind: "activate"; conceptId: ConceptId; activation: number }
   | { kind: "allocate-batch" | "deallocate-batch"; count: number; failed: number }
-  | { kind: "optimize"; changes: number };
+  | { kind: "optimize"; changes: number }
+  | { kind: "import" | "reset" | "remote" };
 
 export declare const DEFAULTS: Readonly<Required<Omit<CreateOptions, "onProgress">>>;
+
+export interface Storage {
+  /** writer: this tab saves; reader: another tab writes and this one follows read-only;
+   *  failed: the stored data was refused (see error) and is left untouched. */
+  mode: "writer" | "reader" | "failed";
+  /** false while a write failed (quota, I/O): the engine works in memory and retries. */
+  saved: boolean;
+  error: string | null;
+  /** What was loaded at create(), or null for a new engine. */
+  /** ms: the time spent reading and replaying it. */
+  restored: { snapshot: boolean; records: number; allocated: number; columns: number; ms: number } | null;
+  /** create() options that the loaded state overrode. */
+  ignored: string[];
+}
 
 export class CortexKG extends EventTarget {
   static create(options?: CreateOptions): Promise<CortexKG>;
   readonly runtime: Runtime;
   readonly config: Config;
+  readonly storage: Storage;
 
   allocateConcept(conceptId: ConceptId, options?: { embedding?: Embedding }): Promise<number>;
   deallocateConcept(conceptId: ConceptId): Promise<boolean>;
@@ -162,9 +178,20 @@ export class CortexKG extends EventTarget {
   getColumnStates(): Promise<ColumnStates>;
   getColumn(columnId: number): Promise<Column>;
   validate(): Promise<void>;
+  /** The whole state as one versioned, checksummed file. */
+  exportState(): Promise<Uint8Array>;
+  /** Validate an export file completely and replace the state atomically (StateError otherwise). */
+  importState(bytes: Uint8Array | ArrayBuffer): Promise<Config>;
+  /** Replace the engine by a new, empty one (options default to the current ones). */
+  reset(options?: Partial<Omit<CreateOptions, "name" | "onProgress">>): Promise<Config>;
+  /** Write anything still buffered after a failed write. */
+  flush(): Promise<void>;
+  /** The database's stored values as they are (for data that could not be loaded). */
+  exportRawData(): Promise<Record<"meta" | "snapshots" | "journal", [unknown, unknown][]>>;
   getDiagnostics(): Promise<{ pythonObjects: number }>;
   close(): void;
 
   addEventListener(type: "change", listener: (event: CustomEvent<ChangeDetail>) => void): void;
   addEventListener(type: "log", listener: (event: CustomEvent<{ message: string }>) => void): void;
+  addEventListener(type: "storage", listener: (event: CustomEvent<Storage>) => void): void;
 }

@@ -57,7 +57,8 @@ export class CortexKG extends EventTarget {
    * Where the state lives: {mode: "writer" | "reader" | "failed", saved, error, restored,
    * ignored}. "reader": another tab writes, this one follows read-only; "failed": the
    * stored data could not be loaded (see error) and is left untouched. restored = {snapshot,
-   * records, allocated, columns} when a stored state was loaded; ignored = the create()
+   * records, allocated, columns, ms} when a stored state was loaded (ms: reading and
+   * replaying it); ignored = the create()
    * options that a loaded state overrode. Changes dispatch a "storage" event.
    */
   storage;

@@ -77,9 +77,11 @@ export class DurableSession {
     let restored = null;
     try {
       this.#db = await this.#openDatabase();
+      const started = performance.now();
       const stored = await this.#db.read();
       if (stored.snapshot !== undefined || stored.records.length > 0) {
         restored = py(this.#session.recover(stored.snapshot, stored.records, stored.meta.config));
+        restored.ms = performance.now() - started; // reading and replaying, not booting
         this.config = py(this.#session.describe());
         this.#db.config = this.config;
       }
@@ -232,7 +234,7 @@ export class DurableSession {
       } catch (error) {
         // nothing of the transaction was written: keep the batch for the retry
         this.#queue.unshift(...batch.map((entry) => ({ ...entry, resolve: () => {} })));
-        this.#setStorage({ saved: false, error: `${error.name}: ${error.message}` });
+        this.#setStorage({ saved: false, error: describeWriteError(error) });
         clearTimeout(this.#retryTimer);
         this.#retryTimer = setTimeout(() => this.#kick(), RETRY_MS);
         for (const entry of batch) entry.resolve();
@@ -261,9 +263,14 @@ export class DurableSession {
       this.#db = await this.#openDatabase();
     }
     if (this.#db !== null) {
-      await this.#db.replace({ seq: ++this.#lastSeq, bytes });
-      this.#lastWritten = this.#lastSeq;
+      // a failed write must not use up a sequence number (a gap would be refused on load)
+      const seq = this.#lastSeq + 1;
+      await this.#db.replace({ seq, bytes });
+      this.#lastSeq = this.#lastWritten = seq;
       this.#sinceSnapshot = 0;
+      // records still queued after a failed write are superseded by the new state
+      for (const entry of this.#queue.splice(0)) entry.resolve();
+      if (!this.storage.saved && this.storage.mode === "writer") this.#setStorage({ saved: true, error: null });
       this.#channel?.postMessage({ type: "replaced" });
     }
     const config = py(this.#session.commit_replace());
@@ -304,8 +311,16 @@ function deleted(name) {
   });
 }
 
+// Chromium's QuotaExceededError has an empty message: say what happened.
+function describeWriteError(error) {
+  const detail = error?.message || (error?.name === "QuotaExceededError"
+    ? "the browser's storage quota for this site is full" : "the write failed");
+  return `${error?.name ?? "Error"}: ${detail}`;
+}
+
 // The last line of a Python traceback ("StateError: ..."), or an Error's message.
 export function pythonMessage(error) {
+  if (error instanceof DOMException) return describeWriteError(error);
   const lines = String(error?.message ?? error).trim().split("\n");
   return lines[lines.length - 1].replace(/^[\w.]+: /, "");
 }

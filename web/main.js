@@ -2,13 +2,17 @@
 // hands it to the widgets (web/dashboard/), and keeps them in step with it. The main
 // thread never runs Python; every figure on the page comes from the API, and every
 // change, made by the controls or by a script through window.cortexkg, arrives as a
-// "change" event and triggers one coalesced refresh.
+// "change" event and triggers one coalesced refresh. The stored state (kg.storage and its
+// "storage" events) decides what the page allows: a read-only tab disables every control
+// that would change the engine and follows the writer tab live; refused stored data is
+// offered for raw export and an explicit reset.
 
 import { CortexKG } from "./cortexkg.js";
 import { ErrorBanner, messageOf } from "./dashboard/banner.js";
 import { Controls } from "./dashboard/controls.js";
 import { ColumnDetails } from "./dashboard/details.js";
 import { EventLog } from "./dashboard/eventlog.js";
+import { Exchange } from "./dashboard/exchange.js";
 import { formatCount } from "./dashboard/format.js";
 import { ColumnGrid } from "./dashboard/grid.js";
 import { LatencyChart } from "./dashboard/latency-chart.js";
@@ -16,7 +20,7 @@ import { readParams, toSearch } from "./dashboard/params.js";
 import { Refresher } from "./dashboard/refresh.js";
 import { StatCards } from "./dashboard/stats.js";
 import { StatusPanel } from "./dashboard/status.js";
-import { StorageStatus } from "./dashboard/storage.js";
+import { askPersistence, errorText, StorageStatus } from "./dashboard/storage.js";
 import { AllocationsTable } from "./dashboard/table.js";
 
 const byId = (id) => document.getElementById(id);
@@ -25,7 +29,13 @@ const dashboard = byId("dashboard");
 
 const banner = new ErrorBanner(byId("error-banner"));
 const status = new StatusPanel(document);
-const storage = new StorageStatus(byId("status-storage"), byId("storage-notice"));
+const storage = new StorageStatus(document, {
+  retry: () => flush("retry"),
+  reset: () => controls.newEngine((config) =>
+    `Reset the engine "${session?.kg.config.name}"? Its stored data, which could not be loaded, ` +
+    `is replaced by a new, empty engine of ${formatCount(config.columns)} columns ` +
+    `(${config.strategy.replace("_", " ")}). Export the raw data first to keep a copy.`),
+});
 const stats = new StatCards(byId("stat-cards"));
 const log = new EventLog(byId("event-log"), byId("log-clear"));
 const details = new ColumnDetails(byId("column-details"));
@@ -48,9 +58,19 @@ const controls = new Controls(document, {
   fail,
   newEngine: (config) => replaceEngine(config),
 });
+const exchange = new Exchange(document, {
+  kg: () => session?.kg ?? null,
+  confirm: (question) => window.confirm(question),
+  succeeded: () => banner.clear(),
+  fail,
+  log: (kind, text) => log.add(kind, text),
+  importing: (busy) => setReady(!busy),
+  imported: () => imported(),
+});
 
-/** The engine (one per page: a new one is a reset of it), the configuration asked for
- *  and its refresher; null until the engine exists. */
+/** The engine (one per page: a new one is a reset of it), the configuration asked for,
+ *  its refresher, the storage state last shown and the configuration last shown; null
+ *  until the engine exists. */
 let session = null;
 
 function fail(error) {
@@ -67,6 +87,12 @@ function refreshParts(kg) {
       const [engineStats, fragmentation] = await Promise.all([kg.getStats(), kg.getFragmentation()]);
       stats.update(engineStats, fragmentation);
       status.showBackend(engineStats.backend);
+      // A reset or import made in another tab reaches this one as a "remote" change, and
+      // kg.config does not follow it: the engine's own figures do.
+      showConfig(kg, {
+        name: kg.config.name, columns: engineStats.column_count, strategy: engineStats.strategy,
+        dim: engineStats.dim, seed: engineStats.seed, refractoryMs: engineStats.refractory_ms,
+      });
       // Refractory columns become available with time, not through a call, so no event
       // says so: look again once their time may be up.
       if (engineStats.refractory > 0 && engineStats.refractory_ms > 0 && refractoryTimer === null) {
@@ -110,26 +136,75 @@ async function attach(kg, requested) {
     refresher.schedule();
   };
   const onLog = (event) => log.add("log", event.detail.message);
-  const onStorage = () => storage.show(kg.storage, kg.config.name);
+  const onStorage = () => storageChanged(kg);
   kg.addEventListener("change", onChange);
   kg.addEventListener("log", onLog);
   kg.addEventListener("storage", onStorage);
-  session = { kg, requested, refresher };
+  session = { kg, requested, refresher, storage: null, shownConfig: null };
   window.cortexkg = kg;
   grid.reset(kg.config.columns);
   table.reset();
   details.clear();
   showConfig(kg);
-  storage.show(kg.storage, kg.config.name);
+  storageChanged(kg);
   storage.opened(kg.storage, kg.config.name);
   refresher.schedule();
   await refresher.settled();
 }
 
-function showConfig(kg) {
-  status.showConfig(kg.config);
+// The configuration the status line and the new-engine form show: kg.config, or the
+// engine's own figures (config). Shown again only when it differs, so the form keeps
+// what the user is typing into it.
+function showConfig(kg, config = kg.config) {
+  const fields = ["name", "columns", "strategy", "dim", "seed", "refractoryMs"];
+  const key = JSON.stringify(fields.map((field) => config[field]));
+  if (config !== kg.config && key === session.shownConfig) return;
+  session.shownConfig = key;
+  status.showConfig(config);
   // The form offers the backend asked for ("auto", not the one auto chose).
-  controls.fill({ ...kg.config, backend: session.requested.backend ?? kg.config.backend });
+  controls.fill({ ...kg.config, ...config, backend: session.requested.backend ?? kg.config.backend });
+}
+
+// kg.storage changed (or is new): show it, allow what its mode allows, and log what
+// the user should hear about: another tab took over or handed over, saving failed or
+// works again, the stored data was refused.
+function storageChanged(kg) {
+  const now = kg.storage ?? { mode: "memory", saved: true, error: null };
+  const before = session.storage;
+  session.storage = { ...now };
+  storage.show(now, kg.config.name);
+  controls.setMode(now.mode);
+  exchange.setMode(now.mode);
+  if (before === null) {
+    if (now.mode === "reader") {
+      log.add("storage", `Read-only: another tab is writing to "${kg.config.name}"; this one follows it`);
+    } else if (now.mode === "failed") {
+      log.add("error", now.error ?? "The stored data could not be used");
+    }
+    return;
+  }
+  if (before.mode !== now.mode) {
+    if (now.mode === "writer") {
+      log.add("storage", before.mode === "reader"
+        ? "The writing tab closed: this tab took over and saves the engine now"
+        : "The engine is saved in this browser again");
+    } else if (now.mode === "failed") {
+      log.add("error", now.error ?? "The stored data could not be used");
+    }
+    session.refresher.schedule(); // a takeover reloads the stored state
+  } else if (now.mode === "writer" && before.saved !== now.saved) {
+    if (now.saved) log.add("storage", "Saved: every change is stored in this browser again");
+    else log.add("error", `Not saved: ${errorText(now.error) ?? "a write failed"}`);
+  }
+}
+
+// Write whatever is still buffered: on leaving the page, on hiding it, on "Retry now".
+function flush(reason) {
+  const kg = session?.kg;
+  if (!kg) return;
+  kg.flush().catch((error) => {
+    if (reason === "retry") fail(error);
+  });
 }
 
 function setReady(ready) {
@@ -170,7 +245,7 @@ async function replaceEngine(config) {
     await kg.reset(options);
     session.requested = config;
     showConfig(kg);
-    storage.show(kg.storage, kg.config.name);
+    storageChanged(kg);
     storage.say("");
     history.replaceState(null, "", toSearch({ ...config, name: kg.config.name }));
     const { columns, strategy, backend } = kg.config;
@@ -182,6 +257,26 @@ async function replaceEngine(config) {
     setReady(true);
   }
 }
+
+// An import replaced the state (the "change" event refreshed the page): the notice about
+// what was loaded is old news, and the URL now names the imported engine's configuration.
+async function imported() {
+  const { kg } = session;
+  storage.say("");
+  const config = { ...kg.config, backend: session.requested.backend ?? kg.config.backend };
+  session.requested = config;
+  history.replaceState(null, "", toSearch(config));
+  await session.refresher.settled();
+}
+
+// Anything buffered is written before the page goes away or into the background.
+window.addEventListener("pagehide", () => flush("pagehide"));
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") flush("hidden");
+});
+
+// Ask once whether the browser keeps this origin's data under storage pressure.
+askPersistence().then((answer) => storage.showPersisted(answer));
 
 // Anything the code above did not catch still reaches the page, not only the console.
 window.addEventListener("unhandledrejection", (event) => fail(event.reason));

@@ -150,7 +150,7 @@ def test_a_stored_engine_loads_and_the_page_names_the_ignored_parameters(
     app = open_app(page, server, "?columns=300")
     allocate_through_ui(page, "8")
     wait_stat(page, "allocated", 1)
-    expect(by_id(page, "status-storage")).to_contain_text('Saved in this browser (IndexedDB "cortexkg:default")')
+    expect(by_id(page, "storage-status")).to_contain_text('Saved in this browser (IndexedDB "cortexkg:default")')
     assert by_id(page, "storage-notice").is_hidden()
 
     app.load(lambda: page.goto(server.url + "?columns=500&seed=0"))
@@ -503,6 +503,8 @@ def test_the_table_pages_through_allocations_and_finds_a_concept(app: App) -> No
 
     by_id(page, "page-order").select_option("newest")
     expect(by_id(page, "table-summary")).to_have_text("Page 1 of 3 · 1–25 of 60")
+    # the summary reads the same in both orders: wait for the rows themselves
+    expect(by_id(page, "allocations-table").locator("tbody tr td:first-child").first).to_have_text("60")
     assert table_concepts(page)[:3] == ["60", "59", "58"]
     by_id(page, "page-last").click()
     expect(by_id(page, "table-summary")).to_have_text("Page 3 of 3 · 51–60 of 60")

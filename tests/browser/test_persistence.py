@@ -11,6 +11,7 @@ import asyncio
 import json
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
@@ -207,8 +208,11 @@ async def crash_trial(server: Server, trial: int) -> None:
 
 @pytest.mark.parametrize("trial", range(CRASH_TRIALS))
 def test_acknowledged_operations_survive_a_renderer_crash(server: Server, trial: int) -> None:
-    # The async API: CDP's Page.crash never answers, so it is sent without waiting.
-    acked, recovered = asyncio.run(crash_trial(server, trial))
+    # The async API: CDP's Page.crash never answers, so it is sent without waiting. It
+    # runs in a thread of its own: the sync API's event loop owns this one.
+    with ThreadPoolExecutor(1) as thread:
+        acked, recovered = thread.submit(
+            asyncio.run, asyncio.wait_for(crash_trial(server, trial), 240)).result()
     print(f"trial {trial}: {acked} acknowledged, {recovered} recovered")
 
 

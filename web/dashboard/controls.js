@@ -1,6 +1,8 @@
 // The controls: one concept (allocate, deallocate, activate), batches with a progress
 // bar, optimize, and a new engine. Each action goes through the JavaScript API; what it
 // did shows next to the control, and a failure goes to the error banner and the log.
+// A read-only tab (another tab writes) has them all disabled; an engine whose stored data
+// was refused keeps only "Create new engine…", its way out.
 
 import { formatCount, formatUnit } from "./format.js";
 import { conceptIdFromText, nextUnusedIds, parseBatch, rangeIds } from "./ids.js";
@@ -42,6 +44,9 @@ export class Controls {
       refractory: byId("refractory-input"),
       backend: byId("backend-select"),
     };
+    // The fieldsets that change the engine's state, and the one that replaces the engine.
+    this.mutating = ["concept-fieldset", "batch-fieldset", "layout-fieldset"].map(byId);
+    this.engineFieldset = byId("engine-fieldset");
     this.busy = new Set();
     this.config = null;
 
@@ -82,6 +87,13 @@ export class Controls {
       el.backend.append(option);
       el.backend.value = config.backend;
     }
+  }
+
+  /** Enable what the storage mode allows ("writer", "reader", "failed", "memory"). */
+  setMode(mode) {
+    const readOnly = mode === "reader";
+    for (const fieldset of this.mutating) fieldset.disabled = readOnly || mode === "failed";
+    this.engineFieldset.disabled = readOnly;
   }
 
   // Run an action unless the same control's last one is still running; buttons stay
@@ -240,7 +252,9 @@ export class Controls {
     return !(failed > 0 && kind === "allocate");
   }
 
-  newEngine() {
+  /** Replace the engine by one of the form's configuration, once the user confirms;
+   *  ask(config) may word the question differently (e.g. for refused stored data). */
+  newEngine(ask = null) {
     const { el } = this;
     if (!el.engineForm.reportValidity()) return;
     const number = (input) => input.valueAsNumber;
@@ -253,7 +267,7 @@ export class Controls {
       refractoryMs: Number.isNaN(number(el.refractory)) ? 0 : number(el.refractory),
       backend: el.backend.value,
     };
-    const question =
+    const question = ask?.(config) ??
       `Replace the engine with a new one of ${formatCount(config.columns)} columns ` +
       `(${config.strategy.replace("_", " ")})? Every current allocation is discarded.`;
     if (!window.confirm(question)) return;
