@@ -2,15 +2,7 @@
 // &refractoryMs=&backend=. Missing ones take the facade's defaults. Numbers are passed
 // as numbers; anything else is passed as typed, so the engine's error names it.
 
-export const DEFAULTS = Object.freeze({
-  name: "default",
-  columns: 1024,
-  strategy: "first_fit",
-  dim: 0,
-  seed: 0,
-  refractoryMs: 0,
-  backend: "auto",
-});
+import { DEFAULTS } from "../cortexkg.js";
 
 const NUMERIC = new Set(["columns", "dim", "seed", "refractoryMs"]);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
