@@ -148,3 +148,18 @@ class App:
     def status(self, test_id: str) -> str:
         """The text of a status field, e.g. "status-python"."""
         return self.page.get_by_test_id(test_id).inner_text()
+
+
+# Every stored value of a database, as it is, for byte-for-byte comparison.
+RAW_JS = """async (name) => {
+    const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    const out = {version: db.version};
+    for (const store of db.objectStoreNames) {
+        out[store] = await new Promise((ok) => {
+            const r = db.transaction(store).objectStore(store).getAll();
+            r.onsuccess = () => ok(r.result.map((v) => JSON.stringify(v, (k, x) => ArrayBuffer.isView(x) ? Array.from(x) : x)));
+        });
+    }
+    db.close();
+    return out;
+}"""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from harness import App, Recorder, Server
+from harness import RAW_JS, App, Recorder, Server
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -121,19 +121,6 @@ def log_text(page: Page) -> str:
     return by_id(page, "event-log").inner_text()
 
 
-# Every stored value of a database, as it is, for byte-for-byte comparison.
-RAW_JS = """async (name) => {
-    const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-    const out = {version: db.version};
-    for (const store of db.objectStoreNames) {
-        out[store] = await new Promise((ok) => {
-            const r = db.transaction(store).objectStore(store).getAll();
-            r.onsuccess = () => ok(r.result.map((v) => JSON.stringify(v, (k, x) => ArrayBuffer.isView(x) ? Array.from(x) : x)));
-        });
-    }
-    db.close();
-    return out;
-}"""
 
 
 # --------------------------------------------------------------------- export and import

@@ -15,7 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
-from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
+from harness import (
+    BOOT_TIMEOUT_MS,
+    RAW_JS,
+    Recorder,
+    Server,
+    chromium_args,
+    chromium_executable,
+)
 from playwright.async_api import async_playwright
 from playwright.sync_api import Browser, BrowserContext, Page
 
@@ -218,19 +225,6 @@ def test_acknowledged_operations_survive_a_renderer_crash(server: Server, trial:
 
 # --- corruption ----------------------------------------------------------------------
 
-RAW_JS = """async (name) => {
-    // every stored value of the database, as it is, for byte-for-byte comparison
-    const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-    const out = {version: db.version};
-    for (const store of db.objectStoreNames) {
-        out[store] = await new Promise((ok) => {
-            const r = db.transaction(store).objectStore(store).getAll();
-            r.onsuccess = () => ok(r.result.map((v) => JSON.stringify(v, (k, x) => ArrayBuffer.isView(x) ? Array.from(x) : x)));
-        });
-    }
-    db.close();
-    return out;
-}"""
 
 def damage(page: Page, name: str, how: str) -> None:
     """Damage the stored data of database ``name`` the way ``how`` says, behind its back."""
