@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from cortexkg import AllocationEngine, AllocationError
@@ -59,34 +60,18 @@ def observe(engine):
     return engine.get_allocation_history(), stats, buffers, engine.fragmentation()
 
 
-@needs_numpy
+@pytest.mark.parametrize("backend", [pytest.param("numpy", marks=needs_numpy),
+                                     pytest.param("wasm", marks=needs_wasm)])
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=SIZES, dim=st.integers(0, 64), strategy=st.sampled_from(["first_fit", "affinity"]),
        refractory_ms=st.sampled_from([0.0, 3.0]), seed=st.integers(0, 2**64 - 1), data=st.data())
-def test_numpy_and_reference_backends_agree(n, dim, strategy, refractory_ms, seed, data):
+def test_backend_agrees_with_reference(backend, n, dim, strategy, refractory_ms, seed, data):
     ops = data.draw(operations(dim))
     runs = []
-    for backend in ("numpy", "reference"):
+    for name in (backend, "reference"):
         host = FakeHost()
         engine = AllocationEngine(n, strategy=strategy, dim=dim, seed=seed,
-                                  refractory_ms=refractory_ms, backend=backend, host=host)
-        results = [apply(engine, host, op) for op in ops]
-        engine.validate()
-        runs.append((results, observe(engine)))
-    assert runs[0] == runs[1]
-
-
-@needs_wasm
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(n=SIZES, dim=st.integers(0, 64), strategy=st.sampled_from(["first_fit", "affinity"]),
-       refractory_ms=st.sampled_from([0.0, 3.0]), seed=st.integers(0, 2**64 - 1), data=st.data())
-def test_wasm_and_reference_backends_agree(n, dim, strategy, refractory_ms, seed, data):
-    ops = data.draw(operations(dim))
-    runs = []
-    for backend in ("wasm", "reference"):
-        host = FakeHost()
-        engine = AllocationEngine(n, strategy=strategy, dim=dim, seed=seed,
-                                  refractory_ms=refractory_ms, backend=backend, host=host)
+                                  refractory_ms=refractory_ms, backend=name, host=host)
         results = [apply(engine, host, op) for op in ops]
         engine.validate()
         runs.append((results, observe(engine)))
