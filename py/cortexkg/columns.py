@@ -44,6 +44,15 @@ class ColumnStore:
         self.confidence: array = _zeros("f", count)
         self.fields: array = _zeros("f", count * stride)
 
+    @classmethod
+    def adopt(cls, count: int, stride: int, buffers: dict) -> "ColumnStore":
+        """A store that takes ``buffers`` (by name, of the right types and sizes) as its own."""
+        store = cls.__new__(cls)
+        store.count, store.stride = count, stride
+        for name in (*ROW_TYPECODES, "fields"):
+            setattr(store, name, buffers[name])
+        return store
+
     def buffers(self) -> dict:
         """Every buffer by name (the per-column rows, then ``fields``)."""
         out = {name: getattr(self, name) for name in ROW_TYPECODES}

@@ -79,7 +79,7 @@ class AllocationEngine:
         if self.dim:
             self._scans.init_fields(self._columns.fields, self.dim, self._stride, self.seed)
 
-    def _setup(self, config: dict, scans, host: Host) -> None:
+    def _setup(self, config: dict, scans, host: Host, columns: ColumnStore | None = None) -> None:
         self.column_count: int = config["column_count"]
         self.enable_simd: bool = config["enable_simd"]
         self.strategy: str = config["strategy"]
@@ -91,7 +91,7 @@ class AllocationEngine:
         self._now = host.now_ms
         self._wall = host.wall_ms
         self._stride = fdef.stride_of(self.dim)
-        self._columns = ColumnStore(self.column_count, self._stride)
+        self._columns = columns or ColumnStore(self.column_count, self._stride)
         self._column_of: dict[int, int] = {}  # insertion order == allocation order
         self._free = FirstFitFree(self.column_count) if self.strategy == "first_fit" else None
         self._refractory: deque[tuple[float, int]] = deque()  # (deadline ms, column), FIFO

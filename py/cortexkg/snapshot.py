@@ -24,8 +24,9 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 
-from .columns import ROW_TYPECODES
+from .columns import ROW_TYPECODES, ColumnStore
 from .errors import StateError
+from .fields import stride_of
 from .scans import select_scans
 from .timing import WINDOW
 
@@ -43,8 +44,9 @@ def _little_endian(buffer) -> bytes:
     return bytes(buffer)
 
 
-def _from_little_endian(typecode: str, data: bytes) -> array:
-    out = array(typecode, data)
+def _from_little_endian(typecode: str, data) -> array:
+    out = array(typecode)
+    out.frombytes(data)
     if sys.byteorder == "big" and out.itemsize > 1:
         out.byteswap()
     return out
@@ -55,7 +57,7 @@ class Snapshot:
     """A versioned, self-describing engine state: ``header`` and ``buffers`` by name."""
 
     header: dict
-    buffers: dict[str, bytes] = field(repr=False)
+    buffers: dict[str, bytes | memoryview] = field(repr=False)  # views into parsed bytes
 
     def to_bytes(self) -> bytes:
         """One byte string holding the whole snapshot."""
@@ -70,7 +72,8 @@ class Snapshot:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise StateError(
                 f"Invalid snapshot {type(data).__name__}: expected bytes or a Snapshot")
-        data = bytes(data)
+        if not isinstance(data, bytes):
+            data = bytes(data)  # an immutable copy, so the buffer views below stay valid
         if len(data) < _PREFIX.size:
             raise StateError(f"Snapshot is truncated: {len(data)} bytes, no complete prefix")
         magic, version, header_length, header_crc = _PREFIX.unpack_from(data)
@@ -99,12 +102,12 @@ class Snapshot:
         for name in names:
             if names.count(name) > 1:
                 raise StateError(f"Snapshot header lists buffer {name!r} twice")
-        offset, buffers = start + header_length, {}
+        offset, buffers, view = start + header_length, {}, memoryview(data)
         for name, typecode, length in entries:
             size = length * _itemsize(typecode)
             if offset + size > len(data):
                 raise StateError(f"Snapshot is truncated inside buffer {name!r}")
-            buffers[name] = data[offset : offset + size]
+            buffers[name] = view[offset : offset + size]
             offset += size
         if offset != len(data):
             raise StateError(f"Snapshot has {len(data) - offset} unexpected trailing bytes")
@@ -163,11 +166,10 @@ def restore(cls, snapshot, *, backend: str, host):
         config = check_config(**header["config"])
     except (KeyError, TypeError, ValueError) as error:
         raise StateError(f"Snapshot configuration is invalid: {error}") from None
+    data = _checked_buffers(snapshot, config)
     engine = cls.__new__(cls)
-    engine._setup(config, select_scans(backend, config["enable_simd"]), host)
-    data = _checked_buffers(snapshot, engine)
-    for name, buffer in engine._columns.buffers().items():
-        buffer[:] = data[name]
+    engine._setup(config, select_scans(backend, config["enable_simd"]), host,
+                  ColumnStore.adopt(config["column_count"], stride_of(config["dim"]), data))
     _restore_mapping(engine, data["order"])
     _restore_refractory(engine, data["refractory_column"], data["refractory_remaining"])
     _restore_counters(engine, header, data["window"])
@@ -177,11 +179,11 @@ def restore(cls, snapshot, *, backend: str, host):
     return engine
 
 
-def _expected_buffers(engine) -> dict[str, tuple[str, int | None]]:
+def _expected_buffers(config: dict) -> dict[str, tuple[str, int | None]]:
     """name -> (typecode, item count or None when variable)."""
-    n = engine.column_count
+    n = config["column_count"]
     expected = {name: (typecode, n) for name, typecode in ROW_TYPECODES.items()}
-    expected["fields"] = ("f", n * engine._stride)
+    expected["fields"] = ("f", n * stride_of(config["dim"]))
     expected["order"] = ("I", None)
     expected["window"] = ("d", WINDOW)
     expected["refractory_column"] = ("I", None)
@@ -189,10 +191,11 @@ def _expected_buffers(engine) -> dict[str, tuple[str, int | None]]:
     return expected
 
 
-def _checked_buffers(snapshot: Snapshot, engine) -> dict:
+def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
+    """Every expected buffer, checked against the header, as a new array (bytearray for "B")."""
     entries = {entry.get("name"): entry for entry in snapshot.header.get("buffers", [])}
     out = {}
-    for name, (typecode, count) in _expected_buffers(engine).items():
+    for name, (typecode, count) in _expected_buffers(config).items():
         entry, data = entries.get(name), snapshot.buffers.get(name)
         if entry is None or data is None:
             raise StateError(f"Snapshot lacks buffer {name!r}")
@@ -209,7 +212,7 @@ def _checked_buffers(snapshot: Snapshot, engine) -> dict:
             raise StateError(f"Snapshot buffer {name!r} holds {length} items, expected {count}")
         if zlib.crc32(data) != entry.get("crc32"):
             raise StateError(f"Snapshot buffer {name!r} checksum mismatch: the data is damaged")
-        out[name] = data if typecode == "B" else _from_little_endian(typecode, data)
+        out[name] = bytearray(data) if typecode == "B" else _from_little_endian(typecode, data)
     return out
 
 
