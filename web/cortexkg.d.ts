@@ -147,6 +147,9 @@ export interface Storage {
   /** What was loaded at create(), or null for a new engine. */
   /** ms: the time spent reading and replaying it. */
   restored: { snapshot: boolean; records: number; allocated: number; columns: number; ms: number } | null;
+  /** The last snapshot this tab saved (compaction): its journal seq, its size in bytes,
+   *  and ms from taking it to the commit of its transaction. */
+  snapshot: { seq: number; bytes: number; ms: number } | null;
   /** create() options that the loaded state overrode. */
   ignored: string[];
 }

@@ -58,7 +58,8 @@ export class CortexKG extends EventTarget {
    * ignored}. "reader": another tab writes, this one follows read-only; "failed": the
    * stored data could not be loaded (see error) and is left untouched. restored = {snapshot,
    * records, allocated, columns, ms} when a stored state was loaded (ms: reading and
-   * replaying it); ignored = the create()
+   * replaying it); snapshot = {seq, bytes, ms} of the last snapshot saved (ms: from taking
+   * it to its commit); ignored = the create()
    * options that a loaded state overrode. Changes dispatch a "storage" event.
    */
   storage;

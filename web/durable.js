@@ -23,6 +23,17 @@ const RETRY_MS = 1_000;
 const toJs = (proxy) => proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
 
 /** Call a Python method, convert its result and destroy the proxy it returned. */
+// Python bytes as a Blob: one copy, straight out of the wasm heap (what IndexedDB stores).
+function blobOf(bytes) {
+  const buffer = bytes.getBuffer("u8");
+  try {
+    return new Blob([buffer.data]);
+  } finally {
+    buffer.release();
+    bytes.destroy();
+  }
+}
+
 function py(result) {
   if (result?.toJs === undefined) return result;
   try {
@@ -94,10 +105,10 @@ export class DurableSession {
       const message = error instanceof StoredStateError
         ? error.message : `The stored data of "${this.name}" cannot be loaded: ${pythonMessage(error)}.`;
       this.#session.read_only = `${message} Export the raw data or reset the engine.`;
-      this.storage = { mode: "failed", saved: false, error: message, restored: null };
+      this.storage = { mode: "failed", saved: false, error: message, restored: null, snapshot: null };
       return;
     }
-    this.storage = { mode: writer ? "writer" : "reader", saved: true, error: null, restored };
+    this.storage = { mode: writer ? "writer" : "reader", saved: true, error: null, restored, snapshot: null };
     this.#channel = new BroadcastChannel(databaseName(this.name));
     if (writer) return;
     this.#session.read_only = `Read-only: another tab is writing to "${this.name}"; it takes over when that tab closes`;
@@ -195,7 +206,9 @@ export class DurableSession {
 
   #snapshot() {
     this.#sinceSnapshot = 0;
-    return { seq: this.#lastSeq, bytes: py(this.#session.snapshot()) };
+    const started = performance.now();
+    const bytes = blobOf(this.#session.snapshot());
+    return { seq: this.#lastSeq, bytes, takeMs: performance.now() - started };
   }
 
   #scheduleIdleCompaction() {
@@ -227,10 +240,14 @@ export class DurableSession {
       const snapshot = batch.reduce((last, entry) => entry.snapshot ?? last, null);
       const lastSeq = Math.max(snapshot?.seq ?? 0, ...records.map((r) => r.seq), this.#lastWritten ?? 0);
       try {
+        const started = performance.now();
         await this.#db.write({ records, snapshot, lastSeq });
         this.#lastWritten = lastSeq;
         this.#channel?.postMessage({ type: "records", records });
-        if (!this.storage.saved) this.#setStorage({ saved: true, error: null });
+        if (snapshot !== null) {
+          const ms = snapshot.takeMs + performance.now() - started;
+          this.#setStorage({ saved: true, error: null, snapshot: { seq: snapshot.seq, bytes: snapshot.bytes.size, ms } });
+        } else if (!this.storage.saved) this.#setStorage({ saved: true, error: null });
       } catch (error) {
         // nothing of the transaction was written: keep the batch for the retry
         this.#queue.unshift(...batch.map((entry) => ({ ...entry, resolve: () => {} })));
@@ -256,7 +273,7 @@ export class DurableSession {
       throw Object.assign(new Error(this.#session.read_only), { type: "StateError" });
     }
     await this.flush();
-    const bytes = py(this.#session.prepare_replace(kind, payload));
+    const bytes = blobOf(this.#session.prepare_replace(kind, payload));
     if (this.#db === null && this.storage.mode === "failed") {
       // an explicit reset of a database this version cannot even open (newer schema)
       await deleted(databaseName(this.name));

@@ -48,6 +48,15 @@ def _from_js(value: Any) -> Any:
     return value
 
 
+def _snapshot_bytes(snapshot: Any) -> bytes | None:
+    """The bytes of a stored snapshot record ``{"bytes": ...}`` (or None), copied once: a
+    JavaScript Uint8Array straight into Python memory, without a deep conversion."""
+    if snapshot is None:
+        return None
+    data = snapshot.bytes if hasattr(snapshot, "to_py") else snapshot["bytes"]
+    return data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
+
+
 def _options(value: Any) -> dict:
     value = _from_js(value)
     if value is None:
@@ -150,16 +159,16 @@ class Session:
         without a snapshot the journal starts from a new engine with the stored
         ``options``. StateError when they do not reproduce a valid engine (the current
         engine is then left as it was). Returns what was restored."""
-        snapshot, records = _from_js(snapshot), _from_js(records)
+        data, records = _snapshot_bytes(snapshot), _from_js(records)
         with self._tape.new_history():
-            engine = self._recovered(snapshot, records, options)
+            engine = self._recovered(data, records, options)
         self.kg.replace_engine(engine)
         return {"snapshot": snapshot is not None, "records": len(records),
                 "allocated": engine.get_allocated_count(), "columns": engine.column_count}
 
-    def _recovered(self, snapshot: Any, records: list, options: Any) -> AllocationEngine:
-        if snapshot is not None:
-            parsed = Snapshot.from_bytes(bytes(snapshot["bytes"]))
+    def _recovered(self, data: bytes | None, records: list, options: Any) -> AllocationEngine:
+        if data is not None:
+            parsed = Snapshot.from_bytes(data)
             clock = parsed.header.get("clock_ms")
             if type(clock) not in (int, float):
                 raise StateError("Stored snapshot lacks the clock reading it was taken at")
@@ -174,8 +183,9 @@ class Session:
             # the stored options, run by this session's backend (as a snapshot would be)
             config = replace(config, backend=self.kg.config.backend)
             engine = AllocationEngine(**asdict(config), host=self._host)
-        self._apply(engine, records)
-        engine.validate()
+        if records:  # restore validated the snapshot; what replay changed is checked here
+            self._apply(engine, records)
+            engine.validate()
         return engine
 
     def apply(self, records: Any) -> int:

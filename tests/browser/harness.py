@@ -157,8 +157,12 @@ RAW_JS = """async (name) => {
     for (const store of db.objectStoreNames) {
         out[store] = await new Promise((ok) => {
             const r = db.transaction(store).objectStore(store).getAll();
-            r.onsuccess = () => ok(r.result.map((v) => JSON.stringify(v, (k, x) => ArrayBuffer.isView(x) ? Array.from(x) : x)));
+            r.onsuccess = () => ok(r.result);
         });
+        // after the transaction: a Blob (snapshot bytes) is compared by its contents
+        out[store] = await Promise.all(out[store].map(async (v) => JSON.stringify(
+            v?.bytes instanceof Blob ? {...v, bytes: new Uint8Array(await v.bytes.arrayBuffer())} : v,
+            (k, x) => ArrayBuffer.isView(x) ? Array.from(x) : x)));
     }
     db.close();
     return out;

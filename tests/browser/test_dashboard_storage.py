@@ -344,7 +344,7 @@ def test_refused_stored_data_offers_raw_export_and_reset_and_is_left_untouched(
     failed = by_id(page, "storage-failed")
     expect(failed).to_be_visible()
     expect(by_id(page, "storage-failed-message")).to_contain_text(
-        'The stored data of "damaged" has schema 7, expected 1.')
+        'The stored data of "damaged" has schema 7, expected 2.')
     expect(failed).to_contain_text("Export the raw data to keep a copy, then reset the engine")
     assert by_id(page, "error-banner").is_hidden()
     status = by_id(page, "storage-status")

@@ -72,14 +72,21 @@ def test_reload_keeps_everything(context: BrowserContext, server: Server) -> Non
     page = open_api(context, server)
     assert create(page, name="reload", columns=64, strategy="affinity", dim=5, seed=3,
                   refractoryMs=60_000)["restored"] is None
-    page.evaluate("""async () => {
+    saved = page.evaluate("""async () => {
         await kg.allocateBatch([1, 2, 3, 4, 5, 6], {embeddings: [null, [1, 0, 0, 0, 1], null, null, null, null]});
         await kg.allocateConcept(7, {embedding: new Float32Array([0.5, -1, 2, 0, 0])});
         await kg.deallocateBatch([2, 9]);
         await kg.activateConcept(4, 0.25); await kg.activateConcept(4); await kg.allocateConcept(5);
-        await kg.optimizeAllocations();
+        const none = kg.storage.snapshot;
+        await kg.optimizeAllocations();             // moves a concept: a snapshot replaces records 1..7
+        const saved = kg.storage.snapshot;
         await Promise.all([kg.allocateConcept(20), kg.allocateConcept(21), kg.deallocateConcept(6)]);
+        return {none, saved, size: (await kg.exportState()).length};
     }""")
+    assert saved["none"] is None
+    assert saved["saved"]["seq"] == 7 and saved["saved"]["ms"] > 0
+    # the export file wraps the same snapshot bytes in a short header
+    assert 0 < saved["saved"]["bytes"] < saved["size"]
     before = page.evaluate(STATE_JS)
     page.reload()
     page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
@@ -230,11 +237,14 @@ def damage(page: Page, name: str, how: str) -> None:
     """Damage the stored data of database ``name`` the way ``how`` says, behind its back."""
     page.evaluate("""async ([name, how]) => {
         const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+        const read = db.transaction('snapshots').objectStore('snapshots').get('current');
+        const snapshot = await new Promise((ok) => { read.onsuccess = () => ok(read.result); });
+        const bytes = new Uint8Array(await snapshot.bytes.arrayBuffer());
         const tx = db.transaction(['meta', 'snapshots', 'journal'], 'readwrite');
         const complete = new Promise((ok) => { tx.oncomplete = ok; });
         const get = (store, key) => new Promise((ok) => { const r = tx.objectStore(store).get(key); r.onsuccess = () => ok(r.result); });
-        const [meta, snapshot] = await Promise.all([get('meta', 'meta'), get('snapshots', 'current')]);
-        if (how === 'snapshot-bytes') { snapshot.bytes[snapshot.bytes.length - 5] ^= 0x40; tx.objectStore('snapshots').put(snapshot, 'current'); }
+        const meta = await get('meta', 'meta');
+        if (how === 'snapshot-bytes') { bytes[bytes.length - 5] ^= 0x40; tx.objectStore('snapshots').put({...snapshot, bytes: new Blob([bytes])}, 'current'); }
         if (how === 'wrong-schema') { meta.schema = 7; tx.objectStore('meta').put(meta, 'meta'); }
         if (how === 'foreign-format') { meta.format = 'somebody-else'; tx.objectStore('meta').put(meta, 'meta'); }
         if (how === 'truncated-journal') {
@@ -288,7 +298,7 @@ def test_data_from_a_newer_version_is_refused_and_left_untouched(
     page = open_api(context, server)
     page.evaluate("""async () => {
         const db = await new Promise((ok) => {
-            const r = indexedDB.open('cortexkg:future', 2);
+            const r = indexedDB.open('cortexkg:future', 3);
             r.onupgradeneeded = () => r.result.createObjectStore('future-things');
             r.onsuccess = () => ok(r.result);
         });
@@ -301,6 +311,74 @@ def test_data_from_a_newer_version_is_refused_and_left_untouched(
     assert storage["mode"] == "failed" and "newer version" in storage["error"]
     page.evaluate("async () => kg.close()")
     assert page.evaluate(RAW_JS, "cortexkg:future") == before
+
+
+# Rewrite a schema 2 database as schema 1 stored it (snapshot bytes as a Uint8Array).
+TO_SCHEMA_1_JS = """async (name) => {
+    const open = (version, upgrade) => new Promise((ok, fail) => { const r = indexedDB.open(name, version);
+        r.onupgradeneeded = () => upgrade?.(r.result); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    const all = (db, store) => new Promise((ok) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result); });
+    let db = await open();
+    const [[meta], [snapshot], journal] = [await all(db, 'meta'), await all(db, 'snapshots'), await all(db, 'journal')];
+    db.close();
+    await new Promise((ok) => { indexedDB.deleteDatabase(name).onsuccess = ok; });
+    db = await open(1, (db) => { db.createObjectStore('meta'); db.createObjectStore('snapshots'); db.createObjectStore('journal', {keyPath: 'seq'}); });
+    const bytes = new Uint8Array(await snapshot.bytes.arrayBuffer());
+    const tx = db.transaction(['meta', 'snapshots', 'journal'], 'readwrite');
+    tx.objectStore('meta').put({...meta, schema: 1}, 'meta');
+    tx.objectStore('snapshots').put({...snapshot, bytes}, 'current');
+    for (const record of journal) tx.objectStore('journal').put(record);
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+}"""
+
+
+def test_schema_1_data_is_upgraded_in_place(context: BrowserContext, server: Server) -> None:
+    page = open_api(context, server)
+    create(page, name="old", columns=64, dim=3)
+    page.evaluate("""async () => {
+        await kg.allocateBatch([5, 6, 7, 8], {embeddings: [[1, 0, 0], null, null, [0, 1, 1]]});
+        await kg.deallocateConcept(6);
+        await kg.optimizeAllocations();             // a snapshot
+        await kg.allocateConcept(40);               // and a journal record after it
+    }""")
+    before = page.evaluate(STATE_JS)
+    page.evaluate("async () => kg.close()")
+    page.evaluate(TO_SCHEMA_1_JS, "cortexkg:old")
+    old = page.evaluate(RAW_JS, "cortexkg:old")
+    assert old["version"] == 1 and json.loads(old["meta"][0])["schema"] == 1
+    storage = create(page, name="old")
+    assert storage["mode"] == "writer"
+    assert storage["restored"] == {"snapshot": True, "records": 1, "allocated": 4, "columns": 64,
+                                   "ms": storage["restored"]["ms"]}
+    assert page.evaluate(STATE_JS) == before
+    page.evaluate("async () => kg.close()")
+    new = page.evaluate(RAW_JS, "cortexkg:old")
+    assert new["version"] == 2 and json.loads(new["meta"][0])["schema"] == 2
+    # the same bytes, now a Blob
+    assert new["snapshots"] == old["snapshots"] and new["journal"] == old["journal"]
+    assert page.evaluate("""async () => {
+        const db = await new Promise((ok) => { const r = indexedDB.open('cortexkg:old'); r.onsuccess = () => ok(r.result); });
+        const r = db.transaction('snapshots').objectStore('snapshots').get('current');
+        const snapshot = await new Promise((ok) => { r.onsuccess = () => ok(r.result); });
+        db.close();
+        return snapshot.bytes instanceof Blob;
+    }""")
+
+
+def test_a_foreign_version_1_database_is_not_upgraded(
+    context: BrowserContext, server: Server
+) -> None:
+    page = open_api(context, server)
+    page.evaluate("""async () => {
+        const db = await new Promise((ok) => { const r = indexedDB.open('cortexkg:stranger', 1);
+            r.onupgradeneeded = () => r.result.createObjectStore('things'); r.onsuccess = () => ok(r.result); });
+        db.close();
+    }""")
+    storage = create(page, name="stranger")
+    assert storage["mode"] == "failed" and "lacks meta, snapshots, journal" in storage["error"]
+    page.evaluate("async () => kg.close()")
+    assert page.evaluate(RAW_JS, "cortexkg:stranger") == {"version": 1, "things": []}
 
 
 # --- quota -----------------------------------------------------------------------------
