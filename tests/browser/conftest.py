@@ -15,6 +15,7 @@ from typing import Iterator
 
 import pytest
 from harness import (
+    BOOT_TIMEOUT_MS,
     ROOT,
     App,
     Recorder,
@@ -84,6 +85,17 @@ def checked_page(context: BrowserContext, recorder: Recorder) -> Iterator[Page]:
 def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
     """A page in a fresh context: empty storage and an in-memory HTTP cache."""
     yield from checked_page(browser.new_context(), recorder)
+
+
+@pytest.fixture(scope="module")
+def api_page(browser: Browser, server: Server) -> Iterator[Page]:
+    """web/api.html (the API without the dashboard), shared by one module's tests."""
+    pages = checked_page(browser.new_context(), Recorder(origin=server.url))
+    page = next(pages)
+    page.set_default_timeout(4 * BOOT_TIMEOUT_MS)  # a ceiling: 1M-column engines included
+    page.goto(server.url + "api.html")
+    yield page
+    next(pages, None)
 
 
 @pytest.fixture

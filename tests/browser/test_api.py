@@ -6,10 +6,8 @@ engine they create is the only Python running; `window.api` is the imported modu
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
-from harness import BOOT_TIMEOUT_MS, Recorder, Server
+from harness import Server
 from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
@@ -29,22 +27,13 @@ ID_METHODS = [
 
 
 @pytest.fixture(scope="module")
-def api_page(browser: Browser, server: Server) -> Iterator[Page]:
-    """One page for the module: the API imported as window.api, an engine as window.kg."""
-    recorder = Recorder(origin=server.url)
-    context = browser.new_context()
-    recorder.attach(context)
-    page = context.new_page()
-    page.set_default_timeout(BOOT_TIMEOUT_MS)
-    page.goto(server.url + "api.html")
-    page.evaluate("""async () => {
+def api_page(api_page: Page) -> Page:
+    """The shared API page with the API imported as window.api and an engine as window.kg."""
+    api_page.evaluate("""async () => {
         window.api = await import('./cortexkg.js');
         window.kg = await api.CortexKG.create({name: 'api', columns: 64});
     }""")
-    yield page
-    context.close()
-    problems = recorder.problems()
-    assert not problems, "the browser reported problems:\n" + "\n".join(problems)
+    return api_page
 
 
 def run(page: Page, body: str):

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Iterator
 
 import pytest
-from harness import BOOT_TIMEOUT_MS, App, Recorder, Server
-from playwright.sync_api import Browser, Page
+from harness import BOOT_TIMEOUT_MS, App
+from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -73,21 +72,6 @@ RUN_BOTH = """async ({configs, ops, sampleColumns}) => {
         for (const kg of engines) kg.close();
     }
 }"""
-
-
-@pytest.fixture(scope="module")
-def api_page(browser: Browser, server: Server) -> Iterator[Page]:
-    """web/api.html, shared by this module's tests."""
-    recorder = Recorder(origin=server.url)
-    context = browser.new_context()
-    recorder.attach(context)
-    page = context.new_page()
-    page.set_default_timeout(4 * BOOT_TIMEOUT_MS)
-    page.goto(server.url + "api.html")
-    yield page
-    context.close()
-    problems = recorder.problems()
-    assert not problems, "the browser reported problems:\n" + "\n".join(problems)
 
 
 def random_ops(seed: int, columns: int, dim: int, count: int) -> list:
