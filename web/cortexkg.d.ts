@@ -189,8 +189,9 @@ export class CortexKG extends EventTarget {
   reset(options?: Partial<Omit<CreateOptions, "name" | "onProgress">>): Promise<Config>;
   /** Write anything still buffered after a failed write. */
   flush(): Promise<void>;
-  /** The database's stored values as they are (for data that could not be loaded). */
-  exportRawData(): Promise<Record<"meta" | "snapshots" | "journal", [unknown, unknown][]>>;
+  /** The database's stored values as they are, whatever its schema (for data that could
+   *  not be loaded): {meta, snapshots, journal} for CortexKG's own. */
+  exportRawData(): Promise<Record<string, [unknown, unknown][]>>;
   getDiagnostics(): Promise<{ pythonObjects: number }>;
   close(): void;
 

@@ -192,7 +192,8 @@ export class CortexKG extends EventTarget {
 
   /** The whole state as one versioned, checksummed export file (Uint8Array). */
   exportState() { return this.#call("exportState", []); }
-  /** Everything in the database as it is: {meta, snapshots, journal} as [key, value] lists.
+  /** Everything in the database as it is, whatever its schema: {store: [[key, value], ...]}
+   *  ({meta, snapshots, journal} for CortexKG's own), snapshot bytes as a Uint8Array.
    *  For stored data that could not be loaded. */
   exportRawData() { return this.#call("dump", []); }
 

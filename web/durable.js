@@ -14,7 +14,7 @@
 // - Stored data that cannot be used (corrupt, foreign, newer) is never written to: the
 //   engine opens "failed" and offers the raw data for export and an explicit reset.
 
-import { databaseName, openDatabase, StoredStateError } from "./persistence.js";
+import { databaseName, dumpDatabase, openDatabase, StoredStateError } from "./persistence.js";
 
 const COMPACT_AFTER = 10_000; // journal records
 const IDLE_COMPACT_MS = 5_000;
@@ -303,7 +303,7 @@ export class DurableSession {
 
   /** Everything stored, as it is: for data that could not be loaded. */
   async dump() {
-    return this.#db === null ? {} : this.#db.dump();
+    return dumpDatabase(this.name);
   }
 
   #setStorage(change) {

@@ -84,6 +84,42 @@ export async function openDatabase(engineName, { onVersionChange } = {}) {
   return new Database(db, engineName);
 }
 
+/**
+ * Everything stored for the engine, as it is and whatever its schema (the raw export of
+ * data that cannot be loaded): {store: [[key, value], ...]}, snapshot Blobs as bytes.
+ * Opens the database at its own version, so nothing is upgraded; {} when there is none.
+ */
+export async function dumpDatabase(engineName) {
+  const request = indexedDB.open(databaseName(engineName));
+  request.onupgradeneeded = () => request.transaction.abort(); // it did not exist: create nothing
+  let db;
+  try {
+    db = await done(request);
+  } catch (error) {
+    if (error?.name === "AbortError") return {};
+    throw error;
+  }
+  try {
+    const stores = [...db.objectStoreNames];
+    if (stores.length === 0) return {};
+    const tx = db.transaction(stores, "readonly");
+    const requests = stores.map((name) => {
+      const store = tx.objectStore(name);
+      return Promise.all([done(store.getAllKeys()), done(store.getAll())]);
+    });
+    const results = await Promise.all([...requests, committed(tx)]);
+    const entries = stores.map(async (name, i) => {
+      const [keys, values] = results[i];
+      const readable = await Promise.all(values.map(async (value) => (
+        value?.bytes instanceof Blob ? { ...value, bytes: await bytesOf(value.bytes) } : value)));
+      return [name, keys.map((key, j) => [key, readable[j]])];
+    });
+    return Object.fromEntries(await Promise.all(entries));
+  } finally {
+    db.close();
+  }
+}
+
 // Schema upgrades inside the versionchange transaction, one step per version. Returns
 // null, or why the stored data cannot be upgraded (the caller aborts: nothing changes).
 function upgrade(db, oldVersion, transaction) {
@@ -140,24 +176,6 @@ export class Database {
     checkStored(this.engineName, meta, snapshot, records);
     if (snapshot !== undefined) snapshot.bytes = await bytesOf(snapshot.bytes);
     return { meta, snapshot, records };
-  }
-
-  /** Everything stored, as it is (for the raw export of data that cannot be loaded). */
-  async dump() {
-    const tx = this.#db.transaction(STORES, "readonly");
-    const requests = STORES.map((name) => {
-      const store = tx.objectStore(name);
-      return Promise.all([done(store.getAllKeys()), done(store.getAll())]);
-    });
-    const results = await Promise.all([...requests, committed(tx)]);
-    const entries = STORES.map(async (name, i) => {
-      const [keys, values] = results[i];
-      // a Blob (snapshot bytes) is exported as its bytes
-      const readable = await Promise.all(values.map(async (value) => (
-        value?.bytes instanceof Blob ? { ...value, bytes: await bytesOf(value.bytes) } : value)));
-      return [name, keys.map((key, j) => [key, readable[j]])];
-    });
-    return Object.fromEntries(await Promise.all(entries));
   }
 
   /**

@@ -309,6 +309,13 @@ def test_data_from_a_newer_version_is_refused_and_left_untouched(
     before = page.evaluate(RAW_JS, "cortexkg:future")
     storage = create(page, name="future")
     assert storage["mode"] == "failed" and "newer version" in storage["error"]
+    # what it holds can still be exported as it is, and no database appears from nothing
+    assert page.evaluate("async () => kg.exportRawData()") == {"future-things": [["k", {"x": 1}]]}
+    assert page.evaluate("""async () => {
+        const { dumpDatabase } = await import('./persistence.js');
+        const raw = await dumpDatabase('never-created');
+        return [raw, (await indexedDB.databases()).map((d) => d.name).includes('cortexkg:never-created')];
+    }""") == [{}, False]
     page.evaluate("async () => kg.close()")
     assert page.evaluate(RAW_JS, "cortexkg:future") == before
 
