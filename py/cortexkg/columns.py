@@ -21,6 +21,8 @@ ROW_TYPECODES = {
     "allocated_at": "d",
     "confidence": "f",
 }
+# The column state proper (13 bytes per column); the rest is the allocation record.
+COLUMN_STATE = ("state", "concept", "activation", "usage")
 assert array("I").itemsize == 4, "cortexkg needs a 4-byte array('I')"
 
 
@@ -58,6 +60,10 @@ class ColumnStore:
         out = {name: getattr(self, name) for name in ROW_TYPECODES}
         out["fields"] = self.fields
         return out
+
+    def column_state_bytes(self) -> int:
+        """Bytes of the column state proper (``COLUMN_STATE``) of all columns."""
+        return sum(len(memoryview(getattr(self, name)).cast("B")) for name in COLUMN_STATE)
 
     def rows(self) -> list[tuple[object, int]]:
         """``(buffer, width)`` of every buffer, for moving whole columns."""
