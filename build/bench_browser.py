@@ -1,176 +1,310 @@
 #!/usr/bin/env python3
-"""Benchmark the app in headless Chromium: page ready, API latency, durability, snapshots.
+"""Benchmark CortexKG in headless Chromium; write JSON lines (bench-results/browser.jsonl).
 
-Usage: .venv/bin/python build/bench_browser.py [--quick] [--json PATH]
+Usage: .venv/bin/python build/bench_browser.py [--quick] [--out PATH] [--site DIR]
 
-It builds dist/ (build_site.py), serves it with build/serve.py and measures, through
-Playwright and the real worker:
+It builds the site with the benchmark page (build_site.py --with-bench, into --site,
+default .cache/bench-site), serves it with build/serve.py (cross-origin isolated) and
+measures, through Playwright and Debian's chromium:
 
-- ready: navigation to dataset.ready of the dashboard, cold (new profile) and warm (reload);
-- api: allocateConcept through the JavaScript API, sequential (await each) and pipelined
-  (all issued at once), p50/p99 per call; each call is acknowledged only after its journal
-  record is committed; getAllocatedCount (no commit) for comparison;
-- durability: raw IndexedDB puts of one small record per transaction, "strict" against
-  "relaxed" durability, and many records in one transaction (what group commit does);
-- snapshot: an optimize moving half the columns plus its compaction (Python snapshot + one
-  IndexedDB transaction), and the load (IndexedDB read + restore, timed in the worker) at
-  10K, 100K and 1M columns;
-- recovery: reopening an engine after N single allocations (the journal is compacted
-  every 10,000 records, so at most that many are replayed after the last snapshot).
+- the shared runner (cortexkg.bench.runner) inside Pyodide, in a worker booted exactly as
+  the app's (web/bench/worker.js), on the wasm backend with the baseline under its budget;
+  records of runtime "pyodide"; and ``memory_browser``: the wasm heap a filled engine of N
+  columns takes (malloc's bytes in use; ``wasm_bytes``: the whole memory's size);
+- through the JavaScript API (web/bench/api.js), each mutation acknowledged after its
+  IndexedDB commit: ``api_allocate`` (sequential and pipelined), ``journal`` (raw
+  IndexedDB puts), ``snapshot_save`` / ``snapshot_load`` of the runner chain's full
+  engine, ``recovery`` after a long journal;
+- the dashboard: ``page_ready`` (cold in a new profile, warm on reload; ``pyodide_s``:
+  loadPyodide() alone), ``dashboard_redraw`` (one allocation to the frame after the grid
+  shows it), ``longtasks`` (PerformanceObserver during a batch made with the controls);
+- ``kernel_scan``: the scan kernel against a memory-bandwidth pass (bench_kernel.py).
 
-Prints a table and writes JSON (default bench-results/browser-app.json).
+The first line describes the machine; every other line is one record as
+cortexkg.bench.report.write_jsonl writes the runner's, of runtime "pyodide" or "chromium".
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
+import statistics
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(ROOT / "build"))
 
-from harness import chromium_args, chromium_executable, load_build_script, serve  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from bench_kernel import SCAN_FLOOR, run_scan  # noqa: E402
+from cortexkg.bench.__main__ import (  # noqa: E402
+    DEFAULT_BUDGET_S,
+    DEFAULT_SIZES,
+    QUICK_BUDGET_S,
+    QUICK_SIZES,
+)
+from cortexkg.bench.report import write_jsonl  # noqa: E402
+from cortexkg.bench.runner import new_record  # noqa: E402
+from harness import App, chromium_args, chromium_executable, load_build_script, serve  # noqa: E402
+from playwright.sync_api import Page, Playwright, sync_playwright  # noqa: E402
 
-API = "async () => { window.api = await import('./cortexkg.js'); }"
+SITE = ROOT / ".cache" / "bench-site"
+DEFAULT_OUT = ROOT / "bench-results" / "browser.jsonl"
+READY_MARK = "performance.getEntriesByName('cortexkg-ready')[0].startTime"
 
-LATENCY_JS = """async ([count, name]) => {
-    const kg = await api.CortexKG.create({name, columns: 4 * count});
-    const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
-    const timed = async (n, call) => { const out = []; for (let i = 0; i < n; i++) { const t = performance.now(); await call(i); out.push(performance.now() - t); } return out; };
-    const seq = await timed(count, (i) => kg.allocateConcept(i));
-    const query = await timed(count, () => kg.getAllocatedCount());
-    const t0 = performance.now();
-    const starts = [], ends = [];
-    await Promise.all(Array.from({length: count}, (_, i) => { starts.push(performance.now());
-        return kg.allocateConcept(count + i).then(() => { ends[i] = performance.now(); }); }));
-    const pipelinedTotal = performance.now() - t0;
-    const pipelined = ends.map((e, i) => e - starts[i]);
-    const engine = await kg.getAverageTime();
-    kg.close();
-    return {sequential: [pct(seq, 0.5), pct(seq, 0.99)], query: [pct(query, 0.5), pct(query, 0.99)],
-            pipelined: [pct(pipelined, 0.5), pct(pipelined, 0.99)],
-            pipelinedPerCall: pipelinedTotal / count, engineAllocateMs: engine};
-}"""
 
-DURABILITY_JS = """async (count) => {
-    const db = await new Promise((ok) => { const r = indexedDB.open('bench-durability', 1);
-        r.onupgradeneeded = () => r.result.createObjectStore('s'); r.onsuccess = () => ok(r.result); });
-    const put = (durability, from, n) => new Promise((ok, fail) => {
-        const tx = db.transaction('s', 'readwrite', {durability});
-        for (let i = 0; i < n; i++) tx.objectStore('s').put({seq: from + i, method: 'allocate_concept', args: [from + i], readings: [1, 2, 3]}, from + i);
-        tx.oncomplete = ok; tx.onabort = () => fail(tx.error); });
-    const out = {};
-    for (const durability of ['relaxed', 'strict']) {
-        const t = performance.now();
-        for (let i = 0; i < count; i++) await put(durability, i, 1);
-        out[durability] = (performance.now() - t) / count;
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and counts of one run."""
+
+    sizes: tuple[int, ...]  # the runner's and memory_browser's
+    budget_s: float  # the baseline's time per size, inside Pyodide
+    calls: int  # api_allocate calls (each way) and journal records
+    snapshots: tuple[int, ...]  # columns
+    journal: int  # recovery: journaled allocations
+    redraws: tuple[int, ...]  # dashboard columns
+    repeats: int  # redraws timed per size
+    longtasks: tuple[int, int]  # dashboard columns, batch size
+    scan_ms: float  # shortest timed loop of the kernel scan
+
+
+# The full run's journal: 100K allocations plus the most a journal holds between two
+# compactions (durable.js COMPACT_AFTER = 10,000), so recovery replays 9,999 records.
+FULL = Plan(DEFAULT_SIZES, DEFAULT_BUDGET_S, 2000, (10_000, 100_000, 1_000_000), 109_999,
+            (10_000, 1_000_000), 10, (200_000, 100_000), 100)
+QUICK = Plan(QUICK_SIZES, QUICK_BUDGET_S, 200, (QUICK_SIZES[-1],), 2_000, (QUICK_SIZES[-1],), 3,
+             (20_000, 10_000), 20)
+
+# One allocation through the dashboard's engine, timed to the frame after the grid
+# showed it (its data-allocated changed), repeats times, each once the page is idle.
+REDRAW_JS = """async (repeats) => {
+    const kg = window.cortexkg, grid = document.querySelector("[data-testid=column-grid]");
+    const dashboard = document.getElementById("dashboard");
+    const out = [];
+    for (let i = 0; i < repeats; i++) {
+        while (dashboard.dataset.refresh !== "idle") await new Promise((r) => setTimeout(r, 5));
+        const before = grid.dataset.allocated;
+        const shown = new Promise((resolve) => {
+            const observer = new MutationObserver(() => {
+                if (grid.dataset.allocated !== before) { observer.disconnect(); resolve(); }
+            });
+            observer.observe(grid, {attributes: true});
+        });
+        const started = performance.now();
+        await kg.allocateConcept(1_000_000_000 + i);
+        const acknowledged = performance.now() - started;
+        await shown;
+        await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        out.push({total: performance.now() - started, acknowledged,
+                  grid: parseFloat(grid.dataset.redrawMs)});
     }
-    const t = performance.now(); await put('strict', 0, count);
-    out.grouped = (performance.now() - t) / count;
-    db.close();
     return out;
 }"""
 
-SNAPSHOT_JS = """async ([name, columns]) => {
-    const kg = await api.CortexKG.create({name, columns});
-    await kg.allocateBatch(Uint32Array.from({length: columns}, (_, i) => i), {columnar: true});
-    await kg.deallocateBatch(Uint32Array.from({length: columns / 2}, (_, i) => 2 * i), {columnar: true});
-    const t = performance.now();
-    await kg.optimizeAllocations();           // moves columns/2 concepts, then compacts
-    const optimizeAndSave = performance.now() - t;
-    kg.close();
-    const again = await api.CortexKG.create({name, columns});
-    const restored = again.storage.restored;
-    again.close();
-    return {optimizeAndSave, load: restored.ms, restored};
+LONGTASKS_JS = """() => {
+    window.benchLongTasks = [];
+    new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) window.benchLongTasks.push(entry.duration);
+    }).observe({type: "longtask"});
 }"""
 
-RECOVERY_JS = """async ([name, count]) => {
-    const kg = await api.CortexKG.create({name, columns: count});
-    // pipelined in chunks: one journal record each, group-committed
-    for (let i = 0; i < count; i += 5000) {
-        await Promise.all(Array.from({length: Math.min(5000, count - i)}, (_, j) => kg.allocateConcept(i + j)));
-    }
-    kg.close();
-    const again = await api.CortexKG.create({name, columns: count});
-    const restored = again.storage.restored;
-    again.close();
-    return {recover: restored.ms, restored};
-}"""
+
+def record(workload: str, size: int, seconds: float | None, ops: int = 1, *, engine: str = "wasm",
+           note: str = "", **extra) -> dict:
+    """A complete chromium record in the runner's shape."""
+    return {**new_record(workload, size, engine, ops, ops, seconds, note, **extra),
+            "runtime": "chromium"}
+
+
+def bench_page(page: Page, url: str, plan: Plan) -> tuple[dict, list[dict]]:
+    """What web/bench/ measures in one page: (Pyodide's runtime facts, records)."""
+    page.goto(url + "bench/index.html")
+    python = page.evaluate("(options) => bench.python(options)",
+                           {"sizes": plan.sizes, "budget": plan.budget_s})
+    runtime = {**python["runtime"], "crossOriginIsolated": page.evaluate("crossOriginIsolated")}
+    records = python["records"]
+    for m in python["memory"]:
+        records.append(record("memory_browser", m["n"], None, 0, note="malloc bytes in use",
+                              wasm_bytes=m["wasmBytes"], heap_bytes=m["heapBytes"],
+                              bytes_per_column=m["heapBytes"] / m["n"],
+                              js_heap_bytes=python["jsHeapBytes"]))
+    for row in run_scan(page, url, plan.sizes, (16, 64), plan.scan_ms):
+        slow = f"scan over {SCAN_FLOOR:g}x the pass" if row["ratio"] > SCAN_FLOOR else ""
+        records.append(record("kernel_scan", row["n"], row["scanMs"] / 1000, note=slow,
+                              dim=row["dim"], bytes=row["bytes"], scan_gbs=row["scanGBs"],
+                              pass_gbs=row["passGBs"], ratio=row["ratio"]))
+    return runtime, records + api_records(page, plan)
+
+
+def api_records(page: Page, plan: Plan) -> list[dict]:
+    """Records of the measurements through the JavaScript API (web/bench/api.js), each on
+    an engine of its own name (the context's storage starts empty)."""
+    calls = plan.calls
+    api = page.evaluate("([n, name]) => bench.latency(n, name)", [calls, "bench-api"])
+    engine = api["backend"]
+    records = [record(
+        "api_allocate", calls, api["pipelinedMs"] / 1000, calls, engine=engine,
+        note="pipelined calls; each acknowledged after its IndexedDB commit",
+        sequential_p50_ms=api["sequential"][0], sequential_p99_ms=api["sequential"][1],
+        pipelined_p50_ms=api["pipelined"][0], pipelined_p99_ms=api["pipelined"][1],
+        pipelined_us_per_call=api["pipelinedMs"] * 1000 / calls,
+        query_p50_ms=api["query"][0], engine_allocate_ms=api["engineMs"])]
+    ms = page.evaluate("(n) => bench.durability(n)", calls)
+    records.append(record(
+        "journal", calls, ms["strict"] / 1000, calls, engine="indexeddb",
+        note="one record per strict transaction", strict_ms_per_record=ms["strict"] / calls,
+        relaxed_ms_per_record=ms["relaxed"] / calls,
+        grouped_us_per_record=ms["grouped"] * 1000 / calls))
+    for n in plan.snapshots:
+        result = page.evaluate("([n, name]) => bench.snapshot(n, name)",
+                               [n, f"bench-snapshot-{n}"])
+        saved, loaded = result["saved"], result["restored"]
+        records.append(record("snapshot_save", n, saved["ms"] / 1000, engine=engine,
+                              note="full engine, idle compaction: take + commit",
+                              bytes=saved["bytes"],
+                              after_optimize_s=result["optimized"]["ms"] / 1000))
+        records.append(record("snapshot_load", n, loaded["ms"] / 1000, engine=engine,
+                              note="read + restore", bytes=saved["bytes"],
+                              records_replayed=loaded["records"]))
+    restored = page.evaluate("([n, name]) => bench.recovery(n, name)",
+                             [plan.journal, "bench-recovery"])
+    records.append(record("recovery", plan.journal, restored["ms"] / 1000, engine=engine,
+                          note="read + replay after journaled allocations",
+                          records_replayed=restored["records"],
+                          from_snapshot=restored["snapshot"]))
+    return records
+
+
+def page_ready(playwright: Playwright, url: str) -> dict:
+    """The dashboard's ready mark in a new profile (cold) and after a reload (warm), and
+    loadPyodide() alone (web/bench/) in another new profile."""
+    with new_profile(playwright) as page:
+        page.goto(url + "bench/index.html")
+        pyodide_s = page.evaluate("bench.pyodide()")["seconds"]
+    with new_profile(playwright) as page:
+        app = App(page)
+        app.load(lambda: page.goto(url))
+        cold = page.evaluate(READY_MARK) / 1000
+        columns = page.evaluate("window.cortexkg.config.columns")
+        app.load(page.reload)
+        warm = page.evaluate(READY_MARK) / 1000
+    return record("page_ready", columns, cold, engine="dashboard",
+                  note="navigation to data-ready; default engine", cold_s=cold, warm_s=warm,
+                  pyodide_s=pyodide_s)
+
+
+@contextmanager
+def new_profile(playwright: Playwright) -> Iterator[Page]:
+    """A page of a browser with a new on-disk profile: empty storage and HTTP cache, and
+    a disk cache that a reload can use (a plain context's in-memory cache skips files as
+    large as pyodide.asm.wasm)."""
+    with tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=chromium_executable(), args=chromium_args())
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def dashboard_records(browser, url: str, plan: Plan) -> list[dict]:
+    """dashboard_redraw at each size and longtasks during a batch, each on a new page."""
+    records = []
+    for n in plan.redraws:
+        page = dashboard(browser, url, n, "bench-redraw")
+        times = page.evaluate(REDRAW_JS, plan.repeats)
+        page.context.close()
+        total = [t["total"] for t in times]
+        records.append(record(
+            "dashboard_redraw", n, sum(total) / 1000, len(times), engine="dashboard",
+            note="allocate to the frame after the grid showed it",
+            p50_ms=statistics.median(total), max_ms=max(total),
+            grid_update_ms=statistics.median(t["grid"] for t in times),
+            acknowledged_ms=statistics.median(t["acknowledged"] for t in times)))
+    columns, batch = plan.longtasks
+    page = dashboard(browser, url, columns, "bench-longtasks")
+    page.evaluate(LONGTASKS_JS)
+    page.get_by_test_id("batch-input").fill(str(batch))
+    started = time.perf_counter()
+    page.get_by_test_id("batch-allocate-button").click()
+    page.wait_for_selector("[data-testid=batch-status][data-state=done]")
+    seconds = time.perf_counter() - started
+    page.wait_for_selector(f"[data-testid=column-grid][data-allocated='{batch}']")
+    page.wait_for_selector("#dashboard[data-refresh=idle]")
+    page.wait_for_timeout(500)  # entries arrive asynchronously
+    tasks = page.evaluate("window.benchLongTasks")
+    page.context.close()
+    records.append(record("longtasks", batch, seconds, batch, engine="dashboard",
+                          note=f"batch allocate on {columns:,} columns, click to done",
+                          columns=columns, count=len(tasks),
+                          over_50ms=sum(t > 50 for t in tasks), max_ms=max(tasks, default=0.0)))
+    return records
+
+
+def dashboard(browser, url: str, columns: int, name: str) -> Page:
+    """The dashboard of a new engine of columns columns, booted, in a new context."""
+    context = browser.new_context()
+    context.set_default_timeout(600_000)
+    page = context.new_page()
+    App(page).load(lambda: page.goto(f"{url}?columns={columns}&name={name}-{columns}"))
+    page.wait_for_selector(f"[data-testid=column-grid][data-columns='{columns}']")
+    return page
+
+
+def show_progress(message) -> None:
+    """Print the bench page's progress lines (web/bench/main.js logs them)."""
+    if message.text.startswith("bench: "):
+        print(message.text, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "browser-app.json")
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"JSON-lines file (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    parser.add_argument("--site", type=Path, default=SITE,
+                        help=f"where to build the site (default: {SITE.relative_to(ROOT)})")
     args = parser.parse_args(argv)
-    calls = 300 if args.quick else 2000
-    sizes = (10_000,) if args.quick else (10_000, 100_000, 1_000_000)
-    journal = 2_000 if args.quick else 100_000
+    plan = QUICK if args.quick else FULL
 
-    load_build_script("build_site").build_site()
-    results: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                 "python": platform.python_version()}}
-    log = ROOT / "bench-results" / "serve.log"
-    log.parent.mkdir(exist_ok=True)
-    with serve(ROOT / "dist", log) as server, sync_playwright() as playwright:
+    load_build_script("build_site").build_site(dist=args.site, with_bench=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    log = args.out.with_name("serve.log")
+    with serve(args.site, log) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_executable(),
                                              args=chromium_args())
-        results["machine"]["browser"] = browser.version
         context = browser.new_context()
         page = context.new_page()
-        start = time.perf_counter()
-        page.goto(server.url)
-        page.wait_for_selector("html[data-ready='true']", timeout=120_000)
-        cold = time.perf_counter() - start
-        start = time.perf_counter()
-        page.reload()
-        page.wait_for_selector("html[data-ready='true']", timeout=120_000)
-        results["ready_s"] = {"cold": cold, "warm": time.perf_counter() - start}
-        results["machine"]["crossOriginIsolated"] = page.evaluate("crossOriginIsolated")
-        page.goto(server.url + "api.html")
-        page.evaluate(API)
-        results["api"] = page.evaluate(LATENCY_JS, [calls, "bench-latency"])
-        results["durability_ms_per_record"] = page.evaluate(DURABILITY_JS, calls)
-        results["snapshot_ms"] = {
-            str(n): page.evaluate(SNAPSHOT_JS, [f"bench-snapshot-{n}", n]) for n in sizes}
-        results["recovery_ms"] = page.evaluate(RECOVERY_JS, ["bench-recovery", journal])
+        page.on("console", show_progress)
+        print("bench: the bench page (Pyodide, kernel scan, JavaScript API)", flush=True)
+        runtime, records = bench_page(page, server.url, plan)
+        context.close()
+        print("bench: the dashboard", flush=True)
+        records.append(page_ready(playwright, server.url))
+        records += dashboard_records(browser, server.url, plan)
+        machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                   "machine": platform.machine(),
+                   "browser": browser.version, "pyodide": runtime["pyodide"],
+                   "python": runtime["python"].split()[0],
+                   "crossOriginIsolated": runtime["crossOriginIsolated"],
+                   "timer_resolution_ms": runtime["timerResolutionMs"],
+                   "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "runtime": "chromium"}
         browser.close()
 
-    print_table(results, calls, journal)
-    args.json.parent.mkdir(exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {args.json}")
+    write_jsonl(args.out, machine, records)
+    for r in records:
+        us = "-" if r["us_per_op"] is None else f"{r['us_per_op']:.1f} us/op"
+        print(f"{r['runtime']:8} {r['workload']:16} {r['size']:>9,} {r['engine']:9} {us:>16}"
+              f"  {r['note']}")
+    print(f"\nwrote {args.out}")
     return 0
-
-
-def print_table(results: dict, calls: int, journal: int) -> None:
-    ready, api = results["ready_s"], results["api"]
-    print(f"machine: {results['machine']}")
-    print(f"page ready: cold {ready['cold']:.2f} s, warm reload {ready['warm']:.2f} s")
-    print(f"\nAPI, {calls} calls                    p50 ms    p99 ms")
-    for label, key in (("allocateConcept sequential", "sequential"),
-                       ("allocateConcept pipelined", "pipelined"), ("getAllocatedCount", "query")):
-        p50, p99 = api[key]
-        print(f"  {label:32} {p50:8.3f}  {p99:8.3f}")
-    print(f"  pipelined throughput: {api['pipelinedPerCall'] * 1000:.1f} µs per acknowledged call; "
-          f"engine time per allocation {api['engineAllocateMs'] * 1000:.1f} µs")
-    d = results["durability_ms_per_record"]
-    print(f"\nIndexedDB, one record per transaction: relaxed {d['relaxed']:.3f} ms, "
-          f"strict {d['strict']:.3f} ms; {calls} records in one strict transaction: "
-          f"{d['grouped'] * 1000:.1f} µs per record")
-    print("\ncolumns     optimize + snapshot save ms   load ms (read + restore in the worker)")
-    for n, r in results["snapshot_ms"].items():
-        print(f"  {int(n):>9,}   {r['optimizeAndSave']:12.1f}              {r['load']:10.1f}")
-    r = results["recovery_ms"]
-    print(f"\nrecovery after {journal:,} journaled allocations (compacted as they came): "
-          f"{r['recover']:.0f} ms to read and replay; restored {r['restored']}")
 
 
 if __name__ == "__main__":

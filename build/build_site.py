@@ -14,9 +14,11 @@ Inputs:
   --with-tests           optional: also the page that runs the unit tests inside Pyodide,
                          with build/test-wheels.lock (pytest, hypothesis, their
                          dependencies; checked by sha256 like wheels.lock) and tests/unit/
+  --with-bench           optional: also the benchmark page web/bench/, which
+                         build/bench_browser.py drives
 
 Output (dist/):
-  index.html, *.js, ...             web/ (without web/pytest/)
+  index.html, *.js, ...             web/ (without web/pytest/ and web/bench/)
   vendor/pyodide-<version>/...      the runtime; every path under vendor/ carries a
   vendor/<name>-<version>-*.whl     version, so the server may let browsers cache it forever
   wheels/cortexkg-<version>-*.whl   the app's wheel (revalidated on every load)
@@ -29,6 +31,7 @@ Output (dist/):
     project/...                     pyproject.toml and tests/unit/, which the page writes
                                     into Pyodide's file system
     manifest.json                   the lists of wheels and project files, for the page
+  bench/                            only with --with-bench: web/bench/, the benchmark page
 
 Downloads and the built wheel are kept in .cache/ (outside git). A rerun with unchanged
 inputs downloads, builds and copies nothing, and dist/ ends up holding exactly this
@@ -88,6 +91,8 @@ TEST_PAGE = "pytest"
 # pyproject.toml carries their pytest configuration.
 TEST_PROJECT_FILES = ("pyproject.toml",)
 TEST_PROJECT_DIRS = ("tests/unit",)
+# web/bench/ holds the benchmark page; only a build that asks for it serves it.
+BENCH_PAGE = "bench"
 
 PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s+--hash=sha256:([0-9a-f]{64})$")
 
@@ -143,12 +148,13 @@ def build_site(
     numpy_wheel: Path | None = None,
     with_tests: bool = False,
     test_lock: Path | None = None,
+    with_bench: bool = False,
 ) -> BuildResult:
     """Verify every input, then bring dist/ up to date; raise BuildError on any problem.
 
     ``with_tests`` adds dist/pytest/, the page that runs tests/unit inside Pyodide, with
-    the wheels ``test_lock`` pins. Nothing in dist/ changes unless every input passed its
-    check.
+    the wheels ``test_lock`` pins; ``with_bench`` adds dist/bench/, the benchmark page.
+    Nothing in dist/ changes unless every input passed its check.
     """
     dist = dist or root / "dist"
     lock = lock or root / "build" / "wheels.lock"
@@ -187,7 +193,8 @@ def build_site(
     web = root / "web"
     for source in sorted(web.rglob("*")):
         relative = source.relative_to(web).as_posix()
-        if relative.split("/")[0] == TEST_PAGE and not with_tests:
+        top = relative.split("/")[0]
+        if (top == TEST_PAGE and not with_tests) or (top == BENCH_PAGE and not with_bench):
             continue
         if relative in files or relative in generated:
             raise BuildError(f"web/{relative} would overwrite a file the build generates")
@@ -481,10 +488,15 @@ def main(argv: list[str] | None = None) -> int:
         "--with-tests", action="store_true",
         help="also build pytest/, the page that runs the unit tests inside Pyodide",
     )
+    parser.add_argument(
+        "--with-bench", action="store_true",
+        help="also build bench/, the benchmark page (build/bench_browser.py drives it)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        result = build_site(numpy_wheel=args.numpy_wheel, with_tests=args.with_tests)
+        result = build_site(numpy_wheel=args.numpy_wheel, with_tests=args.with_tests,
+                            with_bench=args.with_bench)
     except BuildError as error:
         print(f"build_site: error: {error}", file=sys.stderr)
         return 1

@@ -1,11 +1,21 @@
-"""The benchmark's baseline behaves like the Rust reference design; the quick bench runs."""
+"""The benchmark: its baseline behaves like the Rust reference design, its workloads
+measure what they say, the quick bench writes JSON lines and the report is generated."""
 
 import json
+import math
 
 import pytest
 
+from cortexkg.bench import runner
+from cortexkg.bench.__main__ import main as bench_main
 from cortexkg.bench.baseline import ReferencePortEngine
-from cortexkg.bench.runner import WORKLOADS, main
+from cortexkg.bench.goals import evaluate_goals
+from cortexkg.bench.markdown import main as markdown_main
+from cortexkg.bench.markdown import render
+from cortexkg.bench.report import read_jsonl
+from cortexkg.bench.runner import (
+    BASELINE, WORKLOADS, bench_chain, bench_mixed, half_full_affinity_engine,
+    latency_percentiles, mixed_stream)
 from optional_numpy import needs_numpy
 
 
@@ -89,19 +99,156 @@ def test_baseline_average_time_is_zero_before_any_allocation():
     assert engine.get_average_time() >= 0.0
 
 
+def test_mixed_stream_is_reproducible_and_deallocates_only_allocated_ids():
+    ops = mixed_stream(10_000, seed=7)
+    assert ops == mixed_stream(10_000, seed=7)
+    assert ops != mixed_stream(10_000, seed=8)
+    live = set()
+    for allocate, concept_id in ops:
+        if allocate:
+            assert concept_id not in live and concept_id > max(live, default=0)
+            live.add(concept_id)
+        else:
+            live.remove(concept_id)  # KeyError if it was not allocated
+    allocations = sum(allocate for allocate, _ in ops)
+    assert 0.68 < allocations / len(ops) < 0.72
+
+
+def test_mixed_stream_allocates_when_nothing_is_allocated(monkeypatch):
+    monkeypatch.setattr(runner, "MIXED_ALLOCATE_SHARE", 0.0)
+    assert mixed_stream(4, seed=1) == [(True, 1), (False, 1), (True, 3), (False, 3)]
+
+
+def test_latency_percentiles_take_the_nearest_rank_in_microseconds():
+    times = [i * 1e-6 for i in range(1000, 0, -1)]  # 1000 µs .. 1 µs, unsorted
+    got = latency_percentiles(times)
+    assert got == pytest.approx(
+        {"p50_us": 500.0, "p99_us": 990.0, "p999_us": 999.0, "max_us": 1000.0})
+    assert latency_percentiles([3e-6]) == pytest.approx(
+        {"p50_us": 3.0, "p99_us": 3.0, "p999_us": 3.0, "max_us": 3.0})
+
+
+def test_mixed_times_every_operation_and_orders_its_percentiles():
+    record = bench_mixed("reference", 2_000)
+    assert record["ops"] == record["done"] == 2_000 and record["complete"]
+    assert record["p50_us"] <= record["p99_us"] <= record["p999_us"] <= record["max_us"]
+    assert record["runtime"] == runner.RUNTIME and record["seconds"] > 0
+    assert record["us_per_op"] == pytest.approx(record["seconds"] * 1e6 / 2_000)
+
+
+def test_baseline_past_its_deadline_reports_how_far_it_got():
+    mixed = bench_mixed(BASELINE, 1_000, deadline=0.0)
+    assert (mixed["done"], mixed["ops"], mixed["complete"]) == (1, 1_000, False)
+    assert mixed["note"] == "over budget: 1 of 1,000 done"
+    chain = bench_chain(BASELINE, 100, deadline=0.0)
+    assert [r["workload"] for r in chain] == list(runner.CHAIN)
+    assert chain[0]["done"] == 1 and not chain[0]["complete"]
+    assert chain[1]["note"] == "not run: budget ran out during allocate"
+    assert all(r["seconds"] is None for r in chain[1:])
+
+
+def test_half_full_affinity_engine_has_half_its_columns_available():
+    engine = half_full_affinity_engine("reference", 100, 16)
+    engine.validate()
+    assert (engine.strategy, engine.dim) == ("affinity", 16)
+    assert engine.get_allocated_count() == engine.get_free_column_count() == 50
+    column = engine.allocate_concept(1_000, embedding=[0.5] * 16)
+    assert engine.column(column)["conceptId"] == 1_000
+
+
+def test_affinity_records_a_skip_for_the_baseline():
+    record = runner.bench_affinity(BASELINE, 4_000, 16)
+    assert (record["ops"], record["done"], record["seconds"]) == (1_000, 0, None)
+    assert record["note"] == "n/a: the reference design has no affinity strategy"
+
+
+def _engine_record(workload, size, **fields):
+    return {"workload": workload, "size": size, "engine": "wasm", "runtime": "pyodide",
+            "complete": True, **fields}
+
+
+def test_goals_judge_the_pyodide_wasm_records_and_prefer_the_browser_snapshot():
+    records = [
+        _engine_record("allocate", 10_000, us_per_op=5.9),
+        {**_engine_record("allocate", 1_000_000, us_per_op=1.0), "runtime": "cpython"},
+        _engine_record("optimize", 100_000, seconds=0.031),
+        _engine_record("snapshot", 1_000_000, seconds=0.5),
+        {"workload": "snapshot_save", "size": 1_000_000, "seconds": 0.09},
+        {"workload": "page_ready", "size": None, "cold_s": 4.2, "pyodide_s": 3.8},
+        {"workload": "longtasks", "size": 100_000, "over_50ms": 1},
+        _engine_record("memory", 1_000, bytes_per_column=30.0, state_bytes_per_column=17.0),
+        _engine_record("memory", 1_000_000, bytes_per_column=26.5, state_bytes_per_column=13.0),
+    ]
+    verdicts = {v["goal"]: v for v in evaluate_goals(records)}
+    assert verdicts["allocate ≤ 6 µs/op at 10K"]["met"] is True
+    assert verdicts["allocate ≤ 5 µs/op at 1M"]["met"] is None  # only CPython measured it
+    assert verdicts["optimize ≤ 30 ms at 100K"]["met"] is False
+    assert verdicts["optimize ≤ 30 ms at 100K"]["measured"] == "31.0 ms (optimize)"
+    assert verdicts["snapshot save ≤ 100 ms at 1M"]["workload"] == "snapshot_save"
+    assert verdicts["snapshot save ≤ 100 ms at 1M"]["met"] is True
+    assert verdicts["page ready ≤ Pyodide's own load + 0.5 s"]["met"] is True
+    assert verdicts["no main-thread task over 50 ms during a 100K batch"]["met"] is False
+    assert verdicts["column state ≤ 16 bytes/column"]["met"] is True  # the largest N counts
+
+
+def test_report_has_goals_notes_and_a_table_per_browser_workload():
+    records = [
+        _engine_record("allocate", 10_000, us_per_op=7.0, seconds=0.07, ops_per_s=1.4e5,
+                       note="", speedup=None),
+        {"workload": "page_ready", "size": None, "runtime": "browser", "cold_s": 4.2,
+         "warm_s": 1.5, "pyodide_s": 3.8},
+    ]
+    text = render([], records, {}, "Allocation misses: see the profile.", "python -m x")
+    assert "| allocate ≤ 6 µs/op at 10K | 7.00 µs/op (allocate) | **MISSED** |" in text
+    assert "## Where a goal is missed\n\nAllocation misses: see the profile." in text
+    # a column no record fills (size, here) is left out
+    assert "### page_ready\n\n| runtime | cold_s | warm_s | pyodide_s |" in text
+    assert "| browser | 4.20 | 1.50 | 3.80 |" in text
+
+
 @needs_numpy  # the bench compares the numpy backend with the others
-def test_quick_bench_writes_records_for_every_workload_and_engine(tmp_path, capsys):
-    path = tmp_path / "bench.json"
-    assert main(["--quick", "--json", str(path)]) == 0
-    document = json.loads(path.read_text())
-    assert {"python", "platform", "cpu_count", "numpy"} <= document["machine"].keys()
-    sizes = document["settings"]["sizes"]
-    seen = {(r["workload"], r["size"], r["engine"]) for r in document["records"]}
-    for workload in (*WORKLOADS, "memory"):
-        for size in sizes:
-            for engine in ("numpy", "reference", "baseline"):
-                assert (workload, size, engine) in seen
-    for r in document["records"]:
-        if r["engine"] != "baseline" and r["workload"] in WORKLOADS:
-            assert r["complete"] and r["seconds"] > 0
+def test_quick_bench_writes_json_lines_and_the_report_its_tables_and_plots(tmp_path, capsys):
+    results = tmp_path / "cpython.jsonl"
+    assert bench_main(["--quick", "--out", str(results)]) == 0
     assert "speedup" in capsys.readouterr().out
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert lines[0]["type"] == "machine"
+    assert {"python", "platform", "cpu_count", "numpy", "timestamp", "runtime", "command",
+            "settings"} <= lines[0].keys()
+    assert {line["type"] for line in lines[1:]} == {"record"}
+    machines, records = read_jsonl(results)
+    sizes = machines[0]["settings"]["sizes"]
+    seen = {(r["workload"], r["size"], r["engine"]) for r in records}
+    engines = ("numpy", "reference", BASELINE)
+    assert seen == {(w, n, e) for w in WORKLOADS for n in sizes for e in engines}
+    assert {r["runtime"] for r in records} == {"cpython"}
+    for r in records:
+        if r["engine"] != BASELINE and r["workload"] in (*runner.CHAIN, "mixed"):
+            assert r["complete"] and r["seconds"] > 0
+        if r["workload"] == "mixed":
+            assert r["ops"] == r["size"]
+            assert r["p50_us"] <= r["p99_us"] <= r["p999_us"] <= r["max_us"]
+        if r["workload"] == "memory":  # 1 + 4 + 4 + 4 bytes of column state; none known
+            assert r["state_bytes_per_column"] == (None if r["engine"] == BASELINE else 13.0)
+            assert r["bytes_per_column"] > 13.0
+        if r["workload"].startswith("affinity") and r["engine"] != BASELINE:
+            assert r["ops"] == min(r["size"] // 2, runner.AFFINITY_OPS) and r["done"] >= 1
+            assert math.isclose(r["us_per_op"], r["seconds"] * 1e6 / r["done"])
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("Profiles go here.\n")
+    out, plots = tmp_path / "BENCHMARKS.md", tmp_path / "docs" / "bench"
+    assert markdown_main([str(results), "--out", str(out), "--plots", str(plots),
+                          "--notes", str(notes)]) == 0
+    text = out.read_text()
+    for heading in ("## Machine", "## Method", "## Goals", "## Where a goal is missed",
+                    "## Engine workloads"):
+        assert heading in text
+    assert "Profiles go here." in text
+    assert machines[0]["command"] in text
+    for workload in WORKLOADS:
+        assert f"### {workload}\n" in text
+    for workload in WORKLOADS[:-1]:  # every timed one has a plot
+        png = plots / f"{workload}.png"
+        assert f"](docs/bench/{workload}.png)" in text
+        assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000

@@ -1,4 +1,9 @@
-"""Turns benchmark records into the printed tables, the floors check and the JSON file."""
+"""Benchmark records: the JSON-lines file, the floors check and the printed tables.
+
+A results file holds one JSON object per line: first ``{"type": "machine", ...}`` (what
+the numbers were measured on, the command and its settings), then one
+``{"type": "record", ...}`` per record of :func:`cortexkg.bench.runner.run`.
+"""
 
 import json
 import os
@@ -7,6 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from cortexkg.bench.runner import RUNTIME
+
+LATENCY_FIELDS = ("p50_us", "p99_us", "p999_us", "max_us")  # of the mixed workload
 # The issue's floors, for the CPython backend at 1M columns.
 FLOOR_SIZE = 1_000_000
 FLOOR_BACKEND = "numpy"
@@ -29,6 +37,7 @@ def machine_info() -> dict:
     else:
         numpy_version = numpy.__version__
     return {
+        "runtime": RUNTIME,
         "python": sys.version,
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
@@ -70,19 +79,29 @@ def check_floors(records: list[dict]) -> list[dict]:
     return verdicts
 
 
-def write_json(path: Path, settings: dict, records: list[dict], floors: list[dict]) -> None:
-    """Write machine info, settings, every record and the floor verdicts to ``path``."""
+def write_jsonl(path: Path, machine: dict, records: list[dict]) -> None:
+    """Write the machine line, then one line per record, to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "machine": machine_info(),
-        "settings": settings,
-        "records": records,
-        "floors": floors,
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    lines = [{"type": "machine", **machine}, *({"type": "record", **r} for r in records)]
+    path.write_text("".join(json.dumps(line, allow_nan=False) + "\n" for line in lines))
 
 
-def _duration(seconds: float | None) -> str:
+def read_jsonl(path: Path) -> tuple[list[dict], list[dict]]:
+    """The machine lines and the record lines of a results file, without their ``type``."""
+    machines, records = [], []
+    for line_no, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        kind = item.pop("type", None)
+        if kind not in ("machine", "record"):
+            raise ValueError(f"{path}:{line_no}: type {kind!r}, expected 'machine' or 'record'")
+        (machines if kind == "machine" else records).append(item)
+    return machines, records
+
+
+def duration(seconds: float | None) -> str:
+    """A time span in s, ms or µs; ``-`` for None."""
     if seconds is None:
         return "-"
     if seconds >= 1:
@@ -92,16 +111,18 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def _number(value: float | None, digits: int = 0) -> str:
+def number(value: float | None, digits: int = 0) -> str:
+    """``value`` with thousands separators; ``-`` for None."""
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _speedup(record: dict) -> str:
-    speedup = record.get("speedup")
-    if speedup is None:
+def speedup(record: dict) -> str:
+    """The record's speedup over the baseline; ``~`` when the baseline ran out of budget."""
+    value = record.get("speedup")
+    if value is None:
         return ""
     prefix = "" if record["baseline_complete"] else "~"
-    return f"{prefix}{speedup:,.{1 if speedup < 100 else 0}f}x"
+    return f"{prefix}{value:,.{1 if value < 100 else 0}f}x"
 
 
 def _table(header: tuple, rows: list[tuple], right: set[int]) -> str:
@@ -118,7 +139,7 @@ def _table(header: tuple, rows: list[tuple], right: set[int]) -> str:
 
 
 def format_report(records: list[dict], floors: list[dict]) -> str:
-    """The timing table, the memory table and the floors section, as text."""
+    """The timing, latency and memory tables and the floors section, as text."""
     timed = [r for r in records if r["workload"] != "memory"]
     timing = _table(
         ("workload", "N", "engine", "total", "µs/op", "ops/s", "speedup", "note"),
@@ -127,15 +148,25 @@ def format_report(records: list[dict], floors: list[dict]) -> str:
                 r["workload"],
                 f"{r['size']:,}",
                 r["engine"],
-                _duration(r["seconds"]),
-                _number(r["us_per_op"], 2),
-                _number(r["ops_per_s"], 0 if (r["ops_per_s"] or 0) >= 100 else 2),
-                _speedup(r),
+                duration(r["seconds"]),
+                number(r["us_per_op"], 2),
+                number(r["ops_per_s"], 0 if (r["ops_per_s"] or 0) >= 100 else 2),
+                speedup(r),
                 r["note"],
             )
             for r in timed
         ],
         right={1, 3, 4, 5, 6},
+    )
+    latency = _table(
+        ("N", "engine", "mean µs", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "note"),
+        [
+            (f"{r['size']:,}", r["engine"], number(r["us_per_op"], 2),
+             *(number(r[key], 2) for key in LATENCY_FIELDS), r["note"])
+            for r in records
+            if r["workload"] == "mixed"
+        ],
+        right={0, 2, 3, 4, 5, 6},
     )
     memory = _table(
         ("N", "engine", "bytes/column", "peak"),
@@ -143,7 +174,7 @@ def format_report(records: list[dict], floors: list[dict]) -> str:
             (
                 f"{r['size']:,}",
                 r["engine"],
-                _number(r["bytes_per_column"], 1),
+                number(r["bytes_per_column"], 1),
                 "-" if r["peak_bytes"] is None else f"{r['peak_bytes'] / 2**20:,.1f} MiB",
             )
             for r in records
@@ -157,6 +188,9 @@ def format_report(records: list[dict], floors: list[dict]) -> str:
         "~speedup: against the part the baseline finished within its budget\n",
         timing,
         "",
+        "mixed: latency of single operations (70% allocate, 30% deallocate)",
+        latency,
+        "",
         "memory (tracemalloc): bytes/column after construction; "
         "peak while constructing and filling every column one by one",
         memory,
@@ -166,7 +200,7 @@ def format_report(records: list[dict], floors: list[dict]) -> str:
         sections.append(f"floors ({FLOOR_BACKEND} backend, N = {FLOOR_SIZE:,}):")
         for f in floors:
             unit, digits = ("ops/s", 0) if f["metric"] == "ops_per_s" else ("s", 3)
-            measured = _number(f["measured"], digits)
+            measured = number(f["measured"], digits)
             sections.append(
                 f"  {f['workload']:<15} {f['comparison']} {f['limit']:>9,} {unit:<5}"
                 f"  measured {measured:>11} {unit:<5}  {'met' if f['met'] else 'MISSED'}"

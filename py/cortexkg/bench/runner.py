@@ -1,39 +1,53 @@
-"""The benchmark: workloads, engines, time budget, and the ``python -m cortexkg.bench`` CLI.
+"""The benchmark's workloads, timed the same way under CPython and in Pyodide.
 
-Every engine at every size runs one chain of workloads, each on the state the previous
-one left: allocate ids 1..N one by one (first_fit) into N columns; deallocate the odd ids;
-optimize; allocate N/2 new ids in one batch (which fills the engine again); snapshot;
-restore. Freeing the odd ids empties columns 0, 2, 4, ..., so compaction has to move every
-remaining concept (freeing the even ones would leave the baseline's defragmentation
-nothing it can move).
+Per engine and size N:
+
+- The chain, each step on the state the previous one left: allocate ids 1..N one by one
+  (first_fit) into N columns; deallocate the odd ids; optimize; allocate N/2 new ids in one
+  batch (which fills the engine again); snapshot; restore. Freeing the odd ids empties
+  columns 0, 2, 4, ..., so compaction has to move every remaining concept (freeing the even
+  ones would leave the baseline's defragmentation nothing it can move).
+- ``mixed``: N single operations on a fresh first_fit engine of N columns, a seeded stream
+  of 70% allocations of new ids and 30% deallocations of a random allocated id, each timed
+  on its own (mean and p50/p99/p99.9 latency).
+- ``affinity16``, ``affinity64``: ``min(N/2, 1000)`` single allocations with embeddings of
+  that dimension into an affinity engine of N columns whose other half is allocated.
+- ``memory``: traced bytes per column after construction (and the peak while filling).
+
+Our backends report the fastest of ``REPEATS`` runs; the baseline runs once, the chain and
+the mixed stream each within the time budget. Affinity scans cost O(N) per allocation, so
+every engine's affinity loop stops at the budget too, and repeats only while it finishes.
+Nothing here needs numpy: :func:`run` works in Pyodide with the ``wasm`` backend.
 """
 
-import argparse
 import gc
+import math
+import random
 import sys
 import time
 import tracemalloc
+import zlib
+from array import array
 from contextlib import contextmanager
-from pathlib import Path
 
 from cortexkg import AllocationEngine
 from cortexkg.bench.baseline import ReferencePortEngine
-from cortexkg.bench.report import check_floors, format_report, write_json
+from cortexkg.fields import stride_of
+from cortexkg.scans import select_scans
 
+RUNTIME = "pyodide" if sys.platform == "emscripten" else "cpython"
 BASELINE = "baseline"
-WORKLOADS = ("allocate", "deallocate", "optimize", "batch_allocate", "snapshot", "restore")
-DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
-QUICK_SIZES = (1_000, 5_000)
-DEFAULT_BACKENDS = ("numpy", "reference")
-DEFAULT_BUDGET_S = 20.0
-DEFAULT_JSON = Path("bench-results/cpython.json")
+CHAIN = ("allocate", "deallocate", "optimize", "batch_allocate", "snapshot", "restore")
+AFFINITY_DIMS = (16, 64)
+WORKLOADS = (*CHAIN, "mixed", *(f"affinity{dim}" for dim in AFFINITY_DIMS), "memory")
+MIXED_ALLOCATE_SHARE = 0.7
+AFFINITY_OPS = 1000
 # Filling an engine under tracemalloc is several times slower; above this size only the
 # construction is measured.
 MEMORY_FILL_MAX = 100_000
 _WARM_UP_SIZE = 64
-# Our engines run each chain this many times and report the fastest run per workload, as
-# timeit does: the first run at a new size also pays for growing the process's heap.
-# The baseline runs once, within its budget.
+# Our engines run each workload this many times and report the fastest run, as timeit
+# does: the first run at a new size also pays for growing the process's heap.
 REPEATS = 3
 
 
@@ -54,12 +68,22 @@ def _make(engine: str, n: int):
     return AllocationEngine(n, backend=engine)
 
 
-def _record(workload, n, engine, ops, done=0, seconds=None, note="", **extra) -> dict:
+def _deadline(budget_s: float | None) -> float | None:
+    return None if budget_s is None else time.perf_counter() + budget_s
+
+
+def _budget_note(done: int, ops: int) -> str:
+    return "" if done == ops else f"over budget: {done:,} of {ops:,} done"
+
+
+def new_record(workload, n, engine, ops, done=0, seconds=None, note="", **extra) -> dict:
+    """One benchmark record (the JSON-lines schema every runtime writes)."""
     timed = bool(done) and seconds is not None
     return {
         "workload": workload,
         "size": n,
         "engine": engine,
+        "runtime": RUNTIME,
         "ops": ops,
         "done": done,
         "complete": done == ops,
@@ -69,6 +93,25 @@ def _record(workload, n, engine, ops, done=0, seconds=None, note="", **extra) ->
         "note": note,
         **extra,
     }
+
+
+def _timed_loop(op, items, deadline: float | None) -> tuple[int, float]:
+    """Call ``op(item)`` for each item until the deadline; return (calls, seconds)."""
+    done = 0
+    with _gc_paused():
+        start = time.perf_counter()
+        if deadline is None:  # no clock reads inside an unbudgeted loop
+            for item in items:
+                op(item)
+            done = len(items)
+        else:
+            for item in items:
+                op(item)
+                done += 1
+                if time.perf_counter() > deadline:
+                    break
+        seconds = time.perf_counter() - start
+    return done, seconds
 
 
 class _Chain:
@@ -88,7 +131,7 @@ class _Chain:
         self._previous_s = 0.0
 
     def _add(self, workload, ops, done, seconds, note="", **extra) -> None:
-        record = _record(workload, self.n, self.engine, ops, done, seconds, note, **extra)
+        record = new_record(workload, self.n, self.engine, ops, done, seconds, note, **extra)
         self.records.append(record)
         self._previous_s = seconds or 0.0
         if done < ops and not self._blocked:
@@ -96,29 +139,15 @@ class _Chain:
 
     def skip(self, workload: str, ops: int, note: str) -> None:
         """Record a workload that does not run on this engine."""
-        self.records.append(_record(workload, self.n, self.engine, ops, note=note))
+        self.records.append(new_record(workload, self.n, self.engine, ops, note=note))
 
     def loop(self, workload: str, op, items) -> None:
         """Time ``op(item)`` for each item, stopping at the deadline."""
         if self._blocked:
             self.skip(workload, len(items), self._blocked)
             return
-        done = 0
-        with _gc_paused():
-            start = time.perf_counter()
-            if self.deadline is None:  # no clock reads inside an unbudgeted loop
-                for item in items:
-                    op(item)
-                done = len(items)
-            else:
-                for item in items:
-                    op(item)
-                    done += 1
-                    if time.perf_counter() > self.deadline:
-                        break
-            seconds = time.perf_counter() - start
-        note = "" if done == len(items) else f"over budget: {done:,} of {len(items):,} done"
-        self._add(workload, len(items), done, seconds, note)
+        done, seconds = _timed_loop(op, items, self.deadline)
+        self._add(workload, len(items), done, seconds, _budget_note(done, len(items)))
 
     def call(self, workload: str, fn, *args, ops: int = 1, describe=None):
         """Time one call of ``fn(*args)`` counting as ``ops`` operations; return its result.
@@ -141,8 +170,8 @@ class _Chain:
         return result
 
 
-def bench_engine(engine: str, n: int, deadline: float | None = None) -> list[dict]:
-    """Run the workload chain on a new ``engine`` of ``n`` columns; one record per workload."""
+def bench_chain(engine: str, n: int, deadline: float | None = None) -> list[dict]:
+    """Run the workload chain on a new ``engine`` of ``n`` columns; one record per step."""
     chain = _Chain(engine, n, deadline)
     eng = _make(engine, n)
     chain.loop("allocate", eng.allocate_concept, range(1, n + 1))
@@ -159,10 +188,103 @@ def bench_engine(engine: str, n: int, deadline: float | None = None) -> list[dic
     return chain.records
 
 
+def mixed_stream(n: int, seed: int) -> list[tuple[bool, int]]:
+    """``n`` operations ``(allocate?, concept id)``, reproducible from ``seed``.
+
+    70% allocate a new id, 30% deallocate a random allocated one (an allocation when none
+    is allocated). ``n`` operations never fill ``n`` columns, so every allocation succeeds.
+    """
+    rng = random.Random(seed)
+    live: list[int] = []
+    ops = []
+    for _ in range(n):
+        if live and rng.random() >= MIXED_ALLOCATE_SHARE:
+            index = rng.randrange(len(live))
+            live[index], live[-1] = live[-1], live[index]
+            ops.append((False, live.pop()))
+        else:
+            live.append(len(ops) + 1)  # a new id: no earlier operation used it
+            ops.append((True, live[-1]))
+    return ops
+
+
+def latency_percentiles(seconds: list[float]) -> dict:
+    """p50, p99, p99.9 (nearest rank) and the maximum of per-operation times, in µs."""
+    ordered = sorted(seconds)
+
+    def rank(q: float) -> float:
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1e6
+
+    return {"p50_us": rank(0.5), "p99_us": rank(0.99), "p999_us": rank(0.999),
+            "max_us": ordered[-1] * 1e6}
+
+
+def bench_mixed(engine: str, n: int, deadline: float | None = None) -> dict:
+    """Time each operation of the mixed stream on a new ``engine`` of ``n`` columns."""
+    eng = _make(engine, n)
+    ops = [(eng.allocate_concept if allocate else eng.deallocate_concept, concept_id)
+           for allocate, concept_id in mixed_stream(n, seed=n)]
+    clock = time.perf_counter
+    times = []
+    with _gc_paused():
+        for op, concept_id in ops:
+            start = clock()
+            op(concept_id)
+            end = clock()
+            times.append(end - start)
+            if deadline is not None and end > deadline:
+                break
+    done = len(times)
+    return new_record("mixed", n, engine, len(ops), done, math.fsum(times),
+                   _budget_note(done, len(ops)), **latency_percentiles(times))
+
+
+def half_full_affinity_engine(backend: str, n: int, dim: int) -> AllocationEngine:
+    """An affinity engine of ``n`` columns, ``n // 2`` of them available, at seeded places.
+
+    Filling it through the affinity strategy would cost a full scan per concept (O(n²)),
+    so a first_fit engine is filled in one batch, a random half of it released, and its
+    snapshot relabelled as an affinity engine of ``dim`` with the fields a new one has;
+    restore validates the result like any snapshot's.
+    """
+    filled = AllocationEngine(n, backend=backend)
+    filled.allocate_batch(range(n))
+    filled.deallocate_batch(random.Random(n).sample(range(n), n // 2))
+    snap = filled.snapshot()
+    stride = stride_of(dim)
+    fields = array("f", bytes(4 * n * stride))
+    select_scans(backend).init_fields(fields, dim, stride, seed=0)
+    data = memoryview(fields).cast("B")  # native order: wasm and x86 are little-endian
+    snap.header["config"].update(strategy="affinity", dim=dim, seed=0)
+    for entry in snap.header["buffers"]:
+        if entry["name"] == "fields":
+            entry.update(length=len(fields), crc32=zlib.crc32(data))
+    snap.buffers["fields"] = data
+    return AllocationEngine.restore(snap, backend=backend)
+
+
+def bench_affinity(engine: str, n: int, dim: int, budget_s: float | None = None) -> dict:
+    """Time single allocations with embeddings into a half-full affinity engine.
+
+    The timed loop stops after ``budget_s``; building the engine is not timed.
+    """
+    workload, ops = f"affinity{dim}", min(n // 2, AFFINITY_OPS)
+    if engine == BASELINE:
+        return new_record(workload, n, engine, ops,
+                       note="n/a: the reference design has no affinity strategy")
+    eng = half_full_affinity_engine(engine, n, dim)
+    rng = random.Random(dim)
+    items = [(n + i, [rng.uniform(-1.0, 1.0) for _ in range(dim)]) for i in range(ops)]
+    done, seconds = _timed_loop(lambda item: eng.allocate_concept(*item), items,
+                                _deadline(budget_s))
+    return new_record(workload, n, engine, ops, done, seconds, _budget_note(done, ops))
+
+
 def measure_memory(engine: str, n: int, fill: bool) -> dict:
     """Traced bytes per column after construction; with ``fill``, also the peak.
 
-    The peak covers constructing the engine and allocating every column one by one.
+    The peak covers constructing the engine and allocating every column one by one. Our
+    engines also report the bytes of column state proper (``state_bytes_per_column``).
     """
     gc.collect()
     tracemalloc.start()
@@ -175,14 +297,40 @@ def measure_memory(engine: str, n: int, fill: bool) -> dict:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    return _record(
+    return new_record(
         "memory",
         n,
         engine,
         ops=0,
         bytes_per_column=built / n,
+        state_bytes_per_column=None if engine == BASELINE
+        else eng._columns.column_state_bytes() / n,
         peak_bytes=peak if fill else None,
     )
+
+
+def _fastest(runs: list[list[dict]]) -> list[dict]:
+    """Record by record, the fastest run that finished (an unfinished one if none did)."""
+    return [min(same, key=lambda r: (not r["complete"], r["seconds"])) for same in zip(*runs)]
+
+
+def bench_size(engine: str, n: int, budget_s: float) -> list[dict]:
+    """Every workload on ``engine`` at ``n`` columns, as the module docstring says."""
+    if engine == BASELINE:
+        records = bench_chain(engine, n, _deadline(budget_s))
+        records.append(bench_mixed(engine, n, _deadline(budget_s)))
+        records += [bench_affinity(engine, n, dim) for dim in AFFINITY_DIMS]
+    else:
+        records = _fastest(
+            [[*bench_chain(engine, n), bench_mixed(engine, n)] for _ in range(REPEATS)])
+        for dim in AFFINITY_DIMS:
+            runs = [[bench_affinity(engine, n, dim, budget_s)]]
+            while len(runs) < REPEATS and runs[-1][0]["complete"]:
+                runs.append([bench_affinity(engine, n, dim, budget_s)])
+            records += _fastest(runs)
+    allocated = records[0]["complete"]
+    records.append(measure_memory(engine, n, fill=allocated and n <= MEMORY_FILL_MAX))
+    return records
 
 
 def _add_speedups(records: list[dict]) -> None:
@@ -196,90 +344,23 @@ def _add_speedups(records: list[dict]) -> None:
         r["baseline_complete"] = base["complete"] if comparable else None
 
 
-def _fastest(runs: list[list[dict]]) -> list[dict]:
-    return [min(same, key=lambda r: r["seconds"]) for same in zip(*runs)]
-
-
 def run(sizes, backends, budget_s: float, progress=sys.stderr) -> list[dict]:
     """Benchmark every size with every backend and the baseline; return all records.
 
-    Each backend reports its fastest of ``REPEATS`` runs; the baseline runs once, within
-    ``budget_s`` seconds per size.
+    Records come ordered by workload, then size, then engine (backends, then baseline);
+    ``progress`` (a file, or None) gets one line per engine and size.
     """
-    for engine in (*backends, BASELINE):
-        bench_engine(engine, _WARM_UP_SIZE)  # first-use costs (imports, caches) stay out
+    engines = (*backends, BASELINE)
+    for engine in engines:
+        bench_size(engine, _WARM_UP_SIZE, budget_s)  # first-use costs stay out
     records = []
     for n in sizes:
-        for engine in (*backends, BASELINE):
+        for engine in engines:
             start = time.perf_counter()
-            if engine == BASELINE:
-                timed = bench_engine(engine, n, start + budget_s)
-            else:
-                timed = _fastest([bench_engine(engine, n) for _ in range(REPEATS)])
-            allocated = timed[0]["complete"]
-            records += timed
-            records.append(measure_memory(engine, n, fill=allocated and n <= MEMORY_FILL_MAX))
-            print(f"N={n:,} {engine}: {time.perf_counter() - start:.1f} s", file=progress)
+            records += bench_size(engine, n, budget_s)
+            if progress is not None:
+                print(f"N={n:,} {engine}: {time.perf_counter() - start:.1f} s", file=progress)
     _add_speedups(records)
-    order = {w: i for i, w in enumerate((*WORKLOADS, "memory"))}
+    order = {workload: i for i, workload in enumerate(WORKLOADS)}
     records.sort(key=lambda r: (order[r["workload"]], r["size"]))
     return records
-
-
-def _sizes(text: str) -> list[int]:
-    sizes = [int(part) for part in text.split(",") if part]
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be positive integers: {text!r}")
-    return sizes
-
-
-def _names(text: str) -> list[str]:
-    return [name for name in text.split(",") if name]
-
-
-def main(argv=None) -> int:
-    """Command line of ``python -m cortexkg.bench``; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m cortexkg.bench",
-        description="Benchmark the allocation engine against a port of the reference design.",
-    )
-    parser.add_argument(
-        "--sizes",
-        type=_sizes,
-        help=f"column counts, comma-separated (default: {','.join(map(str, DEFAULT_SIZES))})",
-    )
-    parser.add_argument(
-        "--backends",
-        type=_names,
-        default=list(DEFAULT_BACKENDS),
-        help=f"engine backends, comma-separated (default: {','.join(DEFAULT_BACKENDS)})",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"sizes {','.join(map(str, QUICK_SIZES))} unless --sizes is given",
-    )
-    parser.add_argument(
-        "--json", type=Path, default=DEFAULT_JSON, help=f"results file (default: {DEFAULT_JSON})"
-    )
-    parser.add_argument(
-        "--baseline-budget",
-        type=float,
-        default=DEFAULT_BUDGET_S,
-        metavar="SECONDS",
-        help="time the baseline may take per size; it reports how far it got"
-        f" (default: {DEFAULT_BUDGET_S:g})",
-    )
-    args = parser.parse_args(argv)
-    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    records = run(sizes, args.backends, args.baseline_budget)
-    floors = check_floors(records)
-    print(format_report(records, floors))
-    settings = {
-        "sizes": list(sizes),
-        "backends": args.backends,
-        "baseline_budget_s": args.baseline_budget,
-    }
-    write_json(args.json, settings, records, floors)
-    print(f"\nwrote {args.json}")
-    return 0

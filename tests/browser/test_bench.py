@@ -1,0 +1,96 @@
+"""build/bench_browser.py --quick runs end to end and writes well-formed JSON lines.
+
+It runs as its own process (it starts its own server and Chromium), on a site built
+apart from dist/. No timing is judged here: only that every measurement is present and
+is plausible (positive where it is a time or a size; write_jsonl refuses NaN and
+infinity).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from cortexkg.bench.__main__ import QUICK_SIZES
+from cortexkg.bench.runner import WORKLOADS
+from harness import PYODIDE_VERSION, ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_WORKLOADS = {
+    "memory_browser", "kernel_scan", "api_allocate", "journal", "snapshot_save",
+    "snapshot_load", "recovery", "page_ready", "dashboard_redraw", "longtasks",
+}
+# Fields that must be positive numbers, per chromium workload.
+POSITIVE = {
+    "memory_browser": ("wasm_bytes", "heap_bytes", "bytes_per_column"),
+    "kernel_scan": ("seconds", "bytes", "scan_gbs", "pass_gbs"),
+    "api_allocate": ("seconds", "sequential_p50_ms", "sequential_p99_ms", "pipelined_p50_ms",
+                     "pipelined_p99_ms", "pipelined_us_per_call"),
+    "journal": ("seconds", "strict_ms_per_record", "relaxed_ms_per_record",
+                "grouped_us_per_record"),
+    "snapshot_save": ("seconds", "bytes"),
+    "snapshot_load": ("seconds", "bytes"),
+    "recovery": ("seconds", "records_replayed"),
+    "page_ready": ("seconds", "cold_s", "warm_s", "pyodide_s"),
+    "dashboard_redraw": ("seconds", "p50_ms", "max_ms", "acknowledged_ms"),
+    "longtasks": ("seconds", "columns"),
+}
+
+
+@pytest.fixture(scope="module")
+def lines(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """The JSON lines of one quick run."""
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "browser.jsonl"
+    subprocess.run(
+        [sys.executable, str(ROOT / "build" / "bench_browser.py"), "--quick",
+         "--out", str(out), "--site", str(folder / "site")],
+        check=True, timeout=300)
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_the_machine_line_comes_first(lines: list[dict]) -> None:
+    machine = lines[0]
+    assert machine["type"] == "machine" and machine["runtime"] == "chromium"
+    assert machine["crossOriginIsolated"] is True
+    assert machine["browser"].split(".")[0].isdigit(), machine["browser"]
+    assert machine["pyodide"] == PYODIDE_VERSION
+    assert machine["python"].startswith("3.")
+    assert machine["cpu_count"] >= 1
+    assert all(line["type"] == "record" for line in lines[1:])
+
+
+def test_the_runner_ran_inside_pyodide_on_the_wasm_backend(lines: list[dict]) -> None:
+    wasm = {(r["workload"], r["size"]): r for r in lines[1:]
+            if r["runtime"] == "pyodide" and r["engine"] == "wasm"}
+    assert set(wasm) == {(w, n) for w in WORKLOADS for n in QUICK_SIZES}
+    assert {r["engine"] for r in lines[1:] if r["runtime"] == "pyodide"} == {"wasm", "baseline"}
+    for (workload, _), r in wasm.items():
+        assert r["complete"], r
+        if workload != "memory":
+            assert r["seconds"] > 0 and r["us_per_op"] > 0, r
+
+
+def test_every_browser_measurement_is_present_and_plausible(lines: list[dict]) -> None:
+    chromium = [r for r in lines[1:] if r["runtime"] == "chromium"]
+    assert {r["workload"] for r in chromium} == CHROMIUM_WORKLOADS
+    for r in chromium:
+        assert r["complete"], r
+        for field in POSITIVE[r["workload"]]:
+            assert r[field] > 0, (field, r)
+    by_workload = {r["workload"]: r for r in chromium}
+    api = by_workload["api_allocate"]
+    assert api["sequential_p50_ms"] <= api["sequential_p99_ms"]
+    assert api["pipelined_p50_ms"] <= api["pipelined_p99_ms"]
+    memory = by_workload["memory_browser"]
+    assert memory["heap_bytes"] < memory["wasm_bytes"]
+    # the snapshot is loaded on its own; the journal replayed in full (no compaction yet)
+    assert by_workload["snapshot_load"]["records_replayed"] == 0
+    assert by_workload["recovery"]["records_replayed"] == by_workload["recovery"]["size"]
+    tasks = by_workload["longtasks"]
+    assert 0 <= tasks["over_50ms"] <= tasks["count"]
+    assert tasks["max_ms"] >= 0
+
