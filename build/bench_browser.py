@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -295,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
                    "crossOriginIsolated": runtime["crossOriginIsolated"],
                    "timer_resolution_ms": runtime["timerResolutionMs"],
                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                   "runtime": "chromium"}
+                   "runtime": "chromium",
+                   "command": shlex.join(["python", "build/bench_browser.py",
+                                          *(sys.argv[1:] if argv is None else argv)])}
         browser.close()
 
     write_jsonl(args.out, machine, records)

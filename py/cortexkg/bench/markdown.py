@@ -144,8 +144,10 @@ def render(sources: list[tuple[Path, list[dict]]], records: list[dict], plots: d
         "# Benchmarks",
         f"Generated on {time.strftime('%Y-%m-%d', time.gmtime())} from "
         + ", ".join(f"`{path.as_posix()}`" for path, _ in sources)
-        + ". Do not edit by hand; to measure again and regenerate this file and its plots"
-        " (from the repository root):",
+        + ". Do not edit by hand: `npm run bench` measures again and regenerates this file"
+        " and its plots (from the repository root, about 25 minutes on the machine below;"
+        " `npm run bench -- --quick` takes about a minute and writes to `bench-results/`)."
+        " It runs:",
         "```sh\n" + "\n".join([*commands, command]) + "\n```",
         "## Machine",
         _machines(sources),
