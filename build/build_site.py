@@ -3,7 +3,6 @@
 
 Inputs:
   node_modules/pyodide   the Pyodide runtime, exactly the version package.json pins
-  build/wheels.lock      pure wheels from PyPI (micropip, packaging), checked by sha256
   pyproject.toml, py/    the cortexkg wheel, built with the project's own build backend
   py/cortexkg/scans/kernel.wat
                          the column-scan kernel's WebAssembly text, assembled with
@@ -12,19 +11,19 @@ Inputs:
   --numpy-wheel PATH     optional: Pyodide's numpy wheel, accepted only if its sha256
                          equals the entry in the runtime's pyodide-lock.json
   --with-tests           optional: also the page that runs the unit tests inside Pyodide,
-                         with build/test-wheels.lock (pytest, hypothesis, their
-                         dependencies; checked by sha256 like wheels.lock) and tests/unit/
+                         with build/test-wheels.lock (micropip, pytest, hypothesis,
+                         their dependencies; checked by sha256) and tests/unit/
   --with-bench           optional: also the benchmark page web/bench/, which
                          build/bench_browser.py drives
 
 Output (dist/):
   index.html, *.js, ...             web/ (without web/pytest/ and web/bench/)
   vendor/pyodide-<version>/...      the runtime; every path under vendor/ carries a
-  vendor/<name>-<version>-*.whl     version, so the server may let browsers cache it forever
+  vendor/numpy-<version>-*.whl      version, so the server may let browsers cache it forever
   wheels/cortexkg-<version>-*.whl   the app's wheel (revalidated on every load)
   kernel/scans.wasm                 the assembled scan kernel (revalidated on every load)
-  site.json                         what the worker loads: runtime, packages, app wheel,
-                                    scan kernel
+  site.json                         what the worker loads: runtime, packages (numpy, if
+                                    given), app wheel, scan kernel
   pytest/                           only with --with-tests: the unit tests inside Pyodide
     index.html, *.js, runner.py     web/pytest/, the page that runs them
     wheels/*.whl                    the wheels build/test-wheels.lock pins
@@ -91,6 +90,8 @@ TEST_PAGE = "pytest"
 # pyproject.toml carries their pytest configuration.
 TEST_PROJECT_FILES = ("pyproject.toml",)
 TEST_PROJECT_DIRS = ("tests/unit",)
+# The test lock's installer, which the page loads first to install the other wheels.
+INSTALLER = ("micropip", "packaging")
 # web/bench/ holds the benchmark page; only a build that asks for it serves it.
 BENCH_PAGE = "bench"
 
@@ -103,7 +104,7 @@ class BuildError(Exception):
 
 @dataclass(frozen=True)
 class Pin:
-    """One line of build/wheels.lock."""
+    """One line of build/test-wheels.lock."""
 
     name: str
     version: str
@@ -143,7 +144,6 @@ def build_site(
     *,
     root: Path = ROOT,
     dist: Path | None = None,
-    lock: Path | None = None,
     cache: Path | None = None,
     numpy_wheel: Path | None = None,
     with_tests: bool = False,
@@ -157,7 +157,6 @@ def build_site(
     Nothing in dist/ changes unless every input passed its check.
     """
     dist = dist or root / "dist"
-    lock = lock or root / "build" / "wheels.lock"
     test_lock = test_lock or root / "build" / "test-wheels.lock"
     cache = cache or root / ".cache"
 
@@ -166,10 +165,6 @@ def build_site(
     files = {runtime_dir + name: runtime.directory / name for name in RUNTIME_FILES}
 
     packages = []  # served paths of the wheels the worker loads with pyodide.loadPackage
-    for pin in read_pins(lock):
-        wheel = fetch_pinned_wheel(pin, lock, cache / "wheels", runtime)
-        packages.append(f"vendor/{wheel.name}")
-        files[f"vendor/{wheel.name}"] = wheel
     if numpy_wheel is not None:
         served_name = check_numpy_wheel(numpy_wheel, runtime)
         packages.append(f"vendor/{served_name}")
@@ -182,8 +177,10 @@ def build_site(
     manifest = {
         "pyodide": runtime.version,
         "indexURL": runtime_dir,
-        "packages": packages,  # pyodide.loadPackage(url) each, in this order
-        "cortexkg": "wheels/" + app_wheel.name,  # then micropip.install(url)
+        # pyodide.loadPackage(urls) with the app's wheel: cortexkg needs nothing else in
+        # Pyodide, so no installer (micropip) is loaded or run
+        "packages": packages,
+        "cortexkg": "wheels/" + app_wheel.name,
         "kernel": KERNEL_PATH,  # WebAssembly.instantiate on Pyodide's memory (kernel.js)
     }
     generated = {"site.json": json.dumps(manifest, indent=2) + "\n"}
@@ -209,12 +206,12 @@ def add_unit_tests(
     root: Path, runtime: Runtime, lock: Path, cache: Path,
     files: dict[str, Path], generated: dict[str, str],
 ) -> None:
-    """Add what dist/pytest/ serves besides web/pytest/: the wheels lock pins, the project
-    files the unit tests need, and manifest.json, which lists both for the page."""
-    wheels = []
+    """Add what dist/pytest/ serves besides web/pytest/: the wheels the test lock pins, the
+    project files the unit tests need, and manifest.json, which lists both for the page."""
+    installer, wheels = [], []
     for pin in read_pins(lock):
         wheel = fetch_pinned_wheel(pin, lock, cache, runtime)
-        wheels.append(f"wheels/{wheel.name}")
+        (installer if pin.name in INSTALLER else wheels).append(f"wheels/{wheel.name}")
         files[f"{TEST_PAGE}/wheels/{wheel.name}"] = wheel
 
     sources = [root / name for name in TEST_PROJECT_FILES]
@@ -232,7 +229,8 @@ def add_unit_tests(
         files[f"{TEST_PAGE}/project/{relative}"] = source
 
     manifest = {
-        "wheels": wheels,  # micropip.install(url) each, without dependency resolution
+        "installer": installer,  # pyodide.loadPackage(urls) first
+        "wheels": wheels,  # then micropip.install(url) each, without dependency resolution
         "project": project,  # served under project/, written to the same paths in Python
     }
     generated[f"{TEST_PAGE}/manifest.json"] = json.dumps(manifest, indent=2) + "\n"
@@ -285,7 +283,7 @@ def find_runtime(root: Path) -> Runtime:
 
 
 def read_pins(lock: Path) -> list[Pin]:
-    """The requirements of a wheels.lock file; any line that is not an exact pin is an error."""
+    """The requirements of a lock file; any line that is not an exact pin is an error."""
     pins = []
     for number, line in enumerate(lock.read_text().splitlines(), start=1):
         line = line.strip()

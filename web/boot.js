@@ -1,12 +1,12 @@
-// Boots Python inside the worker: the Pyodide runtime, the pinned packages and the
-// cortexkg wheel, all from this origin, as build/build_site.py lists them in site.json.
+// Boots Python inside the worker: the Pyodide runtime, the scan kernel and the cortexkg
+// wheel, all from this origin, as build/build_site.py lists them in site.json.
 // Booting lives here, apart from worker.js, which only translates messages.
-import { loadKernel } from "./kernel.js";
+import { compileKernel, loadKernel } from "./kernel.js";
 
 const siteRoot = new URL("./", import.meta.url);
 
 /**
- * Load Pyodide and install cortexkg; onProgress(message) hears each step.
+ * Load Pyodide and cortexkg; onProgress(message) hears each step.
  * Resolves to {pyodide, runtime}: the Pyodide instance and a plain-data report on it
  * (wasmSimd: whether the WebAssembly SIMD scan kernel was loaded).
  */
@@ -14,6 +14,9 @@ export async function boot(onProgress) {
   const site = await fetchJSON(new URL("site.json", siteRoot));
 
   onProgress(`Loading Pyodide ${site.pyodide}`);
+  // the kernel and the app's wheel are fetched while Pyodide loads
+  const kernel = compileKernel(new URL(site.kernel, siteRoot));
+  const appWheel = fetchBytes(new URL(site.cortexkg, siteRoot));
   const indexURL = new URL(site.indexURL, siteRoot).href;
   const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
   const pyodide = await loadPyodide({ indexURL });
@@ -21,21 +24,25 @@ export async function boot(onProgress) {
   // The column-scan kernel on Pyodide's memory; without WebAssembly SIMD it is skipped and
   // the engine's backend "auto" falls back to numpy or the reference scans.
   onProgress("Loading the scan kernel");
-  const wasmSimd = await loadKernel(pyodide, new URL(site.kernel, siteRoot));
+  const wasmSimd = await loadKernel(pyodide, kernel);
 
-  const packageURLs = site.packages.map((path) => new URL(path, siteRoot).href);
-  await loadPackages(pyodide, packageURLs, onProgress);
-
-  onProgress("Installing cortexkg");
-  const micropip = pyodide.pyimport("micropip");
-  try {
-    await micropip.install(new URL(site.cortexkg, siteRoot).href);
-  } finally {
-    micropip.destroy();
+  // cortexkg needs nothing else in Pyodide (numpy only if the site serves it), so its
+  // pure wheel is unpacked into site-packages: no installer to load and run
+  if (site.packages.length > 0) {
+    await loadPackages(pyodide, site.packages.map((path) => new URL(path, siteRoot).href), onProgress);
   }
+  onProgress("Installing cortexkg");
+  const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
+  pyodide.unpackArchive(await appWheel, "wheel", { extractDir: sitePackages });
 
   onProgress("Importing cortexkg");
   return { pyodide, runtime: { ...describe(pyodide), wasmSimd } };
+}
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url} answered ${response.status} ${response.statusText}`);
+  return response.arrayBuffer();
 }
 
 async function fetchJSON(url) {
@@ -44,7 +51,7 @@ async function fetchJSON(url) {
   return response.json();
 }
 
-// pyodide.loadPackage reports its steps ("Loading micropip, packaging") through
+// pyodide.loadPackage reports its steps ("Loading numpy") through
 // messageCallback, and a failed package through errorCallback while resolving all the
 // same; turn the latter into a rejection so that booting stops at the broken step.
 async function loadPackages(pyodide, urls, onProgress) {

@@ -16,14 +16,22 @@ export function simdSupported() {
 }
 
 /**
- * Fetch and instantiate the kernel on pyodide's memory and register it for Python.
- * Resolves to true; to false (and registers nothing) without WebAssembly SIMD, so that
- * the engine's backend "auto" falls back to numpy or the reference scans.
+ * Fetch and compile the kernel, which needs no Pyodide yet (so it overlaps its loading).
+ * Resolves to the module, or to null without WebAssembly SIMD.
  */
-export async function loadKernel(pyodide, url) {
-  if (!simdSupported()) return false;
-  const imports = { env: { memory: pyodide._module.memory } };
-  const { instance } = await WebAssembly.instantiateStreaming(fetch(url), imports);
+export function compileKernel(url) {
+  return simdSupported() ? WebAssembly.compileStreaming(fetch(url)) : Promise.resolve(null);
+}
+
+/**
+ * Instantiate the compiled kernel on pyodide's memory and register it for Python.
+ * Resolves to true; to false (and registers nothing) without one, so that the engine's
+ * backend "auto" falls back to numpy or the reference scans.
+ */
+export async function loadKernel(pyodide, compiled) {
+  const module = await compiled;
+  if (module === null) return false;
+  const instance = await WebAssembly.instantiate(module, { env: { memory: pyodide._module.memory } });
   pyodide.registerJsModule("cortexkg_kernel", instance.exports);
   return true;
 }

@@ -14,9 +14,10 @@
 //                 {id, ok: true, value, logs}             an answer (typed arrays transferred)
 //                 {id, ok: false, error: {type, message}} a failure, typed for the page
 import { boot } from "./boot.js";
-import { DurableSession, pythonMessage } from "./durable.js";
 
 const booting = boot((message) => postMessage({ type: "boot", message }));
+// Imported here, not above, so that booting starts before its module graph has loaded.
+const durableModule = import("./durable.js");
 let durable = null;
 let queue = Promise.resolve();
 
@@ -48,12 +49,13 @@ async function handle({ id, method, args }) {
       else acknowledged.then(() => reply(id, answer));
     }
   } catch (error) {
+    const { pythonMessage } = await durableModule;
     reply(id, { ok: false, error: { type: errorType(error), message: pythonMessage(error) } });
   }
 }
 
 async function open(options) {
-  const { pyodide, runtime } = await booting;
+  const [{ pyodide, runtime }, { DurableSession }] = await Promise.all([booting, durableModule]);
   durable = await DurableSession.open(pyodide, options, (event) => postMessage(event));
   return { runtime, config: durable.config, storage: durable.storage };
 }

@@ -1,8 +1,8 @@
 // The unit-test page's worker: boots Python exactly as the app's worker does (../boot.js:
-// the runtime, micropip, the cortexkg wheel), then installs the test-only wheels, writes
-// the project's test files into Pyodide's file system and runs pytest on them
-// (runner.py). Everything is fetched from this origin, as build_site.py --with-tests
-// lists it in manifest.json.
+// the runtime, the scan kernel, the cortexkg wheel), then loads micropip and installs the
+// test-only wheels with it, writes the project's test files into Pyodide's file system
+// and runs pytest on them (runner.py). Everything is fetched from this origin, as
+// build_site.py --with-tests lists it in manifest.json.
 //
 // Messages to the page:
 //   {type: "progress", message}  a step before the run
@@ -23,6 +23,7 @@ async function main() {
   const manifest = await fetchJSON(new URL("manifest.json", here));
 
   progress(`Installing ${manifest.wheels.length} test wheels`);
+  await pyodide.loadPackage(manifest.installer.map((path) => new URL(path, here).href));
   await installWheels(pyodide, manifest.wheels.map((path) => new URL(path, here).href));
 
   progress(`Writing ${manifest.project.length} project files`);
@@ -46,7 +47,7 @@ async function fetchJSON(url) {
   return response.json();
 }
 
-// deps=False: the lock file lists every wheel the tests need besides what boot() installed,
+// deps=False: the lock file lists every wheel the tests need besides what boot() loaded,
 // and resolving dependencies could send micropip to PyPI, outside this origin.
 async function installWheels(pyodide, urls) {
   const micropip = pyodide.pyimport("micropip");
