@@ -73,14 +73,15 @@ class Plan:
     repeats: int  # redraws timed per size
     longtasks: tuple[int, int]  # dashboard columns, batch size
     scan_ms: float  # shortest timed loop of the kernel scan
+    ready_samples: int  # page_ready: new profiles per measurement (the median counts)
 
 
 # The full run's journal: 100K allocations plus the most a journal holds between two
 # compactions (durable.js COMPACT_AFTER = 10,000), so recovery replays 9,999 records.
 FULL = Plan(DEFAULT_SIZES, DEFAULT_BUDGET_S, 2000, (10_000, 100_000, 1_000_000), 109_999,
-            (10_000, 1_000_000), 10, (200_000, 100_000), 100)
+            (10_000, 1_000_000), 10, (200_000, 100_000), 100, 5)
 QUICK = Plan(QUICK_SIZES, QUICK_BUDGET_S, 200, (QUICK_SIZES[-1],), 2_000, (QUICK_SIZES[-1],), 3,
-             (20_000, 10_000), 20)
+             (20_000, 10_000), 20, 1)
 
 # One allocation through the dashboard's engine, timed to the frame after the grid
 # showed it (its data-allocated changed), repeats times, each once the page is idle.
@@ -182,22 +183,27 @@ def api_records(page: Page, plan: Plan) -> list[dict]:
     return records
 
 
-def page_ready(playwright: Playwright, url: str) -> dict:
+def page_ready(playwright: Playwright, url: str, samples: int) -> dict:
     """The dashboard's ready mark in a new profile (cold) and after a reload (warm), and
-    loadPyodide() alone (web/bench/) in another new profile."""
-    with new_profile(playwright) as page:
-        page.goto(url + "bench/index.html")
-        pyodide_s = page.evaluate("bench.pyodide()")["seconds"]
-    with new_profile(playwright) as page:
-        app = App(page)
-        app.load(lambda: page.goto(url))
-        cold = page.evaluate(READY_MARK) / 1000
-        columns = page.evaluate("window.cortexkg.config.columns")
-        app.load(page.reload)
-        warm = page.evaluate(READY_MARK) / 1000
-    return record("page_ready", columns, cold, engine="dashboard",
-                  note="navigation to data-ready; default engine", cold_s=cold, warm_s=warm,
-                  pyodide_s=pyodide_s)
+    loadPyodide() alone (web/bench/) in another new profile: the medians of ``samples``
+    alternating runs (one cold load varies by a few hundred ms on a busy machine)."""
+    cold, warm, pyodide = [], [], []
+    for _ in range(samples):
+        with new_profile(playwright) as page:
+            page.goto(url + "bench/index.html")
+            pyodide.append(page.evaluate("bench.pyodide()")["seconds"])
+        with new_profile(playwright) as page:
+            app = App(page)
+            app.load(lambda: page.goto(url))
+            cold.append(page.evaluate(READY_MARK) / 1000)
+            columns = page.evaluate("window.cortexkg.config.columns")
+            app.load(page.reload)
+            warm.append(page.evaluate(READY_MARK) / 1000)
+    median = statistics.median
+    return record("page_ready", columns, median(cold), engine="dashboard",
+                  note=f"navigation to data-ready; default engine; median of {samples}",
+                  cold_s=median(cold), warm_s=median(warm), pyodide_s=median(pyodide),
+                  cold_samples=cold, pyodide_samples=pyodide)
 
 
 @contextmanager
@@ -287,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         runtime, records = bench_page(page, server.url, plan)
         context.close()
         print("bench: the dashboard", flush=True)
-        records.append(page_ready(playwright, server.url))
+        records.append(page_ready(playwright, server.url, plan.ready_samples))
         records += dashboard_records(browser, server.url, plan)
         machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                    "machine": platform.machine(),
