@@ -22,7 +22,6 @@ const RETRY_MS = 1_000;
 
 const toJs = (proxy) => proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
 
-/** Call a Python method, convert its result and destroy the proxy it returned. */
 // Python bytes as a Blob: one copy, straight out of the wasm heap (what IndexedDB stores).
 function blobOf(bytes) {
   const buffer = bytes.getBuffer("u8");
@@ -34,6 +33,7 @@ function blobOf(bytes) {
   }
 }
 
+/** Call a Python method, convert its result and destroy the proxy it returned. */
 function py(result) {
   if (result?.toJs === undefined) return result;
   try {

@@ -29,6 +29,9 @@ const dashboard = byId("dashboard");
 
 const banner = new ErrorBanner(byId("error-banner"));
 const status = new StatusPanel(document);
+// The worker starts booting Python now; the widgets below are built while it does (start
+// awaits the engine before it touches them).
+start();
 const storage = new StorageStatus(document, {
   retry: () => flush("retry"),
   reset: () => controls.newEngine((config) =>
@@ -281,5 +284,3 @@ askPersistence().then((answer) => storage.showPersisted(answer));
 // Anything the code above did not catch still reaches the page, not only the console.
 window.addEventListener("unhandledrejection", (event) => fail(event.reason));
 window.addEventListener("error", (event) => fail(event.error ?? event.message));
-
-start();

@@ -91,7 +91,7 @@ class AllocationEngine:
         self._now = host.now_ms
         self._wall = host.wall_ms
         self._stride = fdef.stride_of(self.dim)
-        self._columns = columns or ColumnStore(self.column_count, self._stride)
+        self._columns = ColumnStore(self.column_count, self._stride) if columns is None else columns
         self._column_of: dict[int, int] = {}  # insertion order == allocation order
         self._free = FirstFitFree(self.column_count) if self.strategy == "first_fit" else None
         self._refractory: deque[tuple[float, int]] = deque()  # (deadline ms, column), FIFO
