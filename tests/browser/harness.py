@@ -167,3 +167,15 @@ RAW_JS = """async (name) => {
     db.close();
     return out;
 }"""
+
+
+def accept_next_dialog(page: Page) -> list[str]:
+    """Accept the page's next dialog (a confirm); the list receives its message."""
+    messages: list[str] = []
+
+    def accept(dialog) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    return messages

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import App, Server
+from harness import App, Server, accept_next_dialog
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -365,13 +365,7 @@ def test_new_engine_after_confirmation_replaces_the_engine_and_the_url(app: App)
     by_id(page, "columns-input").fill("4096")
     by_id(page, "strategy-select").select_option("affinity")
     by_id(page, "dim-input").fill("8")
-    messages: list[str] = []
-
-    def accept(dialog) -> None:
-        messages.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
+    messages = accept_next_dialog(page)
     by_id(page, "reset-button").click()
     wait_stat(page, "columns", 4096)
     page.wait_for_selector("html[data-ready='true']")

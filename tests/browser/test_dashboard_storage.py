@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from harness import RAW_JS, App, Recorder, Server
+from harness import RAW_JS, App, Recorder, Server, accept_next_dialog
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -171,13 +171,7 @@ def test_export_downloads_a_file_that_imports_into_a_fresh_profile_and_tampering
     # A tampered file is refused with the reason, and nothing changes.
     tampered = bytearray(exported)
     tampered[len(tampered) // 2] ^= 1
-    questions: list[str] = []
-
-    def accept(dialog) -> None:
-        questions.append(dialog.message)
-        dialog.accept()
-
-    target.once("dialog", accept)
+    questions = accept_next_dialog(target)
     by_id(target, "import-input").set_input_files(
         {"name": "tampered.ckg", "mimeType": "application/octet-stream", "buffer": bytes(tampered)})
     expect(by_id(target, "error-banner")).to_be_visible()
@@ -373,13 +367,7 @@ def test_refused_stored_data_offers_raw_export_and_reset_and_is_left_untouched(
     assert page.evaluate(RAW_JS, "cortexkg:damaged") == before
 
     # Reset, offered right there and confirmed, is the way out.
-    questions: list[str] = []
-
-    def accept(dialog) -> None:
-        questions.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
+    questions = accept_next_dialog(page)
     by_id(page, "storage-reset-button").click()
     expect(failed).to_be_hidden()
     assert 'Reset the engine "damaged"?' in questions[0] and "Export the raw data first" in questions[0]
