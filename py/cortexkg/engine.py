@@ -1,9 +1,9 @@
 """The allocation engine: concepts to columns, the reference design's surface, fixed.
 
-State is columnar (:mod:`cortexkg.columns`); ``concept -> column`` is one dict whose
-insertion order is the allocation order, so history needs no separate list. Every O(n)
-pass goes through the scan interface (:mod:`cortexkg.scans`); first-fit allocation and
-deallocation are O(log n) (:mod:`cortexkg.free_columns`).
+State is columnar (:mod:`cortexkg.columns`); ``concept -> column`` and the allocation
+order live in the concept index (:mod:`cortexkg.concept_index`), flat buffers too. Every
+O(n) pass goes through the scan interface (:mod:`cortexkg.scans`); first-fit allocation
+and deallocation are O(log n) (:mod:`cortexkg.free_columns`).
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter, deque
-from itertools import islice
 from typing import Any, Callable
 
 from . import fields as fdef
 from . import validation as check
 from .columns import ColumnStore
+from .concept_index import ConceptIndex
 from .errors import AllocationError, StateError
 from .free_columns import FirstFitFree
 from .host import Host, default_host
-from .scans import ALLOCATED, AVAILABLE, REFRACTORY, select_scans
+from .scans import ALLOCATED, AVAILABLE, EMPTY, REFRACTORY, select_scans
 from .timing import TimingWindow
 
 STRATEGIES = ("first_fit", "affinity")
@@ -92,7 +92,7 @@ class AllocationEngine:
         self._wall = host.wall_ms
         self._stride = fdef.stride_of(self.dim)
         self._columns = ColumnStore(self.column_count, self._stride) if columns is None else columns
-        self._column_of: dict[int, int] = {}  # insertion order == allocation order
+        self._index = ConceptIndex(self._columns.concept, scans)
         self._free = FirstFitFree(self.column_count) if self.strategy == "first_fit" else None
         self._refractory: deque[tuple[float, int]] = deque()  # (deadline ms, column), FIFO
         self._times = TimingWindow()
@@ -120,14 +120,16 @@ class AllocationEngine:
         """
         cid = check.concept_id(concept_id)
         given = None if embedding is None else check.embedding(embedding, self.dim)
-        col = self._column_of.get(cid)
-        if col is not None:
+        index = self._index
+        slot = index.slot(cid)
+        col = index.values[slot]
+        if col != EMPTY:
             self._hit(col, 1)
             return col
         start = self._now()
         if self._refractory:
             self._expire(start)
-        col = self._allocate_new(cid, given, self._wall())
+        col = self._allocate_new(cid, given, self._wall(), slot)
         if col < 0:
             raise AllocationError(NO_FREE_COLUMNS)
         self._times.add(self._now() - start)
@@ -150,8 +152,9 @@ class AllocationEngine:
             return fdef.normalize(given, self._stride)
         return fdef.derived_embedding(self.seed, cid, self.dim, self._stride)
 
-    def _allocate_new(self, cid: int, given, wall_ms: float) -> int:
-        """Place a concept that is not allocated; -1 when no column is available."""
+    def _allocate_new(self, cid: int, given, wall_ms: float, slot: int) -> int:
+        """Place a concept that is not allocated (``slot``: its index slot); -1 when no
+        column is available."""
         if self._available() == 0:
             return -1
         query = self._query(cid, given)
@@ -163,7 +166,7 @@ class AllocationEngine:
                 cols.state, cols.fields, self._stride, _NO_FIELD if query is None else query)
             confidence = min(1.0, (score + 1.0) / 2.0)  # float32 rounding may pass 1
         self._columns.place(col, cid, wall_ms, confidence, query)
-        self._column_of[cid] = col
+        self._index.add(col, slot)
         self._counters["total_allocations"] += 1
         return col
 
@@ -189,16 +192,16 @@ class AllocationEngine:
             self._allocate_chunk(ids[first:last], None if given is None else given[first:last])
             if progress is not None:
                 progress(last, len(ids))
-        column_of = self._column_of
+        found = self._index.get_many(ids)
         if columnar:
-            columns = array("i", [column_of.get(c, -1) for c in ids])
+            columns = array("i", found.tobytes())  # EMPTY reads as -1
             return {"conceptIds": array("I", ids), "columnIds": columns,
                     "errors": [NO_FREE_COLUMNS] * columns.count(-1)}
         failure = {"success": False, "error": NO_FREE_COLUMNS}
         return [
-            {"conceptId": c, "columnId": column_of[c], "success": True}
-            if c in column_of else {"conceptId": c, **failure}
-            for c in ids
+            {"conceptId": c, "columnId": col, "success": True}
+            if col != EMPTY else {"conceptId": c, **failure}
+            for c, col in zip(ids, found)
         ]
 
     def _allocate_chunk(self, ids: list[int], given: list | None) -> None:
@@ -225,42 +228,41 @@ class AllocationEngine:
         return [None if e is None else check.embedding(e, self.dim) for e in items]
 
     def _greedy_batch(self, ids: list[int], given: list | None, wall_ms: float) -> None:
-        column_of = self._column_of
+        slot, values = self._index.slot, self._index.values
         for index, cid in enumerate(ids):
-            col = column_of.get(cid)
-            if col is not None:
-                self._hit(col, 1)
+            s = slot(cid)
+            if values[s] != EMPTY:
+                self._hit(values[s], 1)
             else:
-                self._allocate_new(cid, None if given is None else given[index], wall_ms)
+                self._allocate_new(cid, None if given is None else given[index], wall_ms, s)
 
     def _first_fit_batch(self, ids: list[int], wall_ms: float) -> None:
         """Vectorized first fit: new ids take the lowest columns in first-seen order."""
-        column_of = self._column_of
+        index = self._index
         counts = Counter(ids)
-        new = [c for c in counts if c not in column_of]
-        # usage hits: every occurrence of an allocated id, every repeat of a new one
-        hits = [(c, k - (c not in column_of)) for c, k in counts.items()
-                if k > 1 or c in column_of]
+        unique = list(counts)
+        before = index.get_many(unique)
+        new = [c for c, col in zip(unique, before) if col == EMPTY]
         placed = new[: min(len(new), self._available())]
         popped, fresh = self._free.take_many(len(placed))
         cols = self._columns
         for cid, col in zip(placed, popped):
             cols.place(col, cid, wall_ms, 1.0, None)
         cols.place_range(fresh.start, placed[len(popped):], wall_ms)
-        column_of.update(zip(placed, popped))
-        column_of.update(zip(placed[len(popped):], fresh))
+        index.add_many(array("I", popped) + array("I", fresh))
         self._counters["total_allocations"] += len(placed)
-        for cid, count in hits:
-            col = column_of.get(cid)
-            if col is not None and count:
-                self._hit(col, count)
+        after = index.get_many(unique) if placed else before
+        # usage hits: every occurrence of an allocated id, every repeat of a new one
+        for count, was, col in zip(counts.values(), before, after):
+            if col != EMPTY and count > (was == EMPTY):
+                self._hit(col, count - (was == EMPTY))
 
     # ---------------------------------------------------------------- deallocation
 
     def deallocate_concept(self, concept_id: int) -> bool:
         """Release a concept's column; ``False`` when it was not allocated."""
         cid = check.concept_id(concept_id)
-        col = self._column_of.pop(cid, None)
+        col = self._index.pop(cid)
         if col is None:
             return False
         self._release(col, self._now() if self.refractory_ms else 0.0)
@@ -277,12 +279,12 @@ class AllocationEngine:
         """
         ids = check.concept_ids(concept_ids)
         released = array("i")
-        pop = self._column_of.pop
+        pop = self._index.pop
         for first in range(0, len(ids), BATCH_CHUNK):
             last = min(first + BATCH_CHUNK, len(ids))
             now = self._now() if self.refractory_ms else 0.0
             for cid in ids[first:last]:
-                col = pop(cid, None)
+                col = pop(cid)
                 if col is None:
                     released.append(-1)
                 else:
@@ -331,7 +333,7 @@ class AllocationEngine:
         """
         cid = check.concept_id(concept_id)
         strength = check.non_negative_finite("strength", strength)
-        col = self._column_of.get(cid)
+        col = self._index.get(cid)
         if col is None:
             raise AllocationError(_not_allocated(cid))
         activation = self._columns.activation
@@ -353,9 +355,10 @@ class AllocationEngine:
         start = self._now()
         self._expire(start)
         cols = self._columns
-        moved = self._scans.compact(cols.state, cols.usage, cols.rows())
+        index = self._index
+        moved = self._scans.compact(cols.state, cols.usage, [*cols.rows(), (index.position, 1)])
         if moved:
-            self._column_of.update(zip(self._scans.gather(cols.concept, moved), moved))
+            index.moved(moved)
         self._rebuild_free()
         changes = len(moved)
         self._counters["optimization_cycles"] += 1
@@ -377,11 +380,11 @@ class AllocationEngine:
     # ----------------------------------------------------------------------- queries
 
     def _available(self) -> int:
-        return self.column_count - len(self._column_of) - len(self._refractory)
+        return self.column_count - self._index.size - len(self._refractory)
 
     def get_allocation_info(self, concept_id: int) -> int | None:
         """The concept's column, or None when it is not allocated."""
-        return self._column_of.get(check.concept_id(concept_id))
+        return self._index.get(check.concept_id(concept_id))
 
     def get_free_column_count(self) -> int:
         """Columns available for allocation now (refractory ones are not)."""
@@ -390,7 +393,7 @@ class AllocationEngine:
 
     def get_allocated_count(self) -> int:
         """Number of allocated concepts."""
-        return len(self._column_of)
+        return len(self._index)
 
     def get_average_time(self) -> float:
         """Mean of the last 1000 allocation times in ms (0.0 when none)."""
@@ -398,7 +401,7 @@ class AllocationEngine:
 
     def get_allocation_efficiency(self) -> float:
         """Allocated / column_count (0.0 without columns)."""
-        return len(self._column_of) / self.column_count if self.column_count else 0.0
+        return len(self._index) / self.column_count if self.column_count else 0.0
 
     def get_allocation_history(self, start: int | None = None, stop: int | None = None) -> list[dict]:
         """One record per live allocation, in allocation order; ``start``/``stop`` slice
@@ -406,20 +409,12 @@ class AllocationEngine:
         for name, value in (("start", start), ("stop", stop)):
             if value is not None and (type(value) is not int):
                 raise ValueError(f"Invalid history {name} {value!r}: expected an integer or None")
-        count = len(self._column_of)
-        first, last, _ = slice(start, stop).indices(count)
-        if last <= first:
-            return []
-        items = self._column_of.items()
-        if first > count - last:  # nearer the end: walk from there
-            chosen = list(islice(reversed(items), count - last, count - first))[::-1]
-        else:
-            chosen = islice(items, first, last)
         cols = self._columns
-        at, confidence = cols.allocated_at, cols.confidence
+        concept, at, confidence = cols.concept, cols.allocated_at, cols.confidence
         return [
-            {"conceptId": cid, "columnId": col, "timestamp": at[col], "confidence": confidence[col]}
-            for cid, col in chosen
+            {"conceptId": concept[col], "columnId": col, "timestamp": at[col],
+             "confidence": confidence[col]}
+            for col in self._index.columns()[start:stop]
         ]
 
     def get_allocation_times(self) -> array:
@@ -438,7 +433,7 @@ class AllocationEngine:
         self._expire_now()
         return {
             "column_count": self.column_count,
-            "allocated": len(self._column_of),
+            "allocated": len(self._index),
             "available": self._available(),
             "refractory": len(self._refractory),
             "efficiency": self.get_allocation_efficiency(),
@@ -483,7 +478,7 @@ class AllocationEngine:
 
     def validate(self) -> None:
         """Check every invariant; raise :class:`StateError` naming the first violated."""
-        available = self._validate_store(array("I", self._column_of.values()))
+        available = self._validate_store(self._index.columns())
         self._validate_free(available)
 
     def _validate_store(self, columns: array, *, check_concepts: bool = True) -> int:
@@ -497,10 +492,10 @@ class AllocationEngine:
         counts = [scans.count(cols.state, value) for value in (AVAILABLE, ALLOCATED, REFRACTORY)]
         if sum(counts) != n:
             raise StateError(f"{n - sum(counts)} columns have a state outside 0..2")
-        if counts[ALLOCATED] != len(self._column_of):
+        if counts[ALLOCATED] != len(self._index) or len(columns) != len(self._index):
             raise StateError(
-                f"{counts[ALLOCATED]} columns are allocated but {len(self._column_of)} "
-                "concepts are mapped"
+                f"{counts[ALLOCATED]} columns are allocated but {len(self._index)} "
+                f"concepts are mapped, {len(columns)} in the allocation order"
             )
         self._validate_mapping(columns, check_concepts)
         self._validate_released(n - counts[ALLOCATED], columns)
@@ -522,11 +517,11 @@ class AllocationEngine:
 
     def _validate_counters(self) -> None:
         counters, times = self._counters, self._times
-        if counters["total_allocations"] - counters["total_deallocations"] != len(self._column_of):
+        if counters["total_allocations"] - counters["total_deallocations"] != len(self._index):
             raise StateError(
                 f"Invariant violated: counters disagree: {counters['total_allocations']} allocations - "
                 f"{counters['total_deallocations']} deallocations != "
-                f"{len(self._column_of)} allocated"
+                f"{len(self._index)} allocated"
             )
         exact = math.fsum(times.samples)  # NaN or inf when a sample is
         if (not 0 <= times.count <= len(times.samples) or not math.isfinite(exact)
@@ -537,16 +532,27 @@ class AllocationEngine:
             )
 
     def _validate_mapping(self, columns: array, check_concepts: bool) -> None:
-        """The mapped ``columns`` are distinct allocated columns holding their concepts."""
-        cols, scans = self._columns, self._scans
+        """The allocation order ``columns`` lists distinct allocated columns, and the
+        concept index maps exactly their concepts to them (``check_concepts=False`` when
+        the index was just built from them)."""
+        cols, scans, index = self._columns, self._scans, self._index
         try:
             allocated = scans.count_between(cols.state, columns, ALLOCATED, ALLOCATED)
         except IndexError:
             raise StateError("A concept maps to a column outside the engine") from None
         if allocated != len(columns):
             raise StateError("A concept maps to a column that is not allocated")
-        if check_concepts and scans.gather(cols.concept, columns) != list(self._column_of):
-            raise StateError("A concept maps to a column that holds another concept")
+        if check_concepts:
+            entries = scans.count_between(index.values, None, 0, self.column_count - 1)
+            free = scans.count_between(index.values, None, EMPTY, EMPTY)
+            if entries != len(columns) or entries + free != len(index.values):
+                raise StateError(
+                    f"The concept index holds {entries} entries and {free} free slots of "
+                    f"{len(index.values)}, expected {len(columns)} entries")
+            if scans.gather(index.position, columns) != list(range(len(columns))):
+                raise StateError("A column's position disagrees with the allocation order")
+            if index.get_many(scans.gather(cols.concept, columns)) != columns:
+                raise StateError("A concept maps to a column that holds another concept")
         for name in ("activation", "confidence"):
             if scans.count_between(getattr(cols, name), columns, 0.0, 1.0) != len(columns):
                 raise StateError(f"An allocated column has a {name} outside [0, 1]")

@@ -48,13 +48,35 @@ def _from_js(value: Any) -> Any:
     return value
 
 
-def _snapshot_bytes(snapshot: Any) -> bytes | None:
-    """The bytes of a stored snapshot record ``{"bytes": ...}`` (or None), copied once: a
-    JavaScript Uint8Array straight into Python memory, without a deep conversion."""
+class JsBytes:
+    """A JavaScript Uint8Array as a snapshot's :class:`~cortexkg.snapshot.ByteSource`: a
+    slice is a ``subarray`` view, copied once, into the buffer that restore allocates for
+    it (``JsBuffer.assign_to``), or into bytes (the header), never as a whole."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def __len__(self) -> int:
+        return self._data.length
+
+    def __getitem__(self, part: slice) -> "JsBytes":
+        start, stop, _ = part.indices(len(self))
+        return JsBytes(self._data.subarray(start, max(start, stop)))
+
+    def __bytes__(self) -> bytes:
+        return self._data.to_bytes()
+
+    def copy_into(self, target) -> None:
+        self._data.assign_to(memoryview(target).cast("B"))  # formats must match: bytes
+
+
+def _snapshot_source(snapshot: Any) -> JsBytes | bytes | None:
+    """The bytes of a stored snapshot record ``{"bytes": ...}`` (or None), in place when
+    they are a JavaScript Uint8Array (:class:`JsBytes`)."""
     if snapshot is None:
         return None
     data = snapshot.bytes if hasattr(snapshot, "to_py") else snapshot["bytes"]
-    return data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
+    return JsBytes(data) if hasattr(data, "assign_to") else bytes(data)
 
 
 def _options(value: Any) -> dict:
@@ -159,14 +181,15 @@ class Session:
         without a snapshot the journal starts from a new engine with the stored
         ``options``. StateError when they do not reproduce a valid engine (the current
         engine is then left as it was). Returns what was restored."""
-        data, records = _snapshot_bytes(snapshot), _from_js(records)
+        data, records = _snapshot_source(snapshot), _from_js(records)
         with self._tape.new_history():
             engine = self._recovered(data, records, options)
         self.kg.replace_engine(engine)
         return {"snapshot": snapshot is not None, "records": len(records),
                 "allocated": engine.get_allocated_count(), "columns": engine.column_count}
 
-    def _recovered(self, data: bytes | None, records: list, options: Any) -> AllocationEngine:
+    def _recovered(self, data: JsBytes | bytes | None, records: list,
+                   options: Any) -> AllocationEngine:
         if data is not None:
             parsed = Snapshot.from_bytes(data)
             clock = parsed.header.get("clock_ms")

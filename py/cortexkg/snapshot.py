@@ -12,6 +12,10 @@ Column state is stored as the engine's own buffers (never per-column objects), p
 and the refractory queue as columns and remaining milliseconds, so deadlines are
 relative to the clock of whoever restores. The header's ``clock_ms`` is the reading they
 were measured at, for a restore that must continue in the same clock (journal recovery).
+
+A snapshot can also be parsed from a :class:`ByteSource` instead of bytes (the worker's
+JavaScript Uint8Array): restore then copies each buffer once, straight from the source
+into the engine's own array, and checks its crc32 there.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sys
 import zlib
 from array import array
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .columns import ROW_TYPECODES, ColumnStore
 from .errors import StateError
@@ -44,11 +49,32 @@ def _little_endian(buffer) -> bytes:
     return bytes(buffer)
 
 
-def _from_little_endian(typecode: str, data) -> array:
+class ByteSource(Protocol):
+    """Bytes read in place, in slices that are ByteSources too."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, part: slice) -> "ByteSource": ...
+
+    def __bytes__(self) -> bytes: ...
+
+    def copy_into(self, target) -> None:
+        """Fill ``target``, a writable buffer of exactly this many bytes."""
+
+
+def _copied(typecode: str, data) -> bytearray | array:
+    """A new buffer of ``typecode`` items holding the bytes of ``data`` (bytes-like or a
+    ByteSource), still in their stored (little-endian) order."""
+    if hasattr(data, "copy_into"):
+        itemsize = 1 if typecode == "B" else array(typecode).itemsize
+        out = bytearray(len(data)) if typecode == "B" else (
+            array(typecode, [0]) * (len(data) // itemsize))
+        data.copy_into(out)
+        return out
+    if typecode == "B":
+        return bytearray(data)
     out = array(typecode)
     out.frombytes(data)
-    if sys.byteorder == "big" and out.itemsize > 1:
-        out.byteswap()
     return out
 
 
@@ -57,7 +83,8 @@ class Snapshot:
     """A versioned, self-describing engine state: ``header`` and ``buffers`` by name."""
 
     header: dict
-    buffers: dict[str, bytes | memoryview] = field(repr=False)  # views into parsed bytes
+    # views into the parsed bytes (or slices of the ByteSource they were parsed from)
+    buffers: dict[str, bytes | memoryview] = field(repr=False)
 
     def to_bytes(self) -> bytes:
         """One byte string holding the whole snapshot."""
@@ -67,16 +94,24 @@ class Snapshot:
         return b"".join(parts)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Snapshot":
-        """Parse :meth:`to_bytes` output; raise :class:`StateError` naming any damage."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+    def from_bytes(cls, data: bytes | ByteSource) -> "Snapshot":
+        """Parse :meth:`to_bytes` output; raise :class:`StateError` naming any damage.
+
+        ``data`` may also be a :class:`ByteSource`; the Snapshot's buffers are then its
+        slices, for :func:`restore` to copy (such a Snapshot has no :meth:`to_bytes`).
+        """
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            if not isinstance(data, bytes):
+                data = bytes(data)  # an immutable copy, so the buffer views below stay valid
+            view = memoryview(data)
+        elif hasattr(data, "copy_into"):
+            view = data
+        else:
             raise StateError(
                 f"Invalid snapshot {type(data).__name__}: expected bytes or a Snapshot")
-        if not isinstance(data, bytes):
-            data = bytes(data)  # an immutable copy, so the buffer views below stay valid
-        if len(data) < _PREFIX.size:
-            raise StateError(f"Snapshot is truncated: {len(data)} bytes, no complete prefix")
-        magic, version, header_length, header_crc = _PREFIX.unpack_from(data)
+        if len(view) < _PREFIX.size:
+            raise StateError(f"Snapshot is truncated: {len(view)} bytes, no complete prefix")
+        magic, version, header_length, header_crc = _PREFIX.unpack(bytes(view[:_PREFIX.size]))
         if magic != MAGIC:
             raise StateError(f"Not a cortexkg snapshot: magic {magic!r}, expected {MAGIC!r}")
         if version != FORMAT_VERSION:
@@ -84,7 +119,7 @@ class Snapshot:
                 f"Unsupported snapshot format version {version}: expected {FORMAT_VERSION}"
             )
         start = _PREFIX.size
-        raw = data[start : start + header_length]
+        raw = bytes(view[start : start + header_length])
         if len(raw) != header_length:
             raise StateError(f"Snapshot is truncated inside its {header_length}-byte header")
         if zlib.crc32(raw) != header_crc:
@@ -102,15 +137,15 @@ class Snapshot:
         for name in names:
             if names.count(name) > 1:
                 raise StateError(f"Snapshot header lists buffer {name!r} twice")
-        offset, buffers, view = start + header_length, {}, memoryview(data)
+        offset, buffers = start + header_length, {}
         for name, typecode, length in entries:
             size = length * _itemsize(typecode)
-            if offset + size > len(data):
+            if offset + size > len(view):
                 raise StateError(f"Snapshot is truncated inside buffer {name!r}")
             buffers[name] = view[offset : offset + size]
             offset += size
-        if offset != len(data):
-            raise StateError(f"Snapshot has {len(data) - offset} unexpected trailing bytes")
+        if offset != len(view):
+            raise StateError(f"Snapshot has {len(view) - offset} unexpected trailing bytes")
         return cls(header, buffers)
 
 
@@ -127,7 +162,7 @@ def take(engine) -> Snapshot:
     window = engine._times
     named = {name: (ROW_TYPECODES.get(name, "f"), buffer)
              for name, buffer in engine._columns.buffers().items()}
-    named["order"] = ("I", array("I", engine._column_of.values()))
+    named["order"] = ("I", engine._index.columns())
     named["window"] = ("d", window.samples)
     named["refractory_column"] = ("I", array("I", [col for _, col in engine._refractory]))
     named["refractory_remaining"] = (
@@ -173,8 +208,8 @@ def restore(cls, snapshot, *, backend: str, host):
     _restore_mapping(engine, data["order"])
     _restore_refractory(engine, data["refractory_column"], data["refractory_remaining"])
     _restore_counters(engine, header, data["window"])
-    # concepts were read from the mapped columns, and the free set is derived below
-    engine._validate_store(data["order"], check_concepts=False)
+    # the index was built from the order's columns; the free set is derived below
+    engine._validate_store(engine._index.columns(), check_concepts=False)
     engine._rebuild_free()
     return engine
 
@@ -210,19 +245,24 @@ def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
             raise StateError(f"Snapshot buffer {name!r} size does not match its header")
         if count is not None and length != count:
             raise StateError(f"Snapshot buffer {name!r} holds {length} items, expected {count}")
-        if zlib.crc32(data) != entry.get("crc32"):
+        copy = _copied(typecode, data)
+        if zlib.crc32(copy) != entry.get("crc32"):
             raise StateError(f"Snapshot buffer {name!r} checksum mismatch: the data is damaged")
-        out[name] = bytearray(data) if typecode == "B" else _from_little_endian(typecode, data)
+        if sys.byteorder == "big" and itemsize > 1:
+            copy.byteswap()
+        out[name] = copy
     return out
 
 
 def _restore_mapping(engine, order: array) -> None:
+    if len(order) > engine.column_count:
+        raise StateError(f"Snapshot allocation order holds {len(order)} columns, more than "
+                         f"the engine's {engine.column_count}")
     try:
-        concepts = engine._scans.gather(engine._columns.concept, order)
+        distinct = engine._index.restore(order)
     except IndexError:
         raise StateError("Snapshot allocation order names a column outside the engine") from None
-    engine._column_of = dict(zip(concepts, order))
-    if len(engine._column_of) != len(order):
+    if not distinct:
         raise StateError("Snapshot allocation order holds a concept or column twice")
 
 

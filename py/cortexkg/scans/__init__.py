@@ -4,6 +4,10 @@ The engine never loops over columns itself; it calls these operations on its buf
 (``state``: bytearray of AVAILABLE/ALLOCATED/REFRACTORY, per-column ``array``s, the
 ``fields`` float32 buffer). Implementations:
 
+The concept index (:mod:`cortexkg.concept_index`) is a hash table of columns in one u32
+buffer, ``values`` (``EMPTY`` marks a free slot), keyed by the columns' ``concept``
+entries; ``concept_index.probes`` defines where a key lives.
+
 - ``reference``: plain Python, the definition and test oracle, and the last fallback;
 - ``numpy``: views the buffers with ``numpy.asarray(memoryview(buf))`` (no copy);
 - ``wasm``: the WebAssembly SIMD kernel (``kernel.wat``), in the browser on Pyodide's own
@@ -18,6 +22,8 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 AVAILABLE, ALLOCATED, REFRACTORY = 0, 1, 2
+EMPTY = 0xFFFFFFFF  # a free slot's column in the concept index; a left entry in its order
+HASH_MULTIPLIER = 0x9E3779B1  # the concept index's Fibonacci hashing (2**32 / golden ratio)
 BACKENDS = ("auto", "numpy", "wasm", "reference")
 
 
@@ -63,6 +69,25 @@ class ColumnScans(Protocol):
         column order. Refractory columns stay put. Each ``(buffer, width)`` moves rows of
         ``width`` items (``state`` must be among them). Returns an ``array('I')`` of the
         destination columns of allocated concepts whose column changed.
+        """
+
+    def scatter(self, buffer, indices: Sequence[int], values: Sequence[int]) -> None:
+        """``buffer[indices[i]] = values[i]`` for each i, in order (``values`` may be a
+        ``range``). Raises IndexError, writing nothing, when an index is outside."""
+
+    def without(self, buffer, value: int):
+        """A new buffer of ``buffer``'s type holding its items other than ``value``, in order."""
+
+    def index_get(self, values, concept, keys: Sequence[int]):
+        """The column of each key in the concept index ``values`` over ``concept``
+        (``EMPTY`` when absent), as an ``array('I')``."""
+
+    def index_insert(self, values, concept, columns: Sequence[int]) -> bool:
+        """Add each of ``columns`` to the concept index ``values``, keyed ``concept[c]``.
+
+        Returns False when a key is already in the index or repeats in the input (the
+        index's content is then unspecified). Raises IndexError, before changing anything,
+        when a column is outside ``concept``. The index must have room for every key.
         """
 
 

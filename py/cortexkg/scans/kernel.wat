@@ -964,4 +964,145 @@
           (br_if $vectors (i32.lt_u (local.get $o) (local.get $bytes))))
         (return)))
     (memory.copy (local.get $dst) (local.get $src) (local.get $bytes)))
+
+
+  ;; ------------------------------------------------------------- u32 lists
+
+  ;; The position of the first of the k u32 at $idx that is >= $n, or k.
+  (func $first_outside (param $idx i32) (param $k i32) (param $n i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $items
+        (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+        (br_if $done (i32.ge_u
+          (i32.load (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))))
+          (local.get $n)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $items)))
+    (local.get $i))
+
+  ;; buf[idx[i]] = vals[i] for the k indices at $idx, in order ($buf holds n u32). Returns
+  ;; k, or, having written nothing, the position of the first index >= n.
+  (func $scatter_u32 (export "scatter_u32")
+    (param $buf i32) (param $n i32) (param $idx i32) (param $k i32) (param $vals i32)
+    (result i32)
+    (local $i i32) (local $at i32)
+    (local.set $i (call $first_outside (local.get $idx) (local.get $k) (local.get $n)))
+    (if (i32.lt_u (local.get $i) (local.get $k)) (then (return (local.get $i))))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $items
+        (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+        (local.set $at (i32.shl (local.get $i) (i32.const 2)))
+        (i32.store
+          (i32.add (local.get $buf) (i32.shl (i32.load (i32.add (local.get $idx) (local.get $at)))
+                                             (i32.const 2)))
+          (i32.load (i32.add (local.get $vals) (local.get $at))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $items)))
+    (local.get $k))
+
+  ;; As scatter_u32 with vals[i] = $start + i.
+  (func $scatter_iota_u32 (export "scatter_iota_u32")
+    (param $buf i32) (param $n i32) (param $idx i32) (param $k i32) (param $start i32)
+    (result i32)
+    (local $i i32)
+    (local.set $i (call $first_outside (local.get $idx) (local.get $k) (local.get $n)))
+    (if (i32.lt_u (local.get $i) (local.get $k)) (then (return (local.get $i))))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $items
+        (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+        (i32.store
+          (i32.add (local.get $buf) (i32.shl
+            (i32.load (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))))
+            (i32.const 2)))
+          (i32.add (local.get $start) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $items)))
+    (local.get $k))
+
+  ;; Copies the k u32 at $src other than $value to $out, in order; returns how many.
+  (func $without_u32 (export "without_u32")
+    (param $src i32) (param $k i32) (param $value i32) (param $out i32) (result i32)
+    (local $i i32) (local $m i32) (local $item i32)
+    (block $done
+      (loop $items
+        (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+        (local.set $item (i32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (i32.ne (local.get $item) (local.get $value))
+          (then
+            (i32.store (i32.add (local.get $out) (i32.shl (local.get $m) (i32.const 2)))
+              (local.get $item))
+            (local.set $m (i32.add (local.get $m) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $items)))
+    (local.get $m))
+
+  ;; ------------------------------------------------------------- concept index
+
+  ;; The concept index (cortexkg.concept_index): $values holds 2**bits u32 slots, each a
+  ;; column or 0xFFFFFFFF (free); the key of a column c is concept[c].
+
+  ;; The slot holding $key's column, or the free slot where its probe sequence ends: from
+  ;; the home slot (key * 0x9E3779B1 mod 2**32) >> (32 - bits), one slot at a time, wrapping.
+  (func $probe (param $values i32) (param $bits i32) (param $concept i32) (param $key i32)
+    (result i32)
+    (local $s i32) (local $mask i32) (local $column i32)
+    (local.set $mask (i32.sub (i32.shl (i32.const 1) (local.get $bits)) (i32.const 1)))
+    (local.set $s (i32.shr_u (i32.mul (local.get $key) (i32.const 0x9E3779B1))
+                             (i32.sub (i32.const 32) (local.get $bits))))
+    (block $done
+      (loop $slots
+        (local.set $column
+          (i32.load (i32.add (local.get $values) (i32.shl (local.get $s) (i32.const 2)))))
+        (br_if $done (i32.eq (local.get $column) (i32.const -1)))
+        (br_if $done (i32.eq (local.get $key)
+          (i32.load (i32.add (local.get $concept) (i32.shl (local.get $column) (i32.const 2))))))
+        (local.set $s (i32.and (i32.add (local.get $s) (i32.const 1)) (local.get $mask)))
+        (br $slots)))
+    (local.get $s))
+
+  ;; out[i] = the column of key wanted[i] (0xFFFFFFFF when absent), for the k keys.
+  (func $index_get (export "index_get")
+    (param $values i32) (param $bits i32) (param $concept i32) (param $wanted i32) (param $k i32)
+    (param $out i32)
+    (local $i i32) (local $at i32)
+    (block $done
+      (loop $items
+        (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+        (local.set $at (i32.shl (local.get $i) (i32.const 2)))
+        (i32.store (i32.add (local.get $out) (local.get $at))
+          (i32.load (i32.add (local.get $values) (i32.shl
+            (call $probe (local.get $values) (local.get $bits) (local.get $concept)
+              (i32.load (i32.add (local.get $wanted) (local.get $at))))
+            (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $items))))
+
+  ;; Adds each of the k columns c at $columns to the index, keyed concept[c], in order
+  ;; ($concept holds n u32). Returns 0; 1 when a key is present already (it stops there);
+  ;; 2, having written nothing, when a column is >= n. The index must have room for all.
+  (func $index_insert (export "index_insert")
+    (param $values i32) (param $bits i32) (param $concept i32) (param $n i32)
+    (param $columns i32) (param $k i32) (result i32)
+    (local $i i32) (local $column i32) (local $at i32)
+    (if (i32.lt_u (call $first_outside (local.get $columns) (local.get $k) (local.get $n))
+                  (local.get $k))
+      (then (return (i32.const 2))))
+    (block $done
+      (loop $items
+        (br_if $done (i32.ge_u (local.get $i) (local.get $k)))
+        (local.set $column
+          (i32.load (i32.add (local.get $columns) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $at (i32.add (local.get $values) (i32.shl
+          (call $probe (local.get $values) (local.get $bits) (local.get $concept)
+            (i32.load (i32.add (local.get $concept) (i32.shl (local.get $column) (i32.const 2)))))
+          (i32.const 2))))
+        (if (i32.ne (i32.const -1) (i32.load (local.get $at)))
+          (then (return (i32.const 1))))
+        (i32.store (local.get $at) (local.get $column))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $items)))
+    (i32.const 0))
 )

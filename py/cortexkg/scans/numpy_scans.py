@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import fields as fdef
-from . import ALLOCATED, AVAILABLE, REFRACTORY
+from . import ALLOCATED, AVAILABLE, EMPTY, HASH_MULTIPLIER, REFRACTORY
 
 _FIELD_CHUNK = 1 << 16  # columns per chunk when generating fields (bounds temporaries)
 
@@ -17,6 +17,56 @@ _FIELD_CHUNK = 1 << 16  # columns per chunk when generating fields (bounds tempo
 def _view(buffer) -> np.ndarray:
     """A writable numpy view of a bytearray or array.array, typed by its buffer format."""
     return np.asarray(memoryview(buffer))
+
+
+def _indices(items) -> np.ndarray:
+    if isinstance(items, range):
+        return np.arange(items.start, items.stop, items.step, dtype=np.intp)
+    return np.asarray(items, dtype=np.intp)
+
+
+def _home(capacity: int, keys: np.ndarray) -> np.ndarray:
+    shift = np.uint32(33 - capacity.bit_length())  # 32 - bits
+    return ((keys * np.uint32(HASH_MULTIPLIER)) >> shift).astype(np.intp)
+
+
+def _find(values: np.ndarray, concept: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The slot of each wanted key, or the free slot where its probe ends: probe rounds,
+    each over the keys that have not arrived yet."""
+    at = _home(len(values), wanted)
+    pending = np.arange(len(wanted))
+    mask = len(values) - 1
+    while len(pending):
+        columns = values[at[pending]]
+        going = columns != EMPTY
+        going[going] = concept[columns[going]] != wanted[pending[going]]
+        pending = pending[going]
+        at[pending] = (at[pending] + 1) & mask
+    return at
+
+
+def _build(values: np.ndarray, keys: np.ndarray, columns: np.ndarray) -> bool:
+    """index_insert into an empty table without probing: in the order of their home
+    slots, keys take consecutive free slots (p[i] = max(home[i], p[i-1] + 1)), wrapping
+    past the last slot, which is a valid linear-probing layout. False when keys repeat."""
+    sorted_keys = np.sort(keys)
+    if (sorted_keys[1:] == sorted_keys[:-1]).any():
+        return False
+    capacity, n = len(values), len(keys)
+    # one sort of (home, input position) pairs packed into u64
+    pairs = np.sort((_home(capacity, keys).astype(np.uint64) << np.uint64(32))
+                    | np.arange(n, dtype=np.uint64))
+    step = np.arange(n, dtype=np.int64)
+    rise = np.maximum.accumulate((pairs >> np.uint64(32)).astype(np.int64) - step)
+    wrapped = 0  # keys past the last slot continue from slot 0, before any other
+    while True:
+        slots = np.maximum(rise, wrapped) + step
+        over = int(np.count_nonzero(slots >= capacity))
+        if over == wrapped:
+            break
+        wrapped = over
+    values[slots & (capacity - 1)] = columns[(pairs & np.uint64(0xFFFFFFFF)).astype(np.intp)]
+    return True
 
 
 def _mix64(z: np.ndarray) -> np.ndarray:
@@ -109,3 +159,47 @@ class NumpyScans:
             view[dst] = view[src]
         m = len(allocated)
         return array("I", slots[:m][moved[:m]].astype(np.uint32).tobytes())
+
+    def scatter(self, buffer, indices: Sequence[int], values: Sequence[int]) -> None:
+        if len(indices) != len(values):
+            raise ValueError(f"scatter needs as many values as indices: {len(values)} "
+                             f"for {len(indices)}")
+        view, where = _view(buffer), _indices(indices)
+        if len(where) and not 0 <= where.min() <= where.max() < len(view):
+            raise IndexError(f"scatter index outside the {len(view)} items")
+        view[where] = _indices(values)
+
+    def without(self, buffer, value: int):
+        view = _view(buffer)
+        return array(buffer.typecode, view[view != value].tobytes())
+
+    def index_get(self, values, concept, keys: Sequence[int]) -> array:
+        values, wanted = _view(values), np.asarray(keys, dtype=np.uint32)
+        return array("I", values[_find(values, _view(concept), wanted)].tobytes())
+
+    def index_insert(self, values, concept, columns: Sequence[int]) -> bool:
+        values, concept, columns = _view(values), _view(concept), _indices(columns)
+        keys = concept[columns]  # IndexError before any write
+        if len(keys) > len(values) // 64 and not (values != EMPTY).any():
+            return _build(values, keys, columns)
+        at = _home(len(values), keys)
+        pending = np.arange(len(keys))
+        owner = np.empty(len(values), dtype=np.intp)
+        mask = len(values) - 1
+        while len(pending):  # rounds: each key takes its slot if free, else moves on
+            where = at[pending]
+            held = values[where]
+            free = held == EMPTY
+            occupied = pending[~free]
+            if (concept[held[~free]] == keys[occupied]).any():
+                return False  # already present, or placed earlier in this call
+            at[occupied] = (at[occupied] + 1) & mask
+            contenders, spots = pending[free], where[free]
+            owner[spots] = contenders  # one of several contenders for a free slot wins
+            won = owner[spots] == contenders
+            values[spots[won]] = columns[contenders[won]]
+            placed = np.zeros(len(pending), dtype=bool)
+            placed[np.flatnonzero(free)[won]] = True
+            # the losers stay: next round they compare with the winner, then move on
+            pending = pending[~placed]
+        return True

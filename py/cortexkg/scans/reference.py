@@ -8,7 +8,8 @@ from array import array
 from typing import Sequence
 
 from .. import fields as fdef
-from . import ALLOCATED, AVAILABLE, REFRACTORY
+from ..concept_index import probes
+from . import ALLOCATED, AVAILABLE, EMPTY, REFRACTORY
 
 
 class ReferenceScans:
@@ -64,3 +65,29 @@ class ReferenceScans:
             for (dst, _), row in zip(moves, rows):
                 buffer[dst * width : (dst + 1) * width] = row
         return array("I", [dst for dst, src in zip(slots, allocated) if dst != src])
+
+    def scatter(self, buffer, indices: Sequence[int], values: Sequence[int]) -> None:
+        if len(indices) != len(values):
+            raise ValueError(f"scatter needs as many values as indices: {len(values)} "
+                             f"for {len(indices)}")
+        if any(not 0 <= i < len(buffer) for i in indices):
+            raise IndexError(f"scatter index outside the {len(buffer)} items")
+        for i, value in zip(indices, values):
+            buffer[i] = value
+
+    def without(self, buffer, value: int):
+        return array(buffer.typecode, [item for item in buffer if item != value])
+
+    def index_get(self, values, concept, keys: Sequence[int]) -> array:
+        slot = probes(values, concept)[1]
+        return array("I", [values[slot(key)] for key in keys])
+
+    def index_insert(self, values, concept, columns: Sequence[int]) -> bool:
+        keys = self.gather(concept, columns)  # IndexError before any write
+        slot = probes(values, concept)[1]
+        for key, column in zip(keys, columns):
+            s = slot(key)
+            if values[s] != EMPTY:
+                return False
+            values[s] = column
+        return True

@@ -35,6 +35,8 @@ EXPORTS = (
     "count_u8", "indices_u8", "largest_run_u8", "gather_u8", "gather_u32",
     "count_between_u8", "count_between_u32", "count_between_f32", "best_match",
     "init_fields", "compact_plan", "permute_rows", "permute_partition",
+    "scatter_u32", "scatter_iota_u32", "without_u32",
+    "index_get", "index_insert",
 )
 _U32_MAX = 2**32 - 1
 # Bytes of scratch compact may allocate to move a buffer's allocated rows in streaming
@@ -75,6 +77,11 @@ def _as_u32(columns) -> array | None:
         return array("I", columns)
     except (OverflowError, TypeError):
         return None
+
+
+def _bits(values) -> int:
+    """log2 of a concept index's capacity (its ``values`` hold a power of two items)."""
+    return len(values).bit_length() - 1
 
 
 def _int_bounds(low, high, top: int) -> tuple[int, int] | None:
@@ -213,6 +220,56 @@ class WasmScans:
                     self._kernel.run("permute_rows", (buffer, row, slots, perm, m, scratch),
                                      (buffer, scratch))
         return moved[:changes]
+
+    def scatter(self, buffer, indices: Sequence[int], values: Sequence[int]) -> None:
+        idx = _as_u32(indices)
+        iota = isinstance(values, range) and values.step == 1 and 0 <= values.start < 1 << 32
+        vals = None if iota else _as_u32(values)
+        if (_typecode(buffer) != "I" or idx is None or (vals is None and not iota)
+                or len(idx) != len(values)):
+            return self._reference.scatter(buffer, indices, values)
+        k = len(idx)
+        if not k:
+            return
+        if iota:
+            done = self._kernel.run(
+                "scatter_iota_u32", (buffer, len(buffer), idx, k, _i32(values.start)), (buffer,))
+        else:
+            done = self._kernel.run("scatter_u32", (buffer, len(buffer), idx, k, vals), (buffer,))
+        if done != k:
+            raise IndexError(f"scatter index {idx[done]} is outside the {len(buffer)} items")
+
+    def without(self, buffer, value: int):
+        if _typecode(buffer) != "I" or not 0 <= value <= _U32_MAX:
+            return self._reference.without(buffer, value)
+        out = _u32(len(buffer))
+        if len(buffer):
+            kept = self._kernel.run("without_u32", (buffer, len(buffer), _i32(value), out), (out,))
+            del out[kept:]
+        return out
+
+    def index_get(self, values, concept, keys: Sequence[int]) -> array:
+        wanted = _as_u32(keys)
+        if wanted is None or _typecode(concept) != "I":
+            return self._reference.index_get(values, concept, keys)
+        out = _u32(len(wanted))
+        if len(wanted):
+            self._kernel.run(
+                "index_get", (values, _bits(values), concept, wanted, len(wanted), out), (out,))
+        return out
+
+    def index_insert(self, values, concept, columns: Sequence[int]) -> bool:
+        idx = _as_u32(columns)
+        if idx is None or _typecode(concept) != "I":
+            return self._reference.index_insert(values, concept, columns)
+        if not len(idx):
+            return True
+        result = self._kernel.run(
+            "index_insert", (values, _bits(values), concept, len(concept), idx, len(idx)),
+            (values,))
+        if result == 2:
+            raise IndexError(f"a column is outside the {len(concept)} columns")
+        return result == 0
 
 
 class PyodideKernel:
