@@ -200,7 +200,7 @@ def test_report_has_goals_notes_and_a_table_per_browser_workload():
     ]
     text = render([], records, {}, "Allocation misses: see the profile.", "python -m x")
     assert "| allocate ≤ 6 µs/op at 10K | 7.00 µs/op (allocate) | **MISSED** |" in text
-    assert "## Where a goal is missed\n\nAllocation misses: see the profile." in text
+    assert "## Profiles of the goals\n\nAllocation misses: see the profile." in text
     # a column no record fills (size, here) is left out
     assert "### page_ready\n\n| runtime | cold_s | warm_s | pyodide_s |" in text
     assert "| browser | 4.20 | 1.50 | 3.80 |" in text
@@ -241,7 +241,7 @@ def test_quick_bench_writes_json_lines_and_the_report_its_tables_and_plots(tmp_p
     assert markdown_main([str(results), "--out", str(out), "--plots", str(plots),
                           "--notes", str(notes)]) == 0
     text = out.read_text()
-    for heading in ("## Machine", "## Method", "## Goals", "## Where a goal is missed",
+    for heading in ("## Machine", "## Method", "## Goals", "## Profiles of the goals",
                     "## Engine workloads"):
         assert heading in text
     assert "Profiles go here." in text
