@@ -62,13 +62,11 @@ class ByteSource(Protocol):
         """Fill ``target``, a writable buffer of exactly this many bytes."""
 
 
-def _copied(typecode: str, data) -> bytearray | array:
-    """A new buffer of ``typecode`` items holding the bytes of ``data`` (bytes-like or a
-    ByteSource), still in their stored (little-endian) order."""
+def _copied(typecode: str, length: int, data) -> bytearray | array:
+    """A new buffer of ``length`` ``typecode`` items (a bytearray for "B") holding the bytes
+    of ``data`` (bytes-like or a ByteSource), still in their stored little-endian order."""
     if hasattr(data, "copy_into"):
-        itemsize = 1 if typecode == "B" else array(typecode).itemsize
-        out = bytearray(len(data)) if typecode == "B" else (
-            array(typecode, [0]) * (len(data) // itemsize))
+        out = bytearray(length) if typecode == "B" else array(typecode, [0]) * length
         data.copy_into(out)
         return out
     if typecode == "B":
@@ -245,7 +243,7 @@ def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
             raise StateError(f"Snapshot buffer {name!r} size does not match its header")
         if count is not None and length != count:
             raise StateError(f"Snapshot buffer {name!r} holds {length} items, expected {count}")
-        copy = _copied(typecode, data)
+        copy = _copied(typecode, length, data)
         if zlib.crc32(copy) != entry.get("crc32"):
             raise StateError(f"Snapshot buffer {name!r} checksum mismatch: the data is damaged")
         if sys.byteorder == "big" and itemsize > 1:

@@ -4,6 +4,7 @@
 // A read-only tab (another tab writes) has them all disabled; an engine whose stored data
 // was refused keeps only "Create new engine…", its way out.
 
+import { Actions } from "./actions.js";
 import { formatCount, formatUnit } from "./format.js";
 import { conceptIdFromText, nextUnusedIds, parseBatch, rangeIds } from "./ids.js";
 
@@ -47,24 +48,24 @@ export class Controls {
     // The fieldsets that change the engine's state, and the one that replaces the engine.
     this.mutating = ["concept-fieldset", "batch-fieldset", "layout-fieldset"].map(byId);
     this.engineFieldset = byId("engine-fieldset");
-    this.busy = new Set();
+    this.actions = new Actions(host);
     this.config = null;
 
     byId("concept-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      this.act(byId("allocate-button"), () => this.allocate());
+      this.actions.run(byId("allocate-button"), () => this.allocate());
     });
     byId("deallocate-button").addEventListener("click",
-      (event) => this.act(event.currentTarget, () => this.deallocate()));
+      (event) => this.actions.run(event.currentTarget, () => this.deallocate()));
     byId("activate-button").addEventListener("click",
-      (event) => this.act(event.currentTarget, () => this.activate()));
+      (event) => this.actions.run(event.currentTarget, () => this.activate()));
     byId("batch-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.batch("allocate");
     });
     this.el.batchDeallocate.addEventListener("click", () => this.batch("deallocate"));
     this.el.optimize.addEventListener("click",
-      (event) => this.act(event.currentTarget, () => this.optimize()));
+      (event) => this.actions.run(event.currentTarget, () => this.optimize()));
     this.el.engineForm.addEventListener("submit", (event) => {
       event.preventDefault();
       this.newEngine();
@@ -94,24 +95,6 @@ export class Controls {
     const readOnly = mode === "reader";
     for (const fieldset of this.mutating) fieldset.disabled = readOnly || mode === "failed";
     this.engineFieldset.disabled = readOnly;
-  }
-
-  // Run an action unless the same control's last one is still running; buttons stay
-  // focusable meanwhile (aria-disabled), so the keyboard focus never drops to <body>.
-  async act(button, action) {
-    const kg = this.host.kg();
-    if (kg === null || this.busy.has(button)) return;
-    this.busy.add(button);
-    button.setAttribute("aria-disabled", "true");
-    try {
-      // An action returns false when it has reported a partial failure itself.
-      if ((await action(kg)) !== false) this.host.succeeded();
-    } catch (error) {
-      this.host.fail(error);
-    } finally {
-      this.busy.delete(button);
-      button.removeAttribute("aria-disabled");
-    }
   }
 
   conceptId() {
@@ -161,11 +144,11 @@ export class Controls {
   batch(kind) {
     const button = kind === "allocate" ? this.el.batchAllocate : this.el.batchDeallocate;
     // One batch at a time: the progress bar describes one.
-    if (this.busy.has(this.el.batchAllocate) || this.busy.has(this.el.batchDeallocate)) {
+    if (this.actions.busy(this.el.batchAllocate) || this.actions.busy(this.el.batchDeallocate)) {
       this.el.batchStatus.textContent = "A batch is already running; wait for it to finish.";
       return;
     }
-    return this.act(button, async (kg) => {
+    return this.actions.run(button, async (kg) => {
       const { el } = this;
       for (const b of [el.batchAllocate, el.batchDeallocate]) {
         b.setAttribute("aria-disabled", "true");

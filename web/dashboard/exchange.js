@@ -4,6 +4,7 @@
 // with the reason and changes nothing; and, for stored data the engine refused, the raw
 // database contents (kg.exportRawData()) downloaded as JSON.
 
+import { Actions } from "./actions.js";
 import { messageOf } from "./banner.js";
 import { formatCount } from "./format.js";
 
@@ -27,14 +28,14 @@ export class Exchange {
     this.input = byId("import-input");
     this.rawButton = byId("export-raw-button");
     this.result = byId("exchange-result");
-    this.busy = new Set();
-    this.exportButton.addEventListener("click", () => this.act(this.exportButton, () => this.exportState()));
-    this.rawButton.addEventListener("click", () => this.act(this.rawButton, () => this.exportRaw()));
+    this.actions = new Actions(host);
+    this.exportButton.addEventListener("click", () => this.actions.run(this.exportButton, () => this.exportState()));
+    this.rawButton.addEventListener("click", () => this.actions.run(this.rawButton, () => this.exportRaw()));
     this.input.addEventListener("change", () => {
       const file = this.input.files?.[0];
       // cleared at once, so choosing the same file again is a change too
       this.input.value = "";
-      if (file) this.act(this.input, () => this.importFile(file));
+      if (file) this.actions.run(this.input, () => this.importFile(file));
     });
   }
 
@@ -43,21 +44,6 @@ export class Exchange {
   setMode(mode) {
     this.input.disabled = mode === "reader";
     this.exportButton.disabled = mode === "failed";
-  }
-
-  async act(control, action) {
-    const kg = this.host.kg();
-    if (kg === null || this.busy.has(control)) return;
-    this.busy.add(control);
-    control.setAttribute("aria-disabled", "true");
-    try {
-      if ((await action(kg)) !== false) this.host.succeeded();
-    } catch (error) {
-      this.host.fail(error);
-    } finally {
-      this.busy.delete(control);
-      control.removeAttribute("aria-disabled");
-    }
   }
 
   async exportState() {
