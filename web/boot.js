@@ -19,7 +19,13 @@ export async function boot(onProgress) {
   const appWheel = fetchBytes(new URL(site.cortexkg, siteRoot));
   const indexURL = new URL(site.indexURL, siteRoot).href;
   const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
-  const pyodide = await loadPyodide({ indexURL });
+  // Pyodide never settles when its wasm cannot be compiled (a server sending the wrong
+  // MIME type, say); a failed check of the same file, or of the kernel, stops booting.
+  const pyodide = await Promise.race([
+    loadPyodide({ indexURL }),
+    checkWasmType(new URL("pyodide.asm.wasm", indexURL)).then(() => new Promise(() => {})),
+    kernel.then(() => new Promise(() => {})),
+  ]);
 
   // The column-scan kernel on Pyodide's memory; without WebAssembly SIMD it is skipped and
   // the engine's backend "auto" falls back to numpy or the reference scans.
@@ -37,6 +43,16 @@ export async function boot(onProgress) {
 
   onProgress("Importing cortexkg");
   return { pyodide, runtime: { ...describe(pyodide), wasmSimd } };
+}
+
+// Browsers compile WebAssembly only when it is served as application/wasm.
+async function checkWasmType(url) {
+  const response = await fetch(url, { method: "HEAD" });
+  const type = response.headers.get("Content-Type") ?? "none";
+  if (!response.ok) throw new Error(`${url} answered ${response.status} ${response.statusText}`);
+  if (type.split(";")[0].trim() !== "application/wasm") {
+    throw new Error(`${url} is served as ${type}; WebAssembly needs application/wasm (fix the server's MIME types)`);
+  }
 }
 
 async function fetchBytes(url) {

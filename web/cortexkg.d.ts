@@ -191,7 +191,7 @@ export class CortexKG extends EventTarget {
   flush(): Promise<void>;
   /** The database's stored values as they are, whatever its schema (for data that could
    *  not be loaded): {meta, snapshots, journal} for CortexKG's own. */
-  exportRawData(): Promise<Record<string, [unknown, unknown][]>>;
+  exportRawData(): Promise<Uint8Array>;
   getDiagnostics(): Promise<{ pythonObjects: number }>;
   close(): void;
 

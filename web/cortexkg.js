@@ -229,9 +229,10 @@ export class CortexKG extends EventTarget {
 
   /** The whole state as one versioned, checksummed export file (Uint8Array). */
   exportState() { return this.#call("exportState", []); }
-  /** Everything in the database as it is, whatever its schema: {store: [[key, value], ...]}
-   *  ({meta, snapshots, journal} for CortexKG's own), snapshot bytes as a Uint8Array.
-   *  For stored data that could not be loaded. */
+  /** Everything in the database as it is, whatever its schema or contents, as the bytes
+   *  of a JSON file: {store: [[key, value], ...]} ({meta, snapshots, journal} for
+   *  CortexKG's own), binary data as arrays of numbers. For stored data that could not be
+   *  loaded. */
   exportRawData() { return this.#call("dump", []); }
 
   /** The concept's column, or null. */

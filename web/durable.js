@@ -20,6 +20,7 @@
 //   only the lock holder can make; the other tabs follow the state it stores.
 
 import { databaseName, dumpDatabase, openDatabase, StoredStateError } from "./persistence.js";
+import { rawJson } from "./raw-json.js";
 import { describeWriteError, messageOf, TypedError } from "./worker-errors.js";
 
 const COMPACT_AFTER = 10_000; // journal records
@@ -455,9 +456,10 @@ export class DurableSession {
     });
   }
 
-  /** Everything stored, as it is: for data that could not be loaded. */
+  /** Everything stored, as it is, as the bytes of a JSON file: for data that could not
+   *  be loaded (whatever it holds: see raw-json.js). */
   async dump() {
-    return dumpDatabase(this.name);
+    return new TextEncoder().encode(rawJson(await dumpDatabase(this.name)));
   }
 
   #setStorage(change) {

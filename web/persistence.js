@@ -255,6 +255,7 @@ function checkStored(engineName, schema, meta, snapshot, records) {
   }
   let expected = (snapshot?.seq ?? 0) + 1;
   for (const record of records) {
+    checkRecord(where, record);
     if (record.seq !== expected) {
       throw new StoredStateError(`${where} has a gap in its journal: record ${expected} is missing.`);
     }
@@ -264,4 +265,37 @@ function checkStored(engineName, schema, meta, snapshot, records) {
     throw new StoredStateError(
       `${where} has a truncated journal: it ends at record ${expected - 1}, but ${meta.lastSeq} were acknowledged.`);
   }
+}
+
+// A journal record as written: {seq, method, args, readings}, its args at most
+// RECORD_DEPTH deep (ids, embeddings). Anything else is refused before Python converts it,
+// which would recurse once per level.
+const RECORD_DEPTH = 4;
+
+function checkRecord(where, record) {
+  const shaped = record !== null && typeof record === "object" && typeof record.method === "string"
+    && Array.isArray(record.args) && Array.isArray(record.readings)
+    && record.readings.every((reading) => typeof reading === "number");
+  if (!shaped) throw new StoredStateError(`${where} holds a malformed journal record (seq ${describeSeq(record)}).`);
+  if (!depthAtMost(record.args, RECORD_DEPTH)) {
+    throw new StoredStateError(
+      `${where} holds journal record ${describeSeq(record)} nested deeper than ${RECORD_DEPTH} levels.`);
+  }
+}
+
+function describeSeq(record) {
+  return String(JSON.stringify(record?.seq)).slice(0, 20);
+}
+
+// Whether value nests at most limit arrays or objects deep, walked without recursion (a
+// typed array is one level; cycles are too deep).
+function depthAtMost(value, limit) {
+  const stack = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop();
+    if (item === null || typeof item !== "object" || ArrayBuffer.isView(item)) continue;
+    if (depth > limit) return false;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return true;
 }

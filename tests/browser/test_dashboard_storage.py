@@ -395,16 +395,19 @@ def test_writes_failing_for_quota_show_unsaved_and_saved_again_once_space_exists
     origin = server.url.rstrip("/")
     cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": 64 * 1024})
     run_batch(page, "200000")
-    wait_stat(page, "allocated", 200000)
+    expect(by_id(page, "batch-status")).to_have_attribute("data-state", "failed")
     expect(status).to_have_attribute("data-saved", "false")
     expect(status).to_contain_text("Not saved: QuotaExceededError")
     unsaved = by_id(page, "storage-unsaved")
     expect(unsaved).to_be_visible()
-    expect(unsaved).to_contain_text("Changes are not being saved: QuotaExceededError")
+    expect(unsaved).to_contain_text("Changes cannot be saved: QuotaExceededError")
     expect(by_id(page, "event-log")).to_contain_text("Not saved: QuotaExceededError")
-    # the engine keeps working in memory
-    concept_action(page, "allocate-button", 999_999)
-    wait_stat(page, "allocated", 200001)
+    # nothing that could not be saved was acknowledged: the engine keeps its saved state
+    wait_stat(page, "allocated", 0)
+    by_id(page, "concept-input").fill("999999")
+    by_id(page, "allocate-button").click()
+    expect(by_id(page, "error-banner")).to_contain_text("Changes cannot be saved now: QuotaExceededError")
+    wait_stat(page, "allocated", 0)
 
     cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
     by_id(page, "storage-retry-button").click()
@@ -412,8 +415,10 @@ def test_writes_failing_for_quota_show_unsaved_and_saved_again_once_space_exists
     expect(status).to_contain_text("Saved in this browser")
     expect(unsaved).to_be_hidden()
     expect(by_id(page, "event-log")).to_contain_text("Saved: every change is stored in this browser again")
+    concept_action(page, "allocate-button", 999_999)
+    wait_stat(page, "allocated", 1)
     App(page).load(page.reload)
-    expect(by_id(page, "storage-restored")).to_have_attribute("data-allocated", "200001")
+    expect(by_id(page, "storage-restored")).to_have_attribute("data-allocated", "1")
 
 
 # --------------------------------------------------------------- persist() and flushing

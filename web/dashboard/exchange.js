@@ -94,27 +94,11 @@ export class Exchange {
 
   async exportRaw() {
     const kg = this.host.kg();
-    const raw = await kg.exportRawData();
-    const text = rawDataJson(raw);
+    const bytes = await kg.exportRawData();
     const name = rawFileName(kg.config.name, new Date());
-    saveFile(this.document, new Blob([text], { type: "application/json" }), name);
-    const records = Object.values(raw).reduce((n, entries) => n + (entries?.length ?? 0), 0);
-    this.host.log("export", `The raw stored data (${formatCount(records)} record${records === 1 ? "" : "s"}) ` +
-      `was exported to ${name} (${formatBytes(text.length)})`);
+    saveFile(this.document, new Blob([bytes], { type: "application/json" }), name);
+    this.host.log("export", `The raw stored data was exported to ${name} (${formatBytes(bytes.length)})`);
   }
-}
-
-/** kg.exportRawData() as JSON, typed arrays (and ArrayBuffers) written as plain arrays. */
-export function rawDataJson(raw) {
-  return JSON.stringify(raw, (_key, value) => {
-    if (value instanceof DataView) {
-      return Array.from(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-    }
-    if (ArrayBuffer.isView(value)) return Array.from(value, (x) => (typeof x === "bigint" ? String(x) : x));
-    if (value instanceof ArrayBuffer) return Array.from(new Uint8Array(value));
-    if (typeof value === "bigint") return String(value);
-    return value;
-  });
 }
 
 /** "cortexkg-<name>-2025-01-31-142501.ckg" (local time); the name made safe for a file. */

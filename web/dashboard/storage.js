@@ -3,7 +3,7 @@
 // - what recovery restored on load (counts: allocated concepts, journal records replayed,
 //   from a snapshot or not), and the notice naming URL parameters a stored engine overrode,
 // - the read-only banner while another tab is the writer,
-// - the unsaved alert (a write failed: the engine works in memory, saving is retried),
+// - the unsaved alert (a write failed: changes are refused until a retry succeeds),
 // - the refused-data alert (stored data that cannot be used: export it raw, or reset),
 // - the answer of navigator.storage.persist().
 // It only shows; the buttons in its alerts call back into the page (host).
@@ -61,8 +61,9 @@ export class StorageStatus {
     const unsaved = mode === "writer" && !saved && Boolean(error);
     this.unsaved.hidden = !unsaved;
     setText(this.unsavedMessage, unsaved
-      ? `Changes are not being saved: ${error}. The engine keeps working in memory ` +
-        "and saving is retried every second; free some space in this browser, or retry now."
+      ? `Changes cannot be saved: ${error}. Until this browser accepts writes again, every ` +
+        "change is refused and the engine keeps its last saved state (nothing saved is lost). " +
+        "Saving is retried every second; free some space in this browser, or retry now."
       : "");
 
     this.failed.hidden = mode !== "failed";
