@@ -9,10 +9,22 @@
 - Caching: everything under vendor/ has a version in its path, so browsers may keep it
   for a year without asking; everything else is revalidated with ETag/Last-Modified.
 - Files only: a folder URL serves its index.html or 404, never a listing.
+- Its own names only: the Host header must be 127.0.0.1:<port>, localhost:<port> or
+  [::1]:<port> (the port may be left out only when it is 80), else 421 Misdirected Request.
+  So a page whose site name an attacker rebinds to 127.0.0.1 (DNS rebinding) cannot read
+  this one. With --host set to another address, "<that address>:<port>" is accepted too,
+  and nothing else: --host 0.0.0.0 accepts 0.0.0.0:<port> but not the machine's LAN
+  address; to serve other machines, pass the address they use (--host 192.168.1.5).
+- No request bodies: a request with Transfer-Encoding or a Content-Length other than 0 is
+  answered 400 and its connection closed, so a body is never read as a request of its own
+  (request smuggling behind a proxy that forwards it).
+- Bounded connections: a fixed pool of --max-connections threads serves the connections,
+  and closes one that waits --idle-timeout seconds for a request or for the client; while
+  every thread is busy, new connections wait in a listen backlog of 128.
 
-Usage: serve.py [--host 127.0.0.1] [--port $PORT or 8000] [--root dist]; port 0 picks a
-free port. The first line on stdout is "Serving <root> at <url>"; requests are logged on
-stderr.
+Usage: serve.py [--host 127.0.0.1] [--port $PORT or 8000] [--root dist] [--idle-timeout 10]
+[--max-connections 64]; port 0 picks a free port. The first line on stdout is "Serving
+<root> at <url>"; requests are logged on stderr.
 """
 
 from __future__ import annotations
@@ -21,12 +33,14 @@ import argparse
 import email.utils
 import os
 import posixpath
+import queue
 import shutil
 import sys
+import threading
 import urllib.parse
 from functools import partial
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +88,53 @@ MIME_TYPES = {
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+IDLE_TIMEOUT = 10.0  # seconds
+MAX_CONNECTIONS = 64  # a browser opens at most 6 per origin
+
+
+def own_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host header values (lower case) naming a server listening on host and port."""
+    names = {*LOOPBACK_NAMES, host.lower()}
+    with_port = {f"{name}:{port}" for name in names}
+    # HTTP leaves the port out of Host when it is the default one.
+    return frozenset(with_port | names) if port == 80 else frozenset(with_port)
+
+
+class SiteServer(HTTPServer):
+    """An HTTPServer whose connections are served by a fixed pool of threads.
+
+    The loop accepting connections waits while every thread is busy, so a flood of
+    connections waits in the listen backlog instead of costing a thread each.
+    """
+
+    # A full backlog makes the kernel drop a client's SYN, which the client retries only
+    # after 1 s, then 3 s: a page's burst of connections must fit.
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler, max_connections: int) -> None:
+        super().__init__(address, handler)
+        self.hosts = own_hosts(address[0], self.server_address[1])
+        # Holds one connection: process_request blocks until a thread has taken the last.
+        self.connections: queue.Queue = queue.Queue(maxsize=1)
+        for _ in range(max_connections):
+            threading.Thread(target=self.serve_connections, daemon=True).start()
+
+    def process_request(self, request, client_address) -> None:
+        self.connections.put((request, client_address))
+
+    def serve_connections(self) -> None:
+        """One thread of the pool: serve connections one after another, forever."""
+        while True:
+            request, client_address = self.connections.get()
+            # What ThreadingMixIn.process_request_thread does, on a thread that lives on.
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
 
 class SiteHandler(BaseHTTPRequestHandler):
     """GET and HEAD of the files under root, with conditional requests (304)."""
@@ -84,8 +145,11 @@ class SiteHandler(BaseHTTPRequestHandler):
     # connection.
     disable_nagle_algorithm = True
 
-    def __init__(self, *args, root: Path, **kwargs):
+    def __init__(self, *args, root: Path, idle_timeout: float, **kwargs):
         self.root = root
+        # StreamRequestHandler sets it on the socket; a read or write waiting longer raises
+        # TimeoutError, on which handle_one_request closes the connection.
+        self.timeout = idle_timeout
         super().__init__(*args, **kwargs)
 
     def version_string(self) -> str:
@@ -96,6 +160,30 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self.serve(send_body=False)
+
+    def parse_request(self) -> bool:
+        """Parse as http.server does, then refuse requests to another name or with a body.
+
+        A refusal closes the connection: send_error says "Connection: close".
+        """
+        if not super().parse_request():
+            return False
+        hosts = self.headers.get_all("Host", [])
+        if len(hosts) != 1 or hosts[0].lower() not in self.server.hosts:
+            expected = ", ".join(sorted(self.server.hosts))
+            self.send_error(HTTPStatus.MISDIRECTED_REQUEST, explain=(
+                f"Host {' and '.join(hosts) or 'missing'}: expected exactly one of {expected}"))
+            return False
+        body_headers = [
+            f"{name}: {value}" for name, value in self.headers.items()
+            if name.lower() == "transfer-encoding"
+            or (name.lower() == "content-length" and value.strip() != "0")
+        ]
+        if body_headers:
+            self.send_error(HTTPStatus.BAD_REQUEST, explain=(
+                f"{'; '.join(body_headers)}: expected no request body"))
+            return False
+        return True
 
     def end_headers(self) -> None:
         # Every response, errors and 304s included, carries the same security headers.
@@ -174,13 +262,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="port (default $PORT or 8000; 0 picks a free one)")
     parser.add_argument("--root", type=Path, default=ROOT / "dist",
                         help="folder to serve (default dist/)")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="SECONDS",
+                        help=f"close a connection idle this long (default {IDLE_TIMEOUT:g})")
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
+                        help=f"connections served at once (default {MAX_CONNECTIONS})")
     args = parser.parse_args(argv)
+    if not args.idle_timeout > 0:  # NaN included
+        parser.error(f"--idle-timeout {args.idle_timeout:g}: expected a number of seconds > 0")
+    if args.max_connections < 1:
+        parser.error(f"--max-connections {args.max_connections}: expected at least 1")
 
     root = args.root.resolve()
     if not (root / "index.html").is_file():
         print(f"serve: {root}/index.html is missing: run `npm run build` first", file=sys.stderr)
         return 1
-    server = ThreadingHTTPServer((args.host, args.port), partial(SiteHandler, root=root))
+    handler = partial(SiteHandler, root=root, idle_timeout=args.idle_timeout)
+    server = SiteServer((args.host, args.port), handler, args.max_connections)
     host, port = server.server_address[:2]
     print(f"Serving {root} at http://{host}:{port}/", flush=True)
     try:

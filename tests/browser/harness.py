@@ -64,10 +64,11 @@ def chromium_args() -> list[str]:
 
 @dataclass(frozen=True)
 class Server:
-    """A running build/serve.py: its base URL and its request log."""
+    """A running build/serve.py: its base URL, its request log and its process id."""
 
     url: str
     log: Path
+    pid: int
 
     def count(self, method: str, path: str, status: int) -> int:
         """How many requests for path the server has answered with status."""
@@ -75,12 +76,13 @@ class Server:
 
 
 @contextmanager
-def serve(root: Path, log: Path) -> Iterator[Server]:
-    """build/serve.py serving root on a free port of 127.0.0.1 while the block runs;
-    its request log goes to log."""
+def serve(root: Path, log: Path, *options: str) -> Iterator[Server]:
+    """build/serve.py serving root on a free port of 127.0.0.1 while the block runs, with
+    options added to its command line; its request log goes to log."""
+    command = [sys.executable, str(ROOT / "build" / "serve.py"), "--port", "0", "--root", str(root)]
     with log.open("w") as log_stream:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "build" / "serve.py"), "--port", "0", "--root", str(root)],
+            [*command, *options],
             stdout=subprocess.PIPE, stderr=log_stream, text=True,
         )
     try:
@@ -88,7 +90,7 @@ def serve(root: Path, log: Path) -> Iterator[Server]:
         match = re.search(r" at (http://127\.0\.0\.1:\d+/)$", first_line.rstrip())
         if match is None:
             pytest.fail(f"serve.py did not start: {first_line!r}\n{log.read_text()}")
-        yield Server(match[1], log)
+        yield Server(match[1], log, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)

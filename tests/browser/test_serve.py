@@ -1,13 +1,22 @@
-"""build/serve.py: isolation, CSP, MIME types, caching, and nothing but the site's files."""
+"""build/serve.py: isolation, CSP, MIME types, caching, nothing but the site's files, only
+to its own Host names, and bounded connections."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
+import select
+import signal
+import socket
+import time
 import urllib.parse
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from harness import RUNTIME_PATH, Server
+from harness import RUNTIME_PATH, Server, serve
 
 pytestmark = pytest.mark.browser
 
@@ -94,3 +103,190 @@ def test_app_files_are_revalidated_and_answer_304_when_unchanged(server: Server)
     assert again.headers["ETag"] == first.headers["ETag"]
     since = get(server, "/main.js", {"If-Modified-Since": first.headers["Last-Modified"]})
     assert since.status == 304
+
+
+# The tests below speak raw HTTP over sockets: their requests are malformed or hostile on
+# purpose, and they see every byte the server sends back.
+
+IDLE_TIMEOUT = 0.5  # seconds, for impatient_server
+MAX_CONNECTIONS = 8  # for impatient_server
+
+
+@pytest.fixture(scope="module")
+def impatient_server(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """serve.py closing idle connections after IDLE_TIMEOUT, at most MAX_CONNECTIONS at once."""
+    log = tmp_path_factory.mktemp("serve") / "requests.log"
+    options = ["--idle-timeout", str(IDLE_TIMEOUT), "--max-connections", str(MAX_CONNECTIONS)]
+    with serve(site, log, *options) as server:
+        yield server
+
+
+def address(server: Server) -> tuple[str, int]:
+    """Where server listens."""
+    url = urllib.parse.urlsplit(server.url)
+    return url.hostname, url.port
+
+
+def host_line(server: Server) -> str:
+    """The Host header a browser sends to server."""
+    return "Host: 127.0.0.1:%d" % address(server)[1]
+
+
+def request(*header_lines: str, body: bytes = b"", path: str = "/") -> bytes:
+    """A GET of path with header_lines and body, as raw bytes."""
+    head = "".join(f"{line}\r\n" for line in [f"GET {path} HTTP/1.1", *header_lines])
+    return f"{head}\r\n".encode("latin-1") + body
+
+
+def thread_count(server: Server) -> int:
+    """How many threads the server's process has."""
+    return len(os.listdir(f"/proc/{server.pid}/task"))
+
+
+def read_until_closed(client: socket.socket) -> bytes:
+    """Everything the server sends on client until it closes the connection."""
+    client.settimeout(10)  # a ceiling: the server answers and closes in milliseconds
+    chunks = []
+    while chunk := client.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def exchange(server: Server, raw: bytes) -> list[tuple[int | None, bytes]]:
+    """Send raw on one connection; the (status, body) of each response until the server
+    closes the connection."""
+    with socket.create_connection(address(server), timeout=10) as client:
+        client.sendall(raw)
+        return responses(read_until_closed(client))
+
+
+def responses(reply: bytes) -> list[tuple[int | None, bytes]]:
+    """The (status, body) of each response in reply, whole GET responses back to back;
+    status None for a body without a status line, as http.server answers a request line
+    it cannot parse."""
+    found = []
+    while reply:
+        if not reply.startswith(b"HTTP/"):
+            return [*found, (None, reply)]
+        head, _, rest = reply.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in header_lines)
+        length = int(headers.get("content-length", 0))
+        found.append((int(status_line.split()[1]), rest[:length]))
+        reply = rest[length:]
+    return found
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{port}"]
+)
+def test_the_loopback_names_with_the_port_are_served(
+    server: Server, site: Path, host: str
+) -> None:
+    host = host.format(port=address(server)[1])
+    replies = exchange(server, request(f"Host: {host}", "Connection: close"))
+    assert replies == [(200, (site / "index.html").read_bytes())]
+
+
+@pytest.mark.parametrize(
+    "host_lines",
+    [
+        [],
+        ["Host: evil.example:{port}"],
+        ["Host: 127.0.0.1:{other_port}"],
+        ["Host: localhost"],
+        ["Host: 127.0.0.1:{port}.evil.example"],
+        ["Host: 127.0.0.1:{port}", "Host: evil.example:{port}"],
+    ],
+    ids=["missing", "other-name", "other-port", "no-port", "suffix", "two-hosts"],
+)
+def test_other_host_names_are_misdirected(
+    server: Server, site: Path, host_lines: list[str]
+) -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 must not
+    read the site, since its requests carry Host: evil.example."""
+    port = address(server)[1]
+    lines = [line.format(port=port, other_port=port + 1) for line in host_lines]
+    replies = exchange(server, request(*lines, "Connection: close"))
+    [(status, body)] = replies
+    assert status == 421
+    assert (site / "index.html").read_bytes() not in body
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_get_with_a_body_is_refused_and_its_body_never_answered(
+    server: Server, framing: str
+) -> None:
+    """A proxy that forwards the body would otherwise have the server answer it as a
+    request of its own (request smuggling)."""
+    smuggled = request(host_line(server), "Connection: close", path="/index.html")
+    if framing == "content-length":
+        header, body = f"Content-Length: {len(smuggled)}", smuggled
+    else:
+        header, body = "Transfer-Encoding: chunked", b"%x\r\n%s\r\n0\r\n\r\n" % (
+            len(smuggled), smuggled
+        )
+    replies = exchange(server, request(host_line(server), header, body=body))
+    assert [status for status, _ in replies] == [400]
+
+
+def test_a_burst_of_connections_waits_in_the_listen_backlog(server: Server) -> None:
+    """Connections the server has not accepted yet wait in the kernel's listen backlog;
+    a full one drops the client's SYN, which the client retries only after 1 s, 3 s..."""
+    raw = request(host_line(server), "Connection: close")
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(socket.socket()) for _ in range(100)]
+        os.kill(server.pid, signal.SIGSTOP)  # accepting nothing, as a server busy for a while
+        try:
+            for client in clients:
+                client.setblocking(False)
+                client.connect_ex(address(server))
+            pending = set(clients)
+            deadline = time.monotonic() + 10  # a ceiling: the kernel connects them at once
+            while pending and time.monotonic() < deadline:
+                _, connected, _ = select.select([], list(pending), [], 0.1)
+                pending.difference_update(connected)
+            assert len(pending) == 0, f"{len(pending)} of {len(clients)} connects were dropped"
+            for client in clients:
+                assert client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                client.setblocking(True)
+                client.sendall(raw)
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        replies = [responses(read_until_closed(client)) for client in clients]
+    assert [[status for status, _ in reply] for reply in replies] == [[200]] * len(clients)
+
+
+@pytest.mark.parametrize(
+    ("sent", "statuses"),
+    [("", []), ("GET / HTTP/1.1\r\n", []), ("GET / HTTP/1.1\r\n{host_line}\r\n\r\n", [200])],
+    ids=["nothing", "half-a-request", "after-a-response"],
+)
+def test_an_idle_connection_is_closed(
+    impatient_server: Server, sent: str, statuses: list[int]
+) -> None:
+    with socket.create_connection(address(impatient_server), timeout=10) as client:
+        client.sendall(sent.format(host_line=host_line(impatient_server)).encode())
+        replies = responses(read_until_closed(client))
+    assert [status for status, _ in replies] == statuses
+
+
+def test_idle_connections_hold_a_bounded_number_of_threads(impatient_server: Server) -> None:
+    """Each connection waiting for a thread waits in the listen backlog, costing none."""
+    with contextlib.ExitStack() as stack:
+        clients = [
+            stack.enter_context(socket.create_connection(address(impatient_server), timeout=10))
+            for _ in range(5 * MAX_CONNECTIONS)
+        ]
+        open_clients = set(clients)
+        most_threads = 0
+        # A ceiling: the server closes MAX_CONNECTIONS of them every IDLE_TIMEOUT.
+        deadline = time.monotonic() + 30
+        while open_clients and time.monotonic() < deadline:
+            most_threads = max(most_threads, thread_count(impatient_server))
+            closed, _, _ = select.select(list(open_clients), [], [], 0.1)
+            for client in closed:
+                assert client.recv(1) == b""  # closed without an answer
+            open_clients.difference_update(closed)
+    assert most_threads <= MAX_CONNECTIONS + 1  # the handlers and the accepting thread
+    assert not open_clients, f"{len(open_clients)} of {len(clients)} were never closed"
