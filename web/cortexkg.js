@@ -15,22 +15,40 @@
 // with comlink each of these needs its own wrapper, and the whole protocol here is one
 // request id and four message shapes (see worker.js).
 
+// Each class names itself: a minifier renames classes, so new.target.name would not do.
 export class CortexKGError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = new.target.name;
-  }
+  name = "CortexKGError";
 }
 /** No free column, or a concept that is not allocated. */
-export class AllocationError extends CortexKGError {}
+export class AllocationError extends CortexKGError {
+  name = "AllocationError";
+}
 /** A bad argument: an id outside 0..2**32-1, a wrong embedding, an unknown option. */
-export class InvalidInputError extends CortexKGError {}
+export class InvalidInputError extends CortexKGError {
+  name = "InvalidInputError";
+}
 /** The engine is not initialized, or this instance was closed. */
-export class NotInitializedError extends CortexKGError {}
+export class NotInitializedError extends CortexKGError {
+  name = "NotInitializedError";
+}
 /** Stored or imported state is invalid, or an engine invariant is broken. */
-export class StateError extends CortexKGError {}
+export class StateError extends CortexKGError {
+  name = "StateError";
+}
+/** A change cannot be made durable now (the browser refuses writes: quota, I/O); the
+ *  engine is left as it was. kg.storage says when writes are accepted again. */
+export class StorageError extends CortexKGError {
+  name = "StorageError";
+}
+/** The engine's runtime could not start (worker, Pyodide, the wheel or the kernel). */
+export class BootError extends CortexKGError {
+  name = "BootError";
+}
 
-const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError };
+const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
+
+/** How long create() waits for the runtime to boot and the engine to open. */
+export const BOOT_TIMEOUT_MS = 120_000;
 
 /** Option names of create() and their defaults (those of the Python facade). */
 export const DEFAULTS = Object.freeze({
@@ -80,9 +98,15 @@ export class CortexKG extends EventTarget {
     if (typeof settings.name !== "string" || settings.name === "") {
       throw new InvalidInputError(`Invalid name ${JSON.stringify(settings.name)}: expected a non-empty string`);
     }
-    const kg = new CortexKG(onProgress);
+    let kg;
     try {
-      const { runtime, config, storage } = await kg.#call("open", [settings]);
+      kg = new CortexKG(onProgress);
+    } catch (error) {
+      // e.g. a SecurityError: this module was loaded from another origin than the page's
+      throw new BootError(`The engine's worker cannot start from ${new URL("./worker.js", import.meta.url)}: ${error?.name ?? "Error"}: ${error?.message}`);
+    }
+    try {
+      const { runtime, config, storage } = await kg.#withTimeout(kg.#call("open", [settings]));
       kg.runtime = runtime;
       kg.config = { name: settings.name, ...config };
       const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
@@ -95,6 +119,7 @@ export class CortexKG extends EventTarget {
     }
   }
 
+  /** @private Use CortexKG.create(). */
   constructor(onBootProgress) {
     super();
     this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
@@ -108,7 +133,14 @@ export class CortexKG extends EventTarget {
     });
     this.#worker.addEventListener("error", (event) => {
       event.preventDefault();
-      this.#failAll(new CortexKGError(`The engine's worker failed: ${event.message || "it could not be loaded"}`));
+      // Before the engine opened, the worker could not be loaded: nothing would answer.
+      // Afterwards an uncaught error leaves the worker running, and every call still gets
+      // its own answer: it is reported, not turned into other calls' failures.
+      if (this.runtime === undefined) {
+        this.#failAll(new BootError(`The engine's worker failed: ${event.message || "it could not be loaded"}`));
+      } else {
+        this.dispatchEvent(new CustomEvent("log", { detail: { message: `Worker error: ${event.message}` } }));
+      }
     });
   }
 
@@ -135,6 +167,7 @@ export class CortexKG extends EventTarget {
    * Options: {embeddings, columnar, onProgress(done, total)}.
    */
   async allocateBatch(conceptIds, options = {}) {
+    checkIds(conceptIds);
     const { onProgress, ...rest } = options ?? {};
     const result = await this.#call("allocateBatch", [conceptIds, rest], onProgress);
     this.#changed({ kind: "allocate-batch", ...batchSummary(result) });
@@ -143,6 +176,7 @@ export class CortexKG extends EventTarget {
 
   /** Release many concepts; same shapes as allocateBatch (columnIds: the released column). */
   async deallocateBatch(conceptIds, options = {}) {
+    checkIds(conceptIds);
     const { onProgress, ...rest } = options ?? {};
     const result = await this.#call("deallocateBatch", [conceptIds, rest], onProgress);
     this.#changed({ kind: "deallocate-batch", ...batchSummary(result) });
@@ -177,6 +211,9 @@ export class CortexKG extends EventTarget {
   /** Replace the engine by a new, empty one (options as create(), defaulting to the
    *  current configuration); stored atomically. Also the way out of refused stored data. */
   async reset(options = {}) {
+    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      throw new InvalidInputError(`Invalid options ${describe(options)}: expected an object`);
+    }
     const { name, ...current } = this.config;
     const { config, storage } = await this.#call("replace", ["reset", { ...current, ...options }]);
     this.config = { name, ...config };
@@ -239,6 +276,17 @@ export class CortexKG extends EventTarget {
 
   // --- protocol ---
 
+  // create() settles even when the runtime never answers (a worker stuck while booting).
+  #withTimeout(promise) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new BootError(
+        `The engine did not start within ${BOOT_TIMEOUT_MS / 1000} s: the runtime is not answering (see the browser console)`)),
+      BOOT_TIMEOUT_MS);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
   #call(method, args, onProgress) {
     if (this.#closed) return Promise.reject(new NotInitializedError("CortexKG is closed"));
     const id = this.#nextId++;
@@ -277,6 +325,26 @@ export class CortexKG extends EventTarget {
   #changed(detail) {
     this.dispatchEvent(new CustomEvent("change", { detail }));
   }
+}
+
+// Raw bytes are no ids: a Uint32Array's buffer would be read one byte per id.
+function checkIds(conceptIds) {
+  if (conceptIds instanceof ArrayBuffer || conceptIds instanceof DataView
+      || (typeof SharedArrayBuffer !== "undefined" && conceptIds instanceof SharedArrayBuffer)) {
+    throw new InvalidInputError(
+      `Invalid concept id batch ${conceptIds.constructor.name} of ${conceptIds.byteLength} bytes: expected an array or a typed array of ids (e.g. new Uint32Array(buffer))`);
+  }
+}
+
+// A value for a message: short, whatever it is.
+function describe(value) {
+  let text;
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}... (${text.length} characters)` : text;
 }
 
 // What a "change" event says about a batch: how many items, how many failed.

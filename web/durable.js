@@ -4,21 +4,29 @@
 // - A mutation is acknowledged only once its journal record is committed (strict
 //   durability). Records of calls that arrive while a transaction is in flight share the
 //   next transaction (group commit), so pipelined calls do not pay one commit each.
+// - A write that fails (quota, I/O) acknowledges nothing: every mutation whose record was
+//   in it or queued behind it rejects with StorageError, and the engine is rolled back to
+//   the state in the database. Until a write succeeds again (retried in the background)
+//   mutations are refused with StorageError; reads keep working.
 // - After an optimize that moved anything, and when the journal grows past
 //   COMPACT_AFTER records or on idle, a snapshot replaces the journal (compaction, one
-//   transaction).
-// - One writer per database (Web Locks). Another tab opens read-only, follows the
+//   transaction). Compaction is background work: if it fails, calls go on and the failure
+//   is reported in storage.error.
+// - One writer per database (Web Locks): only the holder of the lock writes, and every
+//   path to "writer" goes through the lock. Another tab opens read-only, follows the
 //   writer's commits through a BroadcastChannel, and takes over when the writer closes.
-// - A failed write (quota, I/O) keeps the engine working in memory, reports "unsaved"
-//   and retries; an aborted transaction leaves nothing half-written behind.
 // - Stored data that cannot be used (corrupt, foreign, newer) is never written to: the
-//   engine opens "failed" and offers the raw data for export and an explicit reset.
+//   engine opens "failed" and offers the raw data for export and an explicit reset, which
+//   only the lock holder can make; the other tabs follow the state it stores.
 
 import { databaseName, dumpDatabase, openDatabase, StoredStateError } from "./persistence.js";
+import { describeWriteError, messageOf, TypedError } from "./worker-errors.js";
 
 const COMPACT_AFTER = 10_000; // journal records
 const IDLE_COMPACT_MS = 5_000;
 const RETRY_MS = 1_000;
+// How long reset() waits for other tabs to close a database it must delete.
+const DELETE_WAIT_MS = 30_000;
 
 const toJs = (proxy) => proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
 
@@ -33,7 +41,7 @@ function blobOf(bytes) {
   }
 }
 
-/** Call a Python method, convert its result and destroy the proxy it returned. */
+/** A Python result as JavaScript data; the proxy it came in is destroyed. */
 function py(result) {
   if (result?.toJs === undefined) return result;
   try {
@@ -48,18 +56,25 @@ export class DurableSession {
   #session;
   #db = null;
   #channel = null;
-  #releaseLock = null;
+  #releaseLock = null; // set while this tab holds the writer lock
   #lastSeq = 0;
   #sinceSnapshot = 0;
-  #queue = []; // {records, snapshot, resolve}
+  #queue = []; // {records, snapshot, resolve, reject}
   #writing = null; // the drain in flight
-  #lastWritten = null; // the last seq known to be in the database
+  #lastWritten = 0; // the last seq known to be in the database
   #retryTimer = 0;
   #idleTimer = 0;
+  #closed = false;
   #notify;
 
-  /** storage = {mode: "writer" | "reader" | "failed" | "memory", saved, error, restored} */
-  storage = { mode: "memory", saved: true, error: null, restored: null };
+  /**
+   * While set, a rollback is under way: calls wait for it (the worker awaits it), so that
+   * no call sees the state that is being rolled back.
+   */
+  gate = null;
+
+  /** storage = {mode: "writer" | "reader" | "failed", saved, error, restored, snapshot} */
+  storage = { mode: "failed", saved: false, error: null, restored: null, snapshot: null };
 
   constructor(pyodide, session, name, notify) {
     this.#pyodide = pyodide;
@@ -82,38 +97,67 @@ export class DurableSession {
     return durable;
   }
 
+  get #holdsLock() {
+    return this.#releaseLock !== null;
+  }
+
   async #open() {
     this.config = py(await this.#session.open());
-    const writer = await this.#tryLock();
+    await this.#tryLock();
+    this.#channel = new BroadcastChannel(databaseName(this.name));
+    this.#channel.onmessage = ({ data }) => {
+      if (!this.#holdsLock) this.#follow(data);
+    };
     let restored = null;
     try {
-      this.#db = await this.#openDatabase();
       const started = performance.now();
-      const stored = await this.#db.read();
-      if (stored.snapshot !== undefined || stored.records.length > 0) {
-        restored = py(this.#session.recover(stored.snapshot, stored.records, stored.meta.config));
-        restored.ms = performance.now() - started; // reading and replaying, not booting
+      const stored = await this.#loadStored();
+      if (stored !== null) {
+        restored = { ...this.#recover(stored), ms: performance.now() - started };
         this.config = py(this.#session.describe());
-        this.#db.config = this.config;
       }
-      this.#lastSeq = stored.meta?.lastSeq ?? 0;
-      this.#lastWritten = this.#lastSeq;
-      this.#sinceSnapshot = stored.records.length;
+      // the writer creates the database, or upgrades data just accepted; a reader reads
+      if (this.#holdsLock) this.#db = await this.#openDatabase();
     } catch (error) {
-      // the stored data is refused: keep the empty engine in memory and write nothing
-      if (writer) this.#unlock();
+      // the stored data is refused: keep the empty engine in memory and write nothing;
+      // the lock stays with this tab if it has it, so that only it can reset
       const message = error instanceof StoredStateError
-        ? error.message : `The stored data of "${this.name}" cannot be loaded: ${pythonMessage(error)}.`;
-      this.#session.read_only = `${message} Export the raw data or reset the engine.`;
-      this.storage = { mode: "failed", saved: false, error: message, restored: null, snapshot: null };
+        ? error.message : `The stored data of "${this.name}" cannot be loaded: ${messageOf(error)}.`;
+      this.#refuse(message);
+      this.storage = { ...this.storage, restored: null };
+      if (!this.#holdsLock) this.#waitForLock();
       return;
     }
-    this.storage = { mode: writer ? "writer" : "reader", saved: true, error: null, restored, snapshot: null };
-    this.#channel = new BroadcastChannel(databaseName(this.name));
-    if (writer) return;
-    this.#session.read_only = `Read-only: another tab is writing to "${this.name}"; it takes over when that tab closes`;
-    this.#channel.onmessage = ({ data }) => this.#follow(data);
-    this.#waitForLock();
+    this.storage = {
+      mode: this.#holdsLock ? "writer" : "reader", saved: true, error: null, restored, snapshot: null,
+    };
+    if (!this.#holdsLock) {
+      this.#session.read_only = this.#readerReason();
+      this.#waitForLock();
+    }
+  }
+
+  /**
+   * The stored state, read at the database's own version (nothing is upgraded before the
+   * data was accepted); null when nothing is stored.
+   */
+  async #loadStored() {
+    const db = await openDatabase(this.name, { upgrade: false });
+    if (db === null) return null;
+    try {
+      const stored = await db.read();
+      return stored.snapshot === undefined && stored.records.length === 0 ? null : stored;
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Replace the engine by the stored state (throws, changing nothing, when refused). */
+  #recover(stored) {
+    const restored = py(this.#session.recover(stored.snapshot, stored.records, stored.meta?.config));
+    this.#lastSeq = this.#lastWritten = stored.meta?.lastSeq ?? 0;
+    this.#sinceSnapshot = stored.records.length;
+    return restored;
   }
 
   async #openDatabase() {
@@ -122,19 +166,41 @@ export class DurableSession {
     return db;
   }
 
+  #readerReason() {
+    return `Read-only: another tab is writing to "${this.name}"; it takes over when that tab closes`;
+  }
+
+  #refuse(message) {
+    this.#session.read_only = `${message} Export the raw data or reset the engine.`;
+    this.#setStorage({ mode: "failed", saved: false, error: message });
+  }
+
   // --- one writer per database ---
 
+  #lockName() {
+    return databaseName(this.name);
+  }
+
+  /** Take the writer lock if it is free; resolves to whether this tab holds it. */
   #tryLock() {
     return new Promise((resolve) => {
-      navigator.locks.request(databaseName(this.name), { ifAvailable: true }, (lock) => {
-        resolve(lock !== null);
-        return lock === null ? undefined : new Promise((release) => { this.#releaseLock = release; });
+      navigator.locks.request(this.#lockName(), { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+          resolve(false);
+          return undefined;
+        }
+        return new Promise((release) => {
+          this.#releaseLock = release;
+          resolve(true);
+        });
       });
     });
   }
 
+  // Queue for the lock; once granted (the writer closed), this tab takes over.
   #waitForLock() {
-    navigator.locks.request(databaseName(this.name), () => {
+    navigator.locks.request(this.#lockName(), () => {
+      if (this.#closed) return undefined;
       const held = new Promise((release) => { this.#releaseLock = release; });
       this.#takeOver();
       return held;
@@ -148,50 +214,54 @@ export class DurableSession {
 
   async #takeOver() {
     try {
-      await this.#reload();
+      const stored = await this.#loadStored();
+      if (stored !== null) this.#recover(stored);
+      this.#db ??= await this.#openDatabase();
       this.#session.read_only = undefined; // None (null would arrive as jsnull)
-      this.#channel.onmessage = null;
-      this.#setStorage({ mode: "writer", error: null });
+      this.#setStorage({ mode: "writer", saved: true, error: null });
     } catch (error) {
-      this.#setStorage({ mode: "failed", saved: false, error: pythonMessage(error) });
+      // refused data: this tab now holds the lock, so it alone may reset it
+      this.#refuse(error instanceof StoredStateError ? error.message : messageOf(error));
     }
   }
 
   // A follower replays the writer's commits; after a gap, a reset or an import it reloads.
+  // A tab whose own load was refused becomes a follower once the writer stored a good state.
   async #follow(message) {
     try {
       const records = message.records ?? [];
-      if (message.type === "records" && records.length > 0 && records[0].seq === this.#lastSeq + 1) {
+      if (this.storage.mode === "reader" && message.type === "records" && records.length > 0
+          && records[0].seq === this.#lastSeq + 1) {
         py(this.#session.apply(records));
         this.#lastSeq = records[records.length - 1].seq;
       } else {
-        await this.#reload();
+        const stored = await this.#loadStored();
+        if (stored !== null) this.#recover(stored);
+        if (this.storage.mode === "failed") {
+          this.#session.read_only = this.#readerReason();
+          this.#setStorage({ mode: "reader", saved: true, error: null });
+        }
       }
       this.#notify({ type: "remote-change" });
     } catch (error) {
-      this.#setStorage({ mode: "failed", saved: false, error: pythonMessage(error) });
+      if (this.storage.mode === "failed") return; // still refused: nothing new to say
+      this.#refuse(error instanceof StoredStateError ? error.message : messageOf(error));
     }
-  }
-
-  async #reload() {
-    const stored = await this.#db.read();
-    py(this.#session.recover(stored.snapshot, stored.records, stored.meta?.config));
-    this.#lastSeq = stored.meta?.lastSeq ?? 0;
-    this.#lastWritten = this.#lastSeq;
-    this.#sinceSnapshot = stored.records.length;
   }
 
   #versionChanged() {
     this.#db = null;
-    this.#session.read_only = "A newer version of CortexKG opened this database: reload the page";
-    this.#setStorage({ mode: "failed", saved: false, error: this.#session.read_only });
+    this.#refuse("A newer version of CortexKG opened this database: reload the page.");
+    this.#unlock(); // this tab can no longer write: let a tab of the newer version
   }
 
   // --- calls ---
 
   /**
-   * Run one API call. Resolves to {answer, acknowledged}: answer is ready at once;
-   * acknowledged resolves when a mutation's record is durable (or known unsaved).
+   * Run one API call. Returns {answer, acknowledged}: answer is ready at once;
+   * acknowledged (null for a query) resolves when a mutation's record is durable and
+   * rejects with StorageError when it cannot be made durable (the engine is then rolled
+   * back, and answer must not be given).
    */
   call(id, method, args) {
     const answer = py(this.#session.call(method, id, ...args));
@@ -204,25 +274,38 @@ export class DurableSession {
     return { answer: reply, acknowledged: this.#commit([record], snapshot) };
   }
 
+  // A snapshot superseding the journal, or null when taking it failed (then the journal
+  // just goes on growing: compaction is an optimization, durability does not need it).
   #snapshot() {
-    this.#sinceSnapshot = 0;
     const started = performance.now();
-    const bytes = blobOf(this.#session.snapshot());
+    let bytes;
+    try {
+      bytes = blobOf(this.#session.snapshot());
+    } catch (error) {
+      this.#setStorage({ error: `Compacting the journal failed (it keeps growing): ${messageOf(error)}` });
+      return null;
+    }
+    this.#sinceSnapshot = 0;
     return { seq: this.#lastSeq, bytes, takeMs: performance.now() - started };
   }
 
   #scheduleIdleCompaction() {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
-      if (this.#sinceSnapshot > 0 && this.storage.mode === "writer") this.#commit([], this.#snapshot());
+      if (this.#sinceSnapshot === 0 || this.storage.mode !== "writer" || !this.storage.saved) return;
+      const snapshot = this.#snapshot();
+      // nothing waits for this write: a failure is reported through storage
+      if (snapshot !== null) this.#commit([], snapshot).catch(() => {});
     }, IDLE_COMPACT_MS);
   }
 
   /** Queue records (and a superseding snapshot) for the next transaction. */
   #commit(records, snapshot) {
-    if (this.#db === null) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#queue.push({ records, snapshot, resolve });
+    if (this.#db === null) {
+      return Promise.reject(new TypedError("StorageError", `"${this.name}" has no database to write to`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ records, snapshot, resolve, reject });
       this.#kick();
     });
   }
@@ -234,71 +317,142 @@ export class DurableSession {
   }
 
   async #drain() {
-    while (this.#queue.length > 0 && this.#db !== null) {
+    while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0);
       const records = batch.flatMap((entry) => entry.records);
       const snapshot = batch.reduce((last, entry) => entry.snapshot ?? last, null);
-      const lastSeq = Math.max(snapshot?.seq ?? 0, ...records.map((r) => r.seq), this.#lastWritten ?? 0);
+      const lastSeq = Math.max(snapshot?.seq ?? 0, ...records.map((r) => r.seq), this.#lastWritten);
       try {
+        if (this.#db === null) throw new Error(`"${this.name}" has no database to write to`);
         const started = performance.now();
         await this.#db.write({ records, snapshot, lastSeq });
         this.#lastWritten = lastSeq;
         this.#channel?.postMessage({ type: "records", records });
         if (snapshot !== null) {
           const ms = snapshot.takeMs + performance.now() - started;
-          this.#setStorage({ saved: true, error: null, snapshot: { seq: snapshot.seq, bytes: snapshot.bytes.size, ms } });
-        } else if (!this.storage.saved) this.#setStorage({ saved: true, error: null });
+          this.#setStorage({ snapshot: { seq: snapshot.seq, bytes: snapshot.bytes.size, ms } });
+        }
       } catch (error) {
-        // nothing of the transaction was written: keep the batch for the retry
-        this.#queue.unshift(...batch.map((entry) => ({ ...entry, resolve: () => {} })));
-        this.#setStorage({ saved: false, error: describeWriteError(error) });
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => this.#kick(), RETRY_MS);
-        for (const entry of batch) entry.resolve();
+        await this.#writeFailed(error, [...batch, ...this.#queue.splice(0)]);
         return;
       }
       for (const entry of batch) entry.resolve();
     }
   }
 
-  /** Write whatever is still queued (pagehide, close). */
+  // Nothing of the failed transaction was written, so nothing in it or behind it is
+  // acknowledged: each such mutation rejects, and the engine goes back to the database's
+  // state (the last durable one). Mutations are refused until a write succeeds again.
+  async #writeFailed(error, entries) {
+    const cause = describeWriteError(error);
+    const message = `The change was not saved: ${cause}`;
+    this.#session.write_error = `Changes cannot be saved now: ${cause}`;
+    this.#setStorage({ saved: false, error: cause });
+    let rollback;
+    this.gate = new Promise((resolve) => { rollback = resolve; });
+    try {
+      const stored = await this.#loadStored();
+      if (stored !== null) {
+        this.#recover(stored);
+      } else {
+        py(this.#session.prepare_replace("reset", this.config));
+        py(this.#session.commit_replace());
+        this.#lastSeq = this.#lastWritten = 0;
+        this.#sinceSnapshot = 0;
+      }
+    } catch (reloadError) {
+      this.#refuse(`The engine could not be rolled back to its stored state: ${messageOf(reloadError)}.`);
+    } finally {
+      this.gate = null;
+      rollback();
+    }
+    for (const entry of entries) entry.reject(new TypedError("StorageError", message));
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry() {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#probe(), RETRY_MS);
+  }
+
+  // A write that changes nothing but the meta record: does the store take writes again?
+  async #probe() {
+    if (this.#closed || this.storage.saved || this.#db === null || this.storage.mode !== "writer") return;
+    try {
+      await this.#db.write({ records: [], snapshot: null, lastSeq: this.#lastWritten });
+    } catch (error) {
+      this.#setStorage({ error: describeWriteError(error) });
+      this.#scheduleRetry();
+      return;
+    }
+    this.#session.write_error = undefined; // None
+    this.#setStorage({ saved: true, error: null });
+  }
+
+  /** Resolve once everything acknowledged is written; retries a failed store at once. */
   async flush() {
+    if (!this.storage.saved) {
+      clearTimeout(this.#retryTimer);
+      await this.#probe();
+    }
     this.#kick();
     await this.#writing;
   }
 
   /** Replace the whole state by an import or a new engine, stored atomically first. */
   async replace(kind, payload) {
-    if (this.storage.mode === "reader") {
-      throw Object.assign(new Error(this.#session.read_only), { type: "StateError" });
+    if (this.storage.mode === "reader") throw new TypedError("StateError", this.#session.read_only);
+    if (!this.#holdsLock) {
+      throw new TypedError("StateError",
+        `Another tab holds "${this.name}" for writing: only it can ${kind === "reset" ? "reset" : "import into"} `
+        + "the engine; this tab follows the state it stores.");
     }
-    await this.flush();
+    if (this.storage.mode === "writer") await this.flush();
     const bytes = blobOf(this.#session.prepare_replace(kind, payload));
-    if (this.#db === null && this.storage.mode === "failed") {
+    if (this.#db === null) {
       // an explicit reset of a database this version cannot even open (newer schema)
-      await deleted(databaseName(this.name));
+      await this.#deleteDatabase();
       this.#db = await this.#openDatabase();
     }
-    if (this.#db !== null) {
-      // a failed write must not use up a sequence number (a gap would be refused on load)
-      const seq = this.#lastSeq + 1;
+    // a failed write must not use up a sequence number (a gap would be refused on load)
+    const seq = this.#lastWritten + 1;
+    try {
       await this.#db.replace({ seq, bytes });
-      this.#lastSeq = this.#lastWritten = seq;
-      this.#sinceSnapshot = 0;
-      // records still queued after a failed write are superseded by the new state
-      for (const entry of this.#queue.splice(0)) entry.resolve();
-      if (!this.storage.saved && this.storage.mode === "writer") this.#setStorage({ saved: true, error: null });
-      this.#channel?.postMessage({ type: "replaced" });
+    } catch (error) {
+      throw new TypedError("StorageError", `The ${kind} was not saved: ${describeWriteError(error)}`);
     }
+    this.#lastSeq = this.#lastWritten = seq;
+    this.#sinceSnapshot = 0;
+    this.#channel.postMessage({ type: "replaced" });
     const config = py(this.#session.commit_replace());
     this.config = config;
-    if (this.#db !== null) this.#db.config = config;
-    if (this.storage.mode === "failed" && this.#db !== null) {
-      // an explicit reset of refused data: the database now holds a good state
-      this.#session.read_only = undefined; // None (null would arrive as jsnull)
-      this.#setStorage({ mode: "writer", saved: true, error: null });
-    }
+    this.#db.config = config;
+    this.#session.read_only = undefined; // None (null would arrive as jsnull)
+    this.#session.write_error = undefined;
+    clearTimeout(this.#retryTimer);
+    this.#setStorage({ mode: "writer", saved: true, error: null });
     return config;
+  }
+
+  // deleteDatabase waits while another tab keeps a connection open (one that does not
+  // close on versionchange); say so, and give up after DELETE_WAIT_MS.
+  #deleteDatabase() {
+    const name = databaseName(this.name);
+    return new Promise((resolve, reject) => {
+      const request = indexedDB.deleteDatabase(name);
+      let timer = 0;
+      request.onsuccess = () => { clearTimeout(timer); resolve(); };
+      request.onerror = () => {
+        clearTimeout(timer);
+        reject(new TypedError("StorageError", `Deleting "${name}" failed: ${describeWriteError(request.error)}`));
+      };
+      request.onblocked = () => {
+        this.#setStorage({ error: `Resetting "${this.name}" waits for another tab to close its database "${name}"` });
+        timer = setTimeout(() => reject(new TypedError("StorageError",
+          `Resetting "${this.name}" gave up after ${DELETE_WAIT_MS / 1000} s: another tab keeps its database `
+          + `"${name}" open. Close the other tabs of this site and reset again.`)), DELETE_WAIT_MS);
+      };
+    });
   }
 
   /** Everything stored, as it is: for data that could not be loaded. */
@@ -312,32 +466,11 @@ export class DurableSession {
   }
 
   close() {
+    this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#idleTimer);
     this.#channel?.close();
     this.#db?.close();
     this.#unlock();
   }
-}
-
-function deleted(name) {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.deleteDatabase(name);
-    request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error);
-  });
-}
-
-// Chromium's QuotaExceededError has an empty message: say what happened.
-function describeWriteError(error) {
-  const detail = error?.message || (error?.name === "QuotaExceededError"
-    ? "the browser's storage quota for this site is full" : "the write failed");
-  return `${error?.name ?? "Error"}: ${detail}`;
-}
-
-// The last line of a Python traceback ("StateError: ..."), or an Error's message.
-export function pythonMessage(error) {
-  if (error instanceof DOMException) return describeWriteError(error);
-  const lines = String(error?.message ?? error).trim().split("\n");
-  return lines[lines.length - 1].replace(/^[\w.]+: /, "");
 }

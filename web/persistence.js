@@ -48,13 +48,24 @@ function committed(transaction) {
 }
 
 /**
- * Open (creating or upgrading) the engine's database. onVersionChange() runs when another
- * context needs a newer schema: the connection is closed first, as the spec asks.
+ * Open the engine's database. With upgrade (the default) it is created or upgraded to
+ * SCHEMA_VERSION; without, it is opened at the version it has (null when there is none),
+ * so that data of an older schema can be read and checked before anything is written.
+ * onVersionChange() runs when another context needs a newer schema: the connection is
+ * closed first, as the spec asks.
  */
-export async function openDatabase(engineName, { onVersionChange } = {}) {
-  const request = indexedDB.open(databaseName(engineName), SCHEMA_VERSION);
+export async function openDatabase(engineName, { onVersionChange, upgrade: upgrading = true } = {}) {
+  const request = upgrading
+    ? indexedDB.open(databaseName(engineName), SCHEMA_VERSION)
+    : indexedDB.open(databaseName(engineName));
   let refused = null; // why an upgrade was abandoned, leaving the data as it was
+  let absent = false;
   request.onupgradeneeded = (event) => {
+    if (!upgrading) {
+      absent = true; // it did not exist: create nothing
+      request.transaction.abort();
+      return;
+    }
     refused = upgrade(request.result, event.oldVersion, request.transaction);
     if (refused !== null) request.transaction.abort();
   };
@@ -64,11 +75,9 @@ export async function openDatabase(engineName, { onVersionChange } = {}) {
   try {
     db = await done(request);
   } catch (error) {
+    if (absent) return null;
     if (refused !== null) throw new StoredStateError(`The stored data of "${engineName}" ${refused}; it was left untouched.`);
-    if (error?.name === "VersionError") {
-      throw new StoredStateError(
-        `The stored data of "${engineName}" comes from a newer version of CortexKG (schema above ${SCHEMA_VERSION}); it was left untouched.`);
-    }
+    if (error?.name === "VersionError") throw newerSchema(engineName);
     if (blocked) throw new StoredStateError(`Opening "${engineName}" is blocked by another tab with an older version open.`);
     throw error;
   }
@@ -76,12 +85,21 @@ export async function openDatabase(engineName, { onVersionChange } = {}) {
     db.close();
     onVersionChange?.();
   };
+  if (db.version > SCHEMA_VERSION) {
+    db.close();
+    throw newerSchema(engineName);
+  }
   const missing = STORES.filter((store) => !db.objectStoreNames.contains(store));
   if (missing.length > 0) {
     db.close();
     throw new StoredStateError(`The database "${databaseName(engineName)}" is not CortexKG's: it lacks ${missing.join(", ")}.`);
   }
   return new Database(db, engineName);
+}
+
+function newerSchema(engineName) {
+  return new StoredStateError(
+    `The stored data of "${engineName}" comes from a newer version of CortexKG (schema above ${SCHEMA_VERSION}); it was left untouched.`);
 }
 
 /**
@@ -159,6 +177,11 @@ export class Database {
     this.engineName = engineName;
   }
 
+  /** The schema version the database is at (below SCHEMA_VERSION until upgraded). */
+  get version() {
+    return this.#db.version;
+  }
+
   close() {
     this.#db.close();
   }
@@ -173,8 +196,8 @@ export class Database {
       done(tx.objectStore("journal").getAll()),
       committed(tx),
     ]);
-    checkStored(this.engineName, meta, snapshot, records);
-    if (snapshot !== undefined) snapshot.bytes = await bytesOf(snapshot.bytes);
+    checkStored(this.engineName, this.#db.version, meta, snapshot, records);
+    if (snapshot?.bytes instanceof Blob) snapshot.bytes = await bytesOf(snapshot.bytes);
     return { meta, snapshot, records };
   }
 
@@ -212,20 +235,22 @@ export class Database {
 }
 
 // What recovery refuses: anything it cannot replay exactly.
-function checkStored(engineName, meta, snapshot, records) {
+function checkStored(engineName, schema, meta, snapshot, records) {
   const where = `The stored data of "${engineName}"`;
   if (meta === undefined) {
     if (snapshot !== undefined || records.length > 0) throw new StoredStateError(`${where} has no meta record.`);
     return;
   }
   if (meta?.format !== FORMAT) throw new StoredStateError(`${where} is not CortexKG's (format ${JSON.stringify(meta?.format)}).`);
-  if (meta.schema !== SCHEMA_VERSION) {
-    throw new StoredStateError(`${where} has schema ${JSON.stringify(meta.schema)}, expected ${SCHEMA_VERSION}.`);
+  if (meta.schema !== schema) {
+    throw new StoredStateError(`${where} has schema ${JSON.stringify(meta.schema)}, expected ${schema}.`);
   }
   if (typeof meta.config !== "object" || meta.config === null) {
     throw new StoredStateError(`${where} lacks the engine's options in its meta record.`);
   }
-  if (snapshot !== undefined && !(Number.isInteger(snapshot?.seq) && snapshot.bytes instanceof Blob)) {
+  // schema 1 stored the snapshot's bytes as a Uint8Array, schema 2 as a Blob
+  const bytesType = schema === 1 ? Uint8Array : Blob;
+  if (snapshot !== undefined && !(Number.isInteger(snapshot?.seq) && snapshot.bytes instanceof bytesType)) {
     throw new StoredStateError(`${where} holds a malformed snapshot record.`);
   }
   let expected = (snapshot?.seq ?? 0) + 1;

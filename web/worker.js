@@ -2,6 +2,7 @@
 // page's messages and the durable session (durable.js); it decides nothing itself.
 // Booting is in boot.js. Calls run one at a time in arrival order; a mutation's answer
 // waits for its journal record to be committed while later calls already run.
+// Every message gets exactly one answer, whatever fails while handling or answering it.
 //
 // From the page:  {id, method: "open", args: [options]}   boot, create the engine
 //                 {id, method: "replace", args: [kind, payload]}   import or reset
@@ -14,19 +15,35 @@
 //                 {id, ok: true, value, logs}             an answer (typed arrays transferred)
 //                 {id, ok: false, error: {type, message}} a failure, typed for the page
 import { boot } from "./boot.js";
+import { messageOf, TypedError } from "./worker-errors.js";
 
 const booting = boot((message) => postMessage({ type: "boot", message }));
+booting.catch(() => {}); // handled when "open" awaits it; not an unhandled rejection before
 // Imported here, not above, so that booting starts before its module graph has loaded.
 const durableModule = import("./durable.js");
+durableModule.catch(() => {});
 let durable = null;
 let queue = Promise.resolve();
 
 self.addEventListener("message", ({ data }) => {
-  queue = queue.then(() => handle(data));
+  queue = queue.then(() => handle(data)).catch((error) => replyError(data?.id, error));
 });
 
-const reply = (id, answer) => postMessage({ id, ...answer }, transferables(answer.value));
 const success = (value) => ({ ok: true, value, logs: [] });
+
+// An answer that cannot be posted (a value the structured clone refuses) becomes an error
+// answer, so that the call still settles.
+function reply(id, answer) {
+  try {
+    postMessage({ id, ...answer }, transferables(answer.value));
+  } catch (error) {
+    postMessage({ id, ok: false, error: { type: "Error", message: `The answer could not be sent: ${messageOf(error)}` } });
+  }
+}
+
+function replyError(id, error) {
+  reply(id, { ok: false, error: { type: errorType(error), message: messageOf(error) } });
+}
 
 const commands = {
   replace: (kind, payload) => durable.replace(kind, payload),
@@ -40,30 +57,39 @@ async function handle({ id, method, args }) {
       reply(id, success(await open(args[0])));
     } else if (durable === null) {
       reply(id, { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } });
-    } else if (method in commands) {
-      const value = await commands[method](...args);
-      reply(id, success(method === "replace" ? { config: value, storage: durable.storage } : value));
     } else {
-      const { answer, acknowledged } = durable.call(id, method, args.map(withoutNull));
-      if (acknowledged === null) reply(id, answer);
-      else acknowledged.then(() => reply(id, answer));
+      if (durable.gate !== null) await durable.gate; // a rollback is under way
+      if (method in commands) {
+        const value = await commands[method](...args);
+        reply(id, success(method === "replace" ? { config: value, storage: durable.storage } : value));
+      } else {
+        const { answer, acknowledged } = durable.call(id, method, args.map(withoutNull));
+        if (acknowledged === null) reply(id, answer);
+        else acknowledged.then(() => reply(id, answer), (error) => replyError(id, error));
+      }
     }
   } catch (error) {
-    const { pythonMessage } = await durableModule;
-    reply(id, { ok: false, error: { type: errorType(error), message: pythonMessage(error) } });
+    replyError(id, error);
   }
 }
 
 async function open(options) {
-  const [{ pyodide, runtime }, { DurableSession }] = await Promise.all([booting, durableModule]);
+  if (durable !== null) throw new TypedError("StateError", "Already initialized");
+  let pyodide, runtime, DurableSession;
+  try {
+    [{ pyodide, runtime }, { DurableSession }] = await Promise.all([booting, durableModule]);
+  } catch (error) {
+    throw new TypedError("BootError", `The Python runtime could not start: ${messageOf(error)}`);
+  }
   durable = await DurableSession.open(pyodide, options, (event) => postMessage(event));
   return { runtime, config: durable.config, storage: durable.storage };
 }
 
-// A Python exception (PythonError) names its class in .type: a bad option is bad input.
+// A Python exception (PythonError) names its class in .type, as do the worker's own
+// typed errors; a bad option is bad input.
 function errorType(error) {
   const type = error?.type;
-  if (type === "StateError" || type === "InvalidInputError") return type;
+  if (["StateError", "InvalidInputError", "StorageError", "BootError", "AllocationError"].includes(type)) return type;
   return type === "ValueError" || type === "TypeError" ? "InvalidInputError" : "Error";
 }
 

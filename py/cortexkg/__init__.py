@@ -12,6 +12,7 @@ from .errors import (
     InvalidConceptIdError,
     NotInitializedError,
     StateError,
+    StorageError,
 )
 from .facade import CortexKG, CortexKGConfig
 from .host import Host
@@ -35,4 +36,5 @@ __all__ = [
     "Snapshot",
     "StateError",
     "Storage",
+    "StorageError",
 ]

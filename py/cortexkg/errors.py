@@ -19,3 +19,7 @@ class NotInitializedError(CortexKGError):
 
 class StateError(CortexKGError):
     """A snapshot or stored state is invalid, or an engine invariant is violated."""
+
+
+class StorageError(CortexKGError):
+    """A change cannot be made durable now (the store refuses writes: quota, I/O)."""

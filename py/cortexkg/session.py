@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from . import exchange
 from .engine import AllocationEngine
-from .errors import AllocationError, NotInitializedError, StateError
+from .errors import AllocationError, NotInitializedError, StateError, StorageError
 from .facade import CortexKG, CortexKGConfig
 from .host import default_host
 from .journal import ClockTape, replay, run_recorded
@@ -32,6 +32,7 @@ ERROR_CLASSES = (
     (AllocationError, "AllocationError"),
     (NotInitializedError, "NotInitializedError"),
     (StateError, "StateError"),
+    (StorageError, "StorageError"),
     ((ValueError, TypeError), "InvalidInputError"),
 )
 _FLOAT_FORMATS = ("f", "d")
@@ -132,6 +133,7 @@ class Session:
         self.kg = CortexKG(_config(_options(options)), host=self._host)
         self._pending: AllocationEngine | None = None  # an import or reset awaiting its write
         self._read_only: str | None = None
+        self.write_error: str | None = None  # why mutations cannot be made durable now
         self._queries: dict[str, Callable] = {
             "getAllocationInfo": self.kg.get_allocation_info,
             "getFreeColumnCount": self.kg.get_free_column_count,
@@ -279,6 +281,8 @@ class Session:
                 return self._success(query(*arguments))
             if self.read_only is not None:
                 raise StateError(self.read_only)
+            if self.write_error is not None:
+                raise StorageError(self.write_error)
             engine_method, engine_args, options = mutation(*arguments)
             if method in _WITH_PROGRESS and self._report_progress is not None:
                 report = self._report_progress

@@ -243,31 +243,50 @@ def test_a_foreign_version_1_database_is_not_upgraded(
 
 # --- quota -----------------------------------------------------------------------------
 
-def test_writes_fail_visibly_under_a_small_quota_and_recover_when_it_is_lifted(
+def test_under_a_full_quota_mutations_are_refused_unchanged_and_accepted_once_it_is_lifted(
     context: BrowserContext, server: Server
 ) -> None:
     page = open_api(context, server)
     create(page, name="quota", columns=300_000)
+    before = page.evaluate("""async () => {
+        await kg.allocateBatch([1, 2, 3]);
+        window.storageEvents = [];
+        kg.addEventListener('storage', (e) => storageEvents.push({saved: e.detail.saved, error: e.detail.error}));
+        return Array.from(await kg.exportState());
+    }""")
     cdp = context.new_cdp_session(page)
     origin = server.url.rstrip("/")
     cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": 64 * 1024})
-    storage = page.evaluate("""async () => {
-        await kg.allocateBatch(Uint32Array.from({length: 200000}, (_, i) => i), {columnar: true});
-        return kg.storage;
+    refused = page.evaluate("""async () => {
+        const outcome = (p) => p.then((v) => 'resolved', (e) => e.name);
+        // the batch's own commit fails; the calls queued behind it are not acknowledged either
+        const first = await Promise.all([
+            outcome(kg.allocateBatch(Uint32Array.from({length: 200000}, (_, i) => i + 10), {columnar: true})),
+            outcome(kg.allocateConcept(7)), outcome(kg.deallocateConcept(1))]);
+        // while the store refuses writes, every mutation is refused before it runs
+        const then = await Promise.all([outcome(kg.allocateConcept(8)), outcome(kg.activateConcept(2)),
+            outcome(kg.optimizeAllocations()), outcome(kg.deallocateBatch([1, 2]))]);
+        return {first, then, storage: kg.storage, count: await kg.getAllocatedCount(), events: storageEvents,
+                state: Array.from(await kg.exportState())};
     }""")
-    assert storage["saved"] is False and "QuotaExceededError" in storage["error"]
-    # the engine keeps working in memory
-    assert page.evaluate("async () => kg.getAllocatedCount()") == 200_000
+    assert refused["first"] == ["StorageError"] * 3
+    assert refused["then"] == ["StorageError"] * 4
+    assert refused["storage"]["saved"] is False and "QuotaExceededError" in refused["storage"]["error"]
+    assert {"saved": False, "error": refused["storage"]["error"]} in refused["events"]
+    # reads keep working, on the state last made durable, byte for byte
+    assert refused["count"] == 3
+    assert refused["state"] == before
     cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
-    page.evaluate("async () => kg.flush()")
-    for _ in range(50):
-        if page.evaluate("() => kg.storage.saved"):
-            break
-        time.sleep(0.2)
-    assert page.evaluate("() => kg.storage.saved") is True
+    accepted = page.evaluate("""async () => {
+        await kg.flush();
+        return {saved: kg.storage.saved, column: await kg.allocateConcept(9), last: storageEvents.at(-1)};
+    }""")
+    assert accepted == {"saved": True, "column": 3, "last": {"saved": True, "error": None}}
     page.reload()
     page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
-    assert create(page, name="quota")["restored"]["allocated"] == 200_000
+    create(page, name="quota")
+    history = page.evaluate("async () => (await kg.getAllocationHistory()).map((h) => h.conceptId)")
+    assert history == [1, 2, 3, 9]
 
 
 # --- two tabs --------------------------------------------------------------------------
