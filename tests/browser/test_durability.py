@@ -449,6 +449,8 @@ async def quota_trial(playwright, server: Server, recorder: Recorder, profile: P
     else:
         assert point["storage"]["saved"] is False, point["storage"]
         assert "quota" in point["storage"]["error"].lower(), point["storage"]
+        # nothing could be stored, so nothing may have been acknowledged
+        assert point["acked"] == [], f"{name}: acknowledged during the outage: {point['acked']}"
     return result
 
 
