@@ -1,36 +1,20 @@
-"""Persistence in IndexedDB, in real Chromium: reloads, renderer crashes, corrupted data,
-quota, two tabs, export and import.
+"""Persistence in IndexedDB, in real Chromium: reloads, corrupted data, quota, two tabs,
+export and import (crashes: test_durability.py).
 
-Engines are driven through the JavaScript API on web/api.html. A crash is CDP's
-Page.crash; the browser context, and with it the origin's IndexedDB, outlives it.
+Engines are driven through the JavaScript API on web/api.html.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
-from harness import (
-    BOOT_TIMEOUT_MS,
-    RAW_JS,
-    Recorder,
-    Server,
-    chromium_args,
-    chromium_executable,
-)
-from playwright.async_api import async_playwright
+from harness import BOOT_TIMEOUT_MS, RAW_JS, Recorder, Server
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from cortexkg import AllocationEngine, AllocationError
-
 pytestmark = pytest.mark.browser
-
-CRASH_TRIALS = 20
 
 # Everything observable about window.kg, as one JSON string.
 STATE_JS = """async () => JSON.stringify({
@@ -97,137 +81,6 @@ def test_reload_keeps_everything(context: BrowserContext, server: Server) -> Non
     after = page.evaluate(STATE_JS)
     assert json.loads(after) == json.loads(before)
     assert page.evaluate("async () => (await kg.validate(), 'valid')") == "valid"
-
-
-# --- crash durability -------------------------------------------------------------
-
-def random_operations(rng: random.Random, count: int) -> list[list]:
-    ops = []
-    for _ in range(count):
-        kind = rng.choices(["allocate", "deallocate", "allocateBatch", "deallocateBatch",
-                            "activate", "optimize"], weights=[40, 20, 10, 8, 15, 3])[0]
-        if kind in ("allocateBatch", "deallocateBatch"):
-            ops.append([kind, [rng.randrange(200) for _ in range(rng.randrange(1, 40))]])
-        elif kind == "optimize":
-            ops.append([kind])
-        else:
-            ops.append([kind, rng.randrange(200)])
-    return ops
-
-
-def expected_states(ops: list[list], columns: int) -> list[tuple]:
-    """The observable state after each prefix of ops (index k: after the first k)."""
-    engine = AllocationEngine(columns, backend="reference")
-    states = [observe(engine)]
-    for op in ops:
-        kind, *args = op
-        try:
-            if kind == "allocate":
-                engine.allocate_concept(args[0])
-            elif kind == "deallocate":
-                engine.deallocate_concept(args[0])
-            elif kind == "allocateBatch":
-                engine.allocate_batch(args[0])
-            elif kind == "deallocateBatch":
-                engine.deallocate_batch(args[0])
-            elif kind == "activate":
-                engine.activate_concept(args[0])
-            else:
-                engine.optimize_allocations()
-        except AllocationError:
-            pass
-        states.append(observe(engine))
-    return states
-
-
-def observe(engine) -> tuple:
-    stats = engine.stats()
-    counters = tuple(stats[k] for k in ("allocated", "total_allocations", "total_deallocations",
-                                        "usage_hits", "activations", "optimization_cycles",
-                                        "moves_total"))
-    return counters, tuple((h["conceptId"], h["columnId"]) for h in engine.get_allocation_history())
-
-
-ISSUE_JS = """async ([ops]) => {
-    // groups of 1..4 calls issued together (pipelined); each acknowledged call is logged
-    const issue = (i) => {
-        const [kind, arg] = ops[i];
-        const call = kind === 'allocate' ? kg.allocateConcept(arg)
-            : kind === 'deallocate' ? kg.deallocateConcept(arg)
-            : kind === 'allocateBatch' ? kg.allocateBatch(arg, {columnar: true})
-            : kind === 'deallocateBatch' ? kg.deallocateBatch(arg, {columnar: true})
-            : kind === 'activate' ? kg.activateConcept(arg) : kg.optimizeAllocations();
-        return call.then(() => console.log('ack ' + i), (e) => console.log('rejected ' + i + ' ' + e.name));
-    };
-    window.issuing = (async () => {
-        for (let i = 0; i < ops.length; ) {
-            const group = [];
-            for (let g = 1 + (i % 4); g > 0 && i < ops.length; g--) group.push(issue(i++));
-            await Promise.all(group);
-        }
-        console.log('all issued');
-    })();
-}"""
-
-
-async def crash_trial(server: Server, trial: int) -> None:
-    """Issue random operations, crash the renderer at a random moment, reopen, compare."""
-    rng = random.Random(1000 + trial)
-    ops = random_operations(rng, 300)
-    columns = 96
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium_executable(), args=chromium_args())
-        context = await browser.new_context()
-        page = await context.new_page()
-        await page.goto(server.url + "api.html")
-        await page.evaluate("""async () => { window.api = await import('./cortexkg.js');
-            window.kg = await api.CortexKG.create({name: 'crash', columns: 96}); }""")
-        acknowledged: set[int] = set()
-        # a rejected call changes nothing and is answered without waiting for a commit,
-        # so only resolved calls count as acknowledged
-        page.on("console", lambda m: acknowledged.add(int(m.text.split()[1]))
-                if m.text.startswith("ack ") else None)
-        crashed = asyncio.get_running_loop().create_future()
-        page.on("crash", lambda _: crashed.done() or crashed.set_result(True))
-        await page.evaluate(ISSUE_JS, [ops])
-        await asyncio.sleep(rng.uniform(0.0, 0.4))  # the crash lands anywhere in the stream
-        cdp = await context.new_cdp_session(page)
-        asyncio.ensure_future(cdp.send("Page.crash"))  # no answer comes from a crashed page
-        await asyncio.wait_for(crashed, 30)
-        acked = set(acknowledged)
-
-        reopened = await context.new_page()
-        await reopened.goto(server.url + "api.html")
-        got = await reopened.evaluate("""async () => {
-            const api = await import('./cortexkg.js');
-            const kg = await api.CortexKG.create({name: 'crash', columns: 96});
-            await kg.validate();
-            const stats = await kg.getStats();
-            return [kg.storage.mode,
-                    ['allocated', 'total_allocations', 'total_deallocations', 'usage_hits', 'activations',
-                     'optimization_cycles', 'moves_total'].map((k) => stats[k]),
-                    (await kg.getAllocationHistory()).map((h) => [h.conceptId, h.columnId])];
-        }""")
-        await browser.close()
-    assert got[0] == "writer", got[0]
-    state = (tuple(got[1]), tuple(tuple(pair) for pair in got[2]))
-    prefixes = [k for k, expected in enumerate(expected_states(ops, columns)) if expected == state]
-    assert prefixes, f"trial {trial}: the recovered state is no prefix of the issued operations"
-    # every acknowledged operation is in the state: the prefix covers them all
-    assert max(prefixes) >= max(acked, default=-1) + 1, (
-        f"trial {trial}: acknowledged up to op {max(acked)}, recovered {max(prefixes)} ops")
-    return len(acked), max(prefixes)
-
-
-@pytest.mark.parametrize("trial", range(CRASH_TRIALS))
-def test_acknowledged_operations_survive_a_renderer_crash(server: Server, trial: int) -> None:
-    # The async API: CDP's Page.crash never answers, so it is sent without waiting. It
-    # runs in a thread of its own: the sync API's event loop owns this one.
-    with ThreadPoolExecutor(1) as thread:
-        acked, recovered = thread.submit(
-            asyncio.run, asyncio.wait_for(crash_trial(server, trial), 240)).result()
-    print(f"trial {trial}: {acked} acknowledged, {recovered} recovered")
 
 
 # --- corruption ----------------------------------------------------------------------

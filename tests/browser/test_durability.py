@@ -1,0 +1,584 @@
+"""Crash durability in real Chromium: no acknowledged operation is ever lost.
+
+Each trial issues a random stream of mutations through the JavaScript API and crashes at
+a random moment while calls are in flight: the renderer (CDP's Page.crash), the whole
+browser (SIGKILL of its process group), or the renderer during a storage quota outage.
+The page decides the crash point: once enough calls were acknowledged it issues a burst
+more, reports exactly what it issued, saw acknowledged and saw rejected, and holds its
+main thread, so nothing more is issued or acknowledged until the crash lands. After
+reopening, the recovered state must be the state after an exact prefix of the issued
+operations (the reference engine replays them) containing every acknowledged one.
+
+A further test races three tabs to reset refused stored data: exactly one may write.
+
+Run with -s to see one line per trial and the totals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
+from playwright.async_api import BrowserContext as AsyncContext
+from playwright.async_api import Page as AsyncPage
+from playwright.async_api import async_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+
+from cortexkg import AllocationEngine, AllocationError
+
+pytestmark = pytest.mark.browser
+
+RENDERER_TRIALS = 12
+KILL_TRIALS = 6
+COLUMNS = 96  # small enough that streams fill it and allocations fail, too
+
+# Defines window.call(op), which makes the API call an operation names, and
+# window.drive(plan): issue plan.ops keeping plan.width calls in flight. Once
+# plan.ackTarget calls were acknowledged or plan.rejectTarget rejected (or the stream is
+# exhausted), it issues plan.burst more, logs "crash point {issued, acked, rejected,
+# storage}" and holds the main thread: what it logged is exactly what the page knew when
+# the crash landed. With plan.pauseOnOutage it stops issuing while kg.storage.saved is
+# false (after logging "outage" once) and goes on when a "storage" event says saved.
+DRIVER_JS = """() => {
+    const call = window.call = ([kind, arg]) => kind === 'allocate' ? kg.allocateConcept(arg)
+        : kind === 'deallocate' ? kg.deallocateConcept(arg)
+        : kind === 'allocateBatch' ? kg.allocateBatch(arg, {columnar: true})
+        : kind === 'deallocateBatch' ? kg.deallocateBatch(arg, {columnar: true})
+        : kind === 'activate' ? kg.activateConcept(arg) : kg.optimizeAllocations();
+    const saved = () => new Promise((resolve) => {
+        const listener = ({detail}) => { if (detail.saved) { kg.removeEventListener('storage', listener); resolve(); } };
+        kg.addEventListener('storage', listener);
+    });
+    window.drive = ({ops, width, ackTarget, rejectTarget, burst, pauseOnOutage}) => {
+        const acked = [], rejected = [];
+        let issued = 0, wake = () => {};
+        const issue = () => {
+            const i = issued++;
+            call(ops[i]).then(() => acked.push(i), (e) => rejected.push([i, e.name]))
+                .finally(() => wake());
+        };
+        const settled = () => new Promise((resolve) => { wake = resolve; });
+        (async () => {
+            let outage = false;
+            while (issued < ops.length && acked.length < ackTarget && rejected.length < rejectTarget) {
+                if (issued - acked.length - rejected.length >= width) { await settled(); continue; }
+                if (pauseOnOutage && !kg.storage.saved) {
+                    if (!outage) console.log('outage');
+                    outage = true;
+                    await saved();
+                    continue;
+                }
+                issue();
+            }
+            for (let b = 0; b < burst && issued < ops.length; b++) issue();
+            console.log('crash point ' + JSON.stringify({issued, acked, rejected, storage: kg.storage}));
+            // no task runs from here on: the crash lands on a page that issues and learns nothing
+            for (const until = Date.now() + 120000; Date.now() < until;);
+        })();
+    };
+}"""
+
+OPEN_JS = """async ({name, columns}) => {
+    window.api = await import('./cortexkg.js');
+    window.kg = await api.CortexKG.create({name, columns});
+    return kg.storage.mode;
+}"""
+
+# What the reference engine is compared on: the counters and the live allocations.
+OBSERVE_JS = """async () => {
+    await kg.validate();
+    const stats = await kg.getStats();
+    return [['allocated', 'total_allocations', 'total_deallocations', 'usage_hits', 'activations',
+             'optimization_cycles', 'moves_total'].map((k) => stats[k]),
+            (await kg.getAllocationHistory()).map((h) => [h.conceptId, h.columnId])];
+}"""
+
+RESET_JS = "async () => { await kg.reset(); return (" + OBSERVE_JS + ")(); }"
+
+
+def random_operations(rng: random.Random, count: int) -> list[list]:
+    ops = []
+    for _ in range(count):
+        kind = rng.choices(["allocate", "deallocate", "allocateBatch", "deallocateBatch",
+                            "activate", "optimize"], weights=[40, 20, 10, 8, 15, 3])[0]
+        if kind in ("allocateBatch", "deallocateBatch"):
+            ops.append([kind, [rng.randrange(200) for _ in range(rng.randrange(1, 40))]])
+        elif kind == "optimize":
+            ops.append([kind])
+        else:
+            ops.append([kind, rng.randrange(200)])
+    return ops
+
+
+def expected_states(ops: list[list], columns: int) -> list[tuple]:
+    """The observable state after each prefix of ops (index k: after the first k)."""
+    engine = AllocationEngine(columns, backend="reference")
+    states = [observe(engine)]
+    for op in ops:
+        kind, *args = op
+        try:
+            if kind == "allocate":
+                engine.allocate_concept(args[0])
+            elif kind == "deallocate":
+                engine.deallocate_concept(args[0])
+            elif kind == "allocateBatch":
+                engine.allocate_batch(args[0])
+            elif kind == "deallocateBatch":
+                engine.deallocate_batch(args[0])
+            elif kind == "activate":
+                engine.activate_concept(args[0])
+            else:
+                engine.optimize_allocations()
+        except AllocationError:
+            pass
+        states.append(observe(engine))
+    return states
+
+
+def observe(engine) -> tuple:
+    stats = engine.stats()
+    counters = tuple(stats[k] for k in ("allocated", "total_allocations", "total_deallocations",
+                                        "usage_hits", "activations", "optimization_cycles",
+                                        "moves_total"))
+    return counters, tuple((h["conceptId"], h["columnId"]) for h in engine.get_allocation_history())
+
+
+def as_state(observed: list) -> tuple:
+    """OBSERVE_JS's answer in observe()'s shape."""
+    counters, history = observed
+    return tuple(counters), tuple(tuple(pair) for pair in history)
+
+
+@dataclass
+class Trial:
+    """One crash: what the page knew at the crash point, and what came back."""
+
+    name: str
+    acknowledged: int
+    outstanding: int
+    issued: int  # not counting the refused
+    recovered: int  # issued operations in the recovered state (the longest prefix that matches)
+    refused: int  # rejected as not storable (StorageError)
+
+    def line(self) -> str:
+        refused = f" ({self.refused} refused)" if self.refused else ""
+        return (f"{self.name}: {self.acknowledged} acknowledged, {self.outstanding} outstanding "
+                f"at crash, recovered {self.recovered} of {self.issued} issued{refused}")
+
+
+def judge(name: str, ops: list[list], point: dict, recovered: tuple,
+          columns: int = COLUMNS, refused: frozenset[int] = frozenset()) -> Trial:
+    """Compare a recovered state with the stream as the page saw it at the crash point.
+
+    ``refused`` operations were rejected as not storable: the engine must behave as if they
+    were never issued. The others run in order; the recovered state must be the state
+    after some prefix that holds every acknowledged operation and nothing never issued.
+    """
+    acked, rejected, issued = set(point["acked"]), point["rejected"], point["issued"]
+    outstanding = issued - len(acked) - len(rejected)
+    # the crash must have interrupted work in flight, with acknowledged work behind it
+    assert acked and outstanding > 0, (
+        f"{name}: the crash interrupted nothing: {len(acked)} acknowledged, {outstanding} outstanding")
+    kept = [i for i in range(len(ops)) if i not in refused]
+    states = expected_states([ops[i] for i in kept], columns)
+    must = max(kept.index(i) for i in acked) + 1  # kept operations up to the last acknowledged
+    could = sum(1 for i in kept if i < issued)
+    prefixes = [k for k in range(must, could + 1) if states[k] == recovered]
+    if not prefixes:
+        # how many acknowledged operations are missing: the longest prefix that matches
+        matching = [k for k, state in enumerate(states) if state == recovered]
+        lost = len([i for i in acked if kept.index(i) >= max(matching)]) if matching else len(acked)
+        pytest.fail(f"{name}: the recovered state is the state after no prefix of {must}..{could} "
+                    f"of the issued operations (matching prefixes: {matching[:10]}); "
+                    f"{lost} of {len(acked)} acknowledged operations lost")
+    return Trial(name, len(acked), outstanding, could, max(prefixes), len(refused))
+
+
+def report(kind: str, trials: list[Trial]) -> None:
+    """The totals; judge() has failed the test on any lost acknowledged operation."""
+    interrupted = sum(1 for t in trials if t.recovered < t.issued)
+    print(f"{kind}: {len(trials)} trials, {sum(t.acknowledged for t in trials)} acknowledged "
+          f"(0 lost), {sum(t.outstanding for t in trials)} outstanding at the crashes; "
+          f"in {interrupted} the crash also cut off issued operations before they were stored")
+
+
+def run_async(coroutine, timeout_s: float):
+    """Run coroutine with the async API in a thread of its own.
+
+    CDP's Page.crash never answers, so it must be sent without waiting for the answer,
+    which only the async API can; this thread's event loop belongs to the sync API.
+    """
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, asyncio.wait_for(coroutine, timeout_s)).result()
+
+
+# --- renderer crash ------------------------------------------------------------------
+
+
+async def open_engine(context: AsyncContext, server: Server, name: str, columns: int = COLUMNS,
+                      page: AsyncPage | None = None) -> AsyncPage:
+    """window.kg open on engine name, and window.drive, in page (default: a new page)."""
+    page = page or await context.new_page()
+    page.set_default_timeout(BOOT_TIMEOUT_MS)
+    await page.goto(server.url + "api.html")
+    mode = await page.evaluate(OPEN_JS, {"name": name, "columns": columns})
+    assert mode == "writer", f"{name} opened as {mode}"
+    await page.evaluate(DRIVER_JS)
+    return page
+
+
+async def drive_and_crash(context: AsyncContext, page: AsyncPage, plan: dict,
+                          on_outage=None) -> dict:
+    """Run window.drive(plan), crash the renderer at its crash point; the point's report."""
+    # attached before the page holds its main thread: attaching needs it
+    cdp = await context.new_cdp_session(page)
+    messages: asyncio.Queue[str] = asyncio.Queue()
+    page.on("console", lambda message: messages.put_nowait(message.text))
+    crashed = asyncio.get_running_loop().create_future()
+    page.on("crash", lambda _: crashed.done() or crashed.set_result(True))
+    await page.evaluate("(plan) => drive(plan)", plan)
+    while not (text := await messages.get()).startswith("crash point "):
+        if text == "outage" and on_outage is not None:
+            await on_outage()
+    crash = asyncio.ensure_future(cdp.send("Page.crash"))  # a crashed page never answers
+    crash.add_done_callback(lambda future: future.cancelled() or future.exception())
+    await asyncio.wait_for(crashed, 30)
+    return json.loads(text.removeprefix("crash point "))
+
+
+def random_plan(rng: random.Random, ops: list[list]) -> dict:
+    return {"ops": ops, "width": rng.randint(1, 8), "ackTarget": rng.randint(5, 250),
+            "rejectTarget": len(ops) + 1, "burst": rng.randint(1, 60), "pauseOnOutage": False}
+
+
+async def renderer_crash_trials(server: Server, recorder: Recorder, profile: Path
+                                ) -> list[Trial]:
+    """RENDERER_TRIALS trials in one browser context; each reopened page runs the next.
+
+    The profile is on disk so that its HTTP cache keeps the compiled Pyodide runtime: an
+    in-memory cache skips files that large, and every boot would compile it again.
+    """
+    trials = []
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            profile, executable_path=chromium_executable(), args=chromium_args())
+        recorder.attach(context)
+        page = await open_engine(context, server, "crash")
+        for trial in range(RENDERER_TRIALS):
+            rng = random.Random(1000 + trial)
+            ops = random_operations(rng, 400)
+            point = await drive_and_crash(context, page, random_plan(rng, ops))
+            page = await open_engine(context, server, "crash")
+            recovered = as_state(await page.evaluate(OBSERVE_JS))
+            trials.append(judge(f"trial {trial} (seed {1000 + trial})", ops, point, recovered))
+            print(trials[-1].line())
+            # the next trial starts from an empty engine, stored as a snapshot
+            assert as_state(await page.evaluate(RESET_JS)) == expected_states([], COLUMNS)[0]
+        await context.close()
+    return trials
+
+
+def test_no_acknowledged_operation_is_lost_when_the_renderer_crashes(
+    server: Server, recorder: Recorder, tmp_path: Path
+) -> None:
+    trials = run_async(renderer_crash_trials(server, recorder, tmp_path / "profile"), 600)
+    report("renderer crash", trials)
+    assert recorder.problems() == []
+
+
+# --- browser kill --------------------------------------------------------------------
+
+
+def browser_process(profile: Path) -> int:
+    """The pid of the Chromium browser using profile: the leader of its process group.
+
+    Playwright starts Chromium as a process group leader; its renderers, zygotes and
+    utility processes are in that group.
+    """
+    marker = f"--user-data-dir={profile}".encode()
+    leaders = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+            pgid = os.getpgid(int(entry))
+        except (OSError, ProcessLookupError):
+            continue
+        if marker in command and pgid == int(entry):
+            leaders.append(int(entry))
+    assert len(leaders) == 1, f"expected one Chromium browser on {profile}, found {leaders}"
+    return leaders[0]
+
+
+def launch(playwright: Playwright, profile: Path, recorder: Recorder) -> BrowserContext:
+    context = playwright.chromium.launch_persistent_context(
+        profile, executable_path=chromium_executable(), args=chromium_args())
+    recorder.attach(context)
+    return context
+
+
+def open_engine_sync(context: BrowserContext, server: Server, name: str) -> Page:
+    page = context.pages[0] if context.pages else context.new_page()
+    page.set_default_timeout(BOOT_TIMEOUT_MS)
+    page.goto(server.url + "api.html")
+    mode = page.evaluate(OPEN_JS, {"name": name, "columns": COLUMNS})
+    assert mode == "writer", f"{name} opened as {mode}"
+    page.evaluate(DRIVER_JS)
+    return page
+
+
+def test_no_acknowledged_operation_is_lost_when_the_browser_is_killed(
+    playwright: Playwright, server: Server, tmp_path: Path
+) -> None:
+    profile = tmp_path / "profile"
+    recorder = Recorder(origin=server.url)
+    context = launch(playwright, profile, recorder)
+    page = open_engine_sync(context, server, "kill")
+    trials = []
+    for trial in range(KILL_TRIALS):
+        seed = 2000 + trial
+        rng = random.Random(seed)
+        ops = random_operations(rng, 400)
+        with page.expect_console_message(
+            lambda message: message.text.startswith("crash point "), timeout=BOOT_TIMEOUT_MS
+        ) as message:
+            page.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
+        point = json.loads(message.value.text.removeprefix("crash point "))
+        with context.expect_event("close"):  # Playwright saw the browser go
+            os.killpg(browser_process(profile), signal.SIGKILL)
+        context = launch(playwright, profile, recorder)
+        page = open_engine_sync(context, server, "kill")
+        recovered = as_state(page.evaluate(OBSERVE_JS))
+        trials.append(judge(f"kill {trial} (seed {seed})", ops, point, recovered))
+        print(trials[-1].line())
+        assert as_state(page.evaluate(RESET_JS)) == expected_states([], COLUMNS)[0]
+    context.close()
+    report("browser kill", trials)
+    assert recorder.problems() == []
+
+
+# --- quota outage, then a crash --------------------------------------------------------
+
+# The quota while the first operations are stored: what the store holds plus this.
+ROOM = 128 * 1024
+# ids of the batch that opens the outage: its journal record (4 bytes an id) alone needs
+# more than ROOM
+BIG_BATCH = 64_000
+
+# Settle every call of ops at once; per call, null when acknowledged, else the error's name.
+SETTLE_JS = """async (ops) => (await Promise.allSettled(ops.map(call)))
+    .map((r) => r.status === 'fulfilled' ? null : r.reason.name)"""
+
+
+async def quota_trial(playwright, server: Server, recorder: Recorder, profile: Path,
+                      trial: int, lift: bool) -> Trial:
+    """Acknowledged operations, then an outage of the store that refuses every write; if
+    lift, the quota comes back during the outage; then a crash with calls in flight."""
+    seed = 3000 + trial
+    rng = random.Random(seed)
+    name = f"quota {trial} (seed {seed}, {'lifted' if lift else 'during the outage'})"
+    context = await playwright.chromium.launch_persistent_context(
+        profile, executable_path=chromium_executable(), args=chromium_args())
+    recorder.attach(context)
+    page = await open_engine(context, server, "quota")
+    cdp = await context.new_cdp_session(page)
+    origin = server.url.rstrip("/")
+
+    async def set_quota(size: int | None) -> None:
+        await cdp.send("Storage.overrideQuotaForOrigin",
+                       {"origin": origin} if size is None else {"origin": origin, "quotaSize": size})
+
+    async def usage() -> int:
+        return (await cdp.send("Storage.getUsageAndQuota", {"origin": origin}))["usage"]
+
+    # Chromium grants writes from an allowance of the free quota that it caches for up to
+    # 30 s (BucketContext::kBucketSpaceCacheTimeLimit) when a write first asks: a quota
+    # with little room makes the allowance small enough for the big batch to exceed it,
+    # and then Chromium asks again and learns the new quota.
+    await set_quota(await usage() + ROOM)
+    before = random_operations(rng, 40)
+    answers = await page.evaluate(SETTLE_JS, before)
+    assert set(answers) <= {None, "AllocationError"}, f"{name}: before the outage: {answers}"
+    # a quota below what the store holds already: every write fails, however small
+    await set_quota(await usage() // 4)
+    during = [["allocateBatch", list(range(10_000, 10_000 + BIG_BATCH))],
+              *random_operations(rng, 100)]
+    plan = {"ops": during, "width": rng.randint(1, 8), "burst": rng.randint(1, 20),
+            "ackTarget": rng.randint(5, 40) if lift else len(during) + 1,
+            "rejectTarget": len(during) + 1 if lift else rng.randint(20, 60),
+            "pauseOnOutage": lift}
+    outages = []
+
+    async def on_outage() -> None:
+        outages.append(True)
+        await set_quota(None)
+
+    point = await drive_and_crash(context, page, plan, on_outage if lift else None)
+
+    page = await context.new_page()
+    await (await context.new_cdp_session(page)).send(
+        "Storage.overrideQuotaForOrigin", {"origin": origin})
+    page = await open_engine(context, server, "quota", page=page)
+    recovered = as_state(await page.evaluate(OBSERVE_JS))
+    await context.close()
+
+    # the whole stream, as the page saw it
+    offset = len(before)
+    stream = {"issued": offset + point["issued"],
+              "acked": [i for i, error in enumerate(answers) if error is None]
+              + [offset + i for i in point["acked"]],
+              "rejected": [[i, error] for i, error in enumerate(answers) if error is not None]
+              + [[offset + i, error] for i, error in point["rejected"]]}
+    refused = frozenset(i for i, error in stream["rejected"] if error == "StorageError")
+    result = judge(name, before + during, stream, recovered, refused=refused)
+    # the outage hit: the store said so and refused calls with StorageError
+    assert {error for _, error in point["rejected"]} <= {"StorageError", "AllocationError"}, point
+    assert refused, f"{name}: no call was refused with StorageError during the outage"
+    if lift:
+        assert outages and point["storage"]["saved"] is True, (outages, point["storage"])
+    else:
+        assert point["storage"]["saved"] is False, point["storage"]
+        assert "quota" in point["storage"]["error"].lower(), point["storage"]
+        # nothing could be stored, so nothing may have been acknowledged
+        assert point["acked"] == [], f"{name}: acknowledged during the outage: {point['acked']}"
+    return result
+
+
+async def quota_trials(server: Server, recorder: Recorder, folder: Path) -> list[Trial]:
+    """One trial crashed during the outage, one after the quota was lifted; each in a
+    browser of its own, so that Chromium's cached allowance starts afresh."""
+    trials = []
+    async with async_playwright() as playwright:
+        for trial, lift in enumerate([False, True]):
+            trials.append(await quota_trial(
+                playwright, server, recorder, folder / f"profile-{trial}", trial, lift))
+            print(trials[-1].line())
+    return trials
+
+
+def test_no_acknowledged_operation_is_lost_when_the_renderer_crashes_in_a_quota_outage(
+    server: Server, tmp_path: Path
+) -> None:
+    recorder = Recorder(origin=server.url)
+    trials = run_async(quota_trials(server, recorder, tmp_path), 600)
+    report("quota outage", trials)
+    assert [p for p in recorder.problems() if "QuotaExceededError" not in p] == []
+
+
+# --- several tabs reset refused data at once -------------------------------------------
+
+# Arm the page: on the next message of the BroadcastChannel "race" it calls the API
+# (reset(), or allocateConcept(arg)); window.outcome settles with what that call did.
+ARM_JS = """(arg) => {
+    window.outcome = new Promise((resolve) => {
+        const channel = new BroadcastChannel('race');
+        channel.onmessage = ({data}) => {
+            channel.close();
+            (data === 'reset' ? kg.reset() : kg.allocateConcept(arg)).then(
+                (value) => resolve({ok: true, value}),
+                (e) => resolve({ok: false, error: e.name, message: e.message}));
+        };
+    });
+}"""
+FIRE_JS = "(what) => { const channel = new BroadcastChannel('race'); channel.postMessage(what); channel.close(); }"
+
+# kg.storage.mode once it is `mode`, or after 10 s whatever it is then.
+MODE_JS = """(mode) => new Promise((resolve) => {
+    const done = () => { kg.removeEventListener('storage', check); resolve(kg.storage.mode); };
+    const check = () => { if (kg.storage.mode === mode) done(); };
+    kg.addEventListener('storage', check);
+    setTimeout(done, 10000);
+    check();
+})"""
+
+# kg.getAllocationInfo(id) once it is column, or after 10 s whatever it is then.
+FOLLOWS_JS = """([id, column]) => new Promise((resolve) => {
+    const done = async () => { kg.removeEventListener('change', check); resolve(await kg.getAllocationInfo(id)); };
+    const check = async () => { if (await kg.getAllocationInfo(id) === column) done(); };
+    kg.addEventListener('change', check);
+    setTimeout(done, 10000);
+    check();
+})"""
+
+
+@pytest.fixture
+def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
+    """A fresh browser profile (empty IndexedDB) that fails the test on browser errors."""
+    recorder = Recorder(origin=server.url)
+    context = browser.new_context()
+    recorder.attach(context)
+    yield context
+    context.close()
+    assert recorder.problems() == []
+
+
+def open_sync(context: BrowserContext, server: Server) -> Page:
+    page = context.new_page()
+    page.set_default_timeout(BOOT_TIMEOUT_MS)
+    page.goto(server.url + "api.html")
+    return page
+
+
+def test_after_refused_data_one_tab_of_three_resetting_at_once_becomes_the_writer(
+    context: BrowserContext, server: Server
+) -> None:
+    first = open_sync(context, server)
+    first.evaluate(OPEN_JS, {"name": "race", "columns": 16})
+    first.evaluate("async () => { for (const id of [1, 2, 3]) await kg.allocateConcept(id); kg.close(); }")
+    # journal record 3 disappears behind the engine's back: the stored data is refused
+    assert first.evaluate("""async () => {
+        const db = await new Promise((ok) => { const r = indexedDB.open('cortexkg:race'); r.onsuccess = () => ok(r.result); });
+        const tx = db.transaction('journal', 'readwrite');
+        tx.objectStore('journal').delete(3);
+        const keys = tx.objectStore('journal').getAllKeys();
+        await new Promise((ok) => { tx.oncomplete = ok; });
+        db.close();
+        return keys.result;
+    }""") == [1, 2]
+    tabs = [first, open_sync(context, server), open_sync(context, server)]
+    for tab in tabs:
+        assert tab.evaluate(OPEN_JS, {"name": "race", "columns": 16}) == "failed"
+        assert "truncated journal" in tab.evaluate("() => kg.storage.error")
+
+    for tab in tabs:
+        tab.evaluate(ARM_JS, None)
+    first.evaluate(FIRE_JS, "reset")
+    resets = [tab.evaluate("() => outcome") for tab in tabs]
+    writers = [i for i, outcome in enumerate(resets) if outcome["ok"]]
+    assert len(writers) == 1, f"{len(writers)} tabs became the writer: {resets}"
+    [writer] = writers
+    for i, outcome in enumerate(resets):
+        if i != writer:
+            assert outcome["error"] == "StateError", outcome
+    # the others follow the writer's reset, read-only
+    assert [tab.evaluate(MODE_JS, "writer" if i == writer else "reader")
+            for i, tab in enumerate(tabs)] == ["writer" if i == writer else "reader" for i in range(3)]
+
+    ids = [100, 200, 300]
+    for tab, concept in zip(tabs, ids):
+        tab.evaluate(ARM_JS, concept)
+    first.evaluate(FIRE_JS, "allocate")
+    allocations = [tab.evaluate("() => outcome") for tab in tabs]
+    assert allocations[writer] == {"ok": True, "value": 0}, allocations
+    for i, outcome in enumerate(allocations):
+        if i != writer:
+            assert outcome["error"] == "StateError" and "Read-only" in outcome["message"], outcome
+            assert tabs[i].evaluate(FOLLOWS_JS, [ids[writer], 0]) == 0
+    for tab in tabs:
+        tab.evaluate("() => kg.close()")
+
+    # reopened: exactly the acknowledged allocation, nothing of the refused calls
+    reopened = open_sync(context, server)
+    assert reopened.evaluate(OPEN_JS, {"name": "race", "columns": 16}) == "writer"
+    counters, history = reopened.evaluate(OBSERVE_JS)
+    assert history == [[ids[writer], 0]] and counters[:2] == [1, 1], (counters, history)
