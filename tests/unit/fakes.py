@@ -1,4 +1,5 @@
-"""A controllable host for engine tests: a clock that moves only when told to."""
+"""Fakes for unit tests: a host whose clock moves only when told to, and a JavaScript
+Uint8Array as Pyodide hands it to Python."""
 
 from __future__ import annotations
 
@@ -16,3 +17,28 @@ class FakeHost(Host):
 
     def advance(self, ms: float) -> None:
         self.clock += ms
+
+
+class FakeUint8Array:
+    """What a JavaScript Uint8Array offers Python in Pyodide (a JsBuffer): ``length``,
+    ``subarray`` (a view), ``to_bytes`` and ``assign_to`` (copies). Records the size of
+    every copy."""
+
+    def __init__(self, data: bytes, copies: list | None = None):
+        self.data, self.copies = memoryview(data), [] if copies is None else copies
+
+    @property
+    def length(self) -> int:
+        return len(self.data)
+
+    def subarray(self, start: int, stop: int) -> "FakeUint8Array":
+        return FakeUint8Array(self.data[start:stop], self.copies)
+
+    def to_bytes(self) -> bytes:
+        self.copies.append(len(self.data))
+        return bytes(self.data)
+
+    def assign_to(self, target) -> None:
+        self.copies.append(len(self.data))
+        memoryview(target)[:] = self.data
+
