@@ -1,5 +1,5 @@
-"""Fakes for unit tests: a host whose clock moves only when told to, and a JavaScript
-Uint8Array as Pyodide hands it to Python."""
+"""Fakes for unit tests: a host whose clock moves only when told to, and JavaScript values
+as Pyodide hands them to Python."""
 
 from __future__ import annotations
 
@@ -42,3 +42,40 @@ class FakeUint8Array:
         self.copies.append(len(self.data))
         memoryview(target)[:] = self.data
 
+
+class JsNull:
+    """Stands for ``pyodide.ffi.jsnull``, what JavaScript's null converts to (patch it in as
+    ``cortexkg.session.jsnull``)."""
+
+    def __repr__(self) -> str:
+        return "jsnull"
+
+
+JSNULL = JsNull()
+
+
+class FakeJsProxy:
+    """A JavaScript array or object passed to Python (None in ``value`` stands for null):
+    ``to_py(depth=-1)`` converts it as Pyodide does, recursively, ``depth`` levels deep
+    (-1: all of them), deeper values staying proxies, null becoming :data:`JSNULL`."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def to_py(self, *, depth: int = -1):
+        return _converted(self.value, depth)
+
+    def __repr__(self) -> str:
+        return "[object Array]" if isinstance(self.value, list) else "[object Object]"
+
+
+def _converted(value, depth: int):
+    if value is None:
+        return JSNULL
+    if not isinstance(value, (list, dict)):
+        return value
+    if depth == 0:
+        return FakeJsProxy(value)
+    if isinstance(value, list):
+        return [_converted(item, depth - 1) for item in value]
+    return {key: _converted(item, depth - 1) for key, item in value.items()}
