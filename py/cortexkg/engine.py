@@ -9,6 +9,7 @@ and deallocation are O(log n) (:mod:`cortexkg.free_columns`).
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from collections import Counter, deque
 from typing import Any, Callable
@@ -25,29 +26,52 @@ from .timing import TimingWindow
 
 STRATEGIES = ("first_fit", "affinity")
 STATE_NAMES = ("available", "allocated", "refractory")
-MAX_COLUMNS = 1 << 28
+# The largest engine that can be held and persisted (snapshot, export, import and reset,
+# when two engines coexist) in Pyodide's 32-bit memory, with a margin of about 2x:
+# measured with build/measure_limits.py (docs/bench/notes.md, "Size limits"). The same
+# limits apply under CPython, so that every engine can move to the browser.
+MAX_COLUMNS = 1 << 23
+MAX_FIELD_FLOATS = 1 << 25  # columns × stride (dim rounded up to a multiple of 4)
+SIZE_REASON = "the most an engine can hold and persist in Pyodide's 32-bit memory"
 MAX_DIM = 4096
 NO_FREE_COLUMNS = "No free columns available"
 BATCH_CHUNK = 65536  # ids per chunk of a batch: one clock reading, one progress report
 _MAX_USAGE = 2**32 - 1
 _NO_FIELD = array("f")  # the query when dim is 0: every score is 0.0
+_BELOW_0x7F = bytes(range(0x7F))
 
 
 def _not_allocated(concept_id: int) -> str:
     return f"Concept {concept_id} is not allocated"
 
 
+def _plausible_times(times: array) -> bool:
+    """Whether every float64 of ``times`` lies in [0, 2**1009): not negative (nor -0.0),
+    NaN or infinite, nor absurdly large. Read from each value's top byte (its sign and
+    top exponent bits) at C speed, since the scans handle no float64 buffer."""
+    top = memoryview(times).cast("B")[7 if sys.byteorder == "little" else 0 :: 8]
+    return not bytes(top).translate(None, _BELOW_0x7F)
+
+
 def check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed) -> dict:
     """The validated engine configuration (raises ValueError naming the bad value)."""
     if type(enable_simd) is not bool:
-        raise ValueError(f"Invalid enable_simd {enable_simd!r}: expected True or False")
+        raise ValueError(f"Invalid enable_simd {check.quoted(enable_simd)}: expected True or False")
     if strategy not in STRATEGIES:
-        raise ValueError(f"Invalid strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+        raise ValueError(f"Invalid strategy {check.quoted(strategy)}: expected one of "
+                         f"{', '.join(STRATEGIES)}")
+    column_count = check.non_negative_int("column_count", column_count, maximum=MAX_COLUMNS,
+                                          reason=SIZE_REASON)
+    dim = check.non_negative_int("dim", dim, maximum=MAX_DIM)
+    if column_count * fdef.stride_of(dim) > MAX_FIELD_FLOATS:
+        raise ValueError(
+            f"Invalid dim {dim} for {column_count} columns: columns × dim (dim rounded up to "
+            f"a multiple of 4) must be at most {MAX_FIELD_FLOATS} ({SIZE_REASON})")
     return {
-        "column_count": check.non_negative_int("column_count", column_count, maximum=MAX_COLUMNS),
+        "column_count": column_count,
         "enable_simd": enable_simd,
         "strategy": strategy,
-        "dim": check.non_negative_int("dim", dim, maximum=MAX_DIM),
+        "dim": dim,
         "refractory_ms": check.non_negative_finite("refractory_ms", refractory_ms),
         "seed": check.non_negative_int("seed", seed, maximum=fdef.MAX_SEED),
     }
@@ -408,7 +432,8 @@ class AllocationEngine:
         it like a list (negative values count from the end)."""
         for name, value in (("start", start), ("stop", stop)):
             if value is not None and (type(value) is not int):
-                raise ValueError(f"Invalid history {name} {value!r}: expected an integer or None")
+                raise ValueError(
+                    f"Invalid history {name} {check.quoted(value)}: expected an integer or None")
         cols = self._columns
         concept, at, confidence = cols.concept, cols.allocated_at, cols.confidence
         return [
@@ -453,7 +478,7 @@ class AllocationEngine:
         (the last three describe its concept; None when it has none) and field."""
         col = check.non_negative_int("column id", column_id, maximum=max(self.column_count - 1, 0))
         if col >= self.column_count:
-            raise ValueError(f"Invalid column id {column_id!r}: the engine has no columns")
+            raise ValueError(f"Invalid column id {check.quoted(column_id)}: the engine has no columns")
         self._expire_now()
         cols, stride = self._columns, self._stride
         state = cols.state[col]
@@ -556,6 +581,8 @@ class AllocationEngine:
         for name in ("activation", "confidence"):
             if scans.count_between(getattr(cols, name), columns, 0.0, 1.0) != len(columns):
                 raise StateError(f"An allocated column has a {name} outside [0, 1]")
+        if not _plausible_times(cols.allocated_at):
+            raise StateError("A column's allocation timestamp is negative, NaN or infinite")
 
     def _validate_refractory(self, refractory: int) -> None:
         state = self._columns.state
@@ -594,6 +621,14 @@ class AllocationEngine:
 
         self._expire_now()
         return take(self)
+
+    def snapshot_parts(self) -> list:
+        """The bytes of :meth:`snapshot` as parts to join: its buffers are the engine's own
+        (valid until it changes), so the state is copied once, by whoever joins them."""
+        from .snapshot import parts
+
+        self._expire_now()
+        return parts(self)
 
     @classmethod
     def restore(cls, snapshot, *, backend: str = "auto", host: Host | None = None):

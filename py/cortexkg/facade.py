@@ -15,6 +15,7 @@ from .errors import NotInitializedError, StateError
 from .host import Host, default_host
 from .scans import select_scans
 from .storage import Storage
+from .validation import quoted
 
 NOT_INITIALIZED = "CortexKG not initialized"
 
@@ -52,7 +53,7 @@ class ColumnsView(Sequence):
         if type(index) is int and -len(self) <= index < 0:
             index += len(self)
         if type(index) is not int or not 0 <= index < len(self):
-            raise IndexError(f"column index {index!r} out of range 0..{len(self) - 1}")
+            raise IndexError(f"column index {quoted(index)} out of range 0..{len(self) - 1}")
         return self._engine.column(index)
 
 
@@ -65,11 +66,11 @@ class CortexKG:
         elif isinstance(config, dict):
             unknown = set(config) - set(CortexKGConfig.__dataclass_fields__)
             if unknown:
-                raise ValueError(f"Invalid config keys {sorted(unknown)}: expected some of "
+                raise ValueError(f"Invalid config keys {quoted(sorted(map(str, unknown)))}: expected some of "
                                  f"{', '.join(CortexKGConfig.__dataclass_fields__)}")
             config = CortexKGConfig(**config)
         elif not isinstance(config, CortexKGConfig):
-            raise ValueError(f"Invalid config {config!r}: expected a CortexKGConfig or a dict")
+            raise ValueError(f"Invalid config {quoted(config)}: expected a CortexKGConfig or a dict")
         self.config = config
         self._host = host or default_host()
         self._engine: AllocationEngine | None = None
@@ -150,7 +151,7 @@ class CortexKG:
         engine = self.engine
         if self._storage is None:
             raise StateError("No storage attached: pass one to initialize()")
-        await self._storage.save(engine.snapshot().to_bytes())
+        await self._storage.save(b"".join(engine.snapshot_parts()))
 
     async def load_state(self) -> bool:
         """Replace the engine by the stored state; False when nothing is stored.

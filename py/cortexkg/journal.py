@@ -14,12 +14,28 @@ from array import array
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from .engine import BATCH_CHUNK
 from .errors import StateError
 from .host import Host
+from .validation import quoted
 
 # facade method -> how its arguments are stored (see ``encode_args``)
 MUTATIONS = ("allocate_concept", "deallocate_concept", "allocate_batch", "deallocate_batch",
              "activate_concept", "optimize_allocations")
+# The arguments each mutation's record holds, in order (a trailing "?": may be left out).
+# Anything else is refused before the method runs, so a stored record cannot hand the
+# engine a value it would have to take apart recursively.
+ARGUMENTS = {
+    "allocate_concept": ("a number", "an embedding or None?"),
+    "deallocate_concept": ("a number",),
+    "allocate_batch": ("a list of numbers", "a list of embeddings or None?"),
+    "deallocate_batch": ("a list of numbers",),
+    "activate_concept": ("a number", "a number"),
+    "optimize_allocations": (),
+}
+# Clock readings per chunk of a batch (or per call) at most: start, wall clock, end.
+READINGS_PER_CHUNK = 3
+_NUMBERS = (list, tuple, array, memoryview)
 
 
 _END = object()
@@ -77,7 +93,8 @@ class ClockTape:
         if value is _END:
             raise StateError("Journal record holds fewer clock readings than its replay takes")
         if type(value) not in (int, float) or not math.isfinite(value):
-            raise StateError(f"Journal record holds a clock reading that is not a finite number: {value!r}")
+            raise StateError(
+                f"Journal record holds a clock reading that is not a finite number: {quoted(value)}")
         return value
 
     def _record(self, value: float) -> None:
@@ -147,17 +164,23 @@ def replay(engine, tape: ClockTape, records: list[dict]) -> None:
     ``engine`` must read its clocks through ``tape``. Raises :class:`StateError` naming the
     first record that does not replay.
     """
+    if not isinstance(records, (list, tuple)):
+        raise StateError(f"Journal {quoted(records)} is not a list of records")
     for index, record in enumerate(records):
+        if not isinstance(record, dict) or not {"method", "args", "readings"} <= record.keys():
+            raise StateError(f"Journal record {index} is malformed: {quoted(record)}")
+        method, args, readings = record["method"], record["args"], record["readings"]
+        if not isinstance(method, str) or method not in MUTATIONS:
+            raise StateError(f"Journal record {index} names unknown method {quoted(method)}")
         try:
-            method, args, readings = record["method"], record["args"], record["readings"]
-        except (KeyError, TypeError):
-            raise StateError(f"Journal record {index} is malformed: {record!r}") from None
-        if method not in MUTATIONS:
-            raise StateError(f"Journal record {index} names unknown method {method!r}")
+            decoded = _decoded(method, args)
+            _check_readings(method, decoded, readings)
+        except StateError as error:
+            raise StateError(f"Journal record {index} ({method}) is malformed: {error}") from None
         engine_method = getattr(engine, method)
         try:
             with tape.play(readings):
-                engine_method(*_decode(args))
+                engine_method(*decoded)
         except StateError as error:
             raise StateError(f"Journal record {index} ({method}) does not replay: {error}") from None
         except Exception as error:
@@ -166,7 +189,40 @@ def replay(engine, tape: ClockTape, records: list[dict]) -> None:
                 f"{type(error).__name__}: {error}") from None
 
 
-def _decode(args: Any) -> list:
+def _decoded(method: str, args: Any) -> list:
+    """The arguments of a record of ``method``, checked against :data:`ARGUMENTS` (one
+    level of containers, no recursion), typed arrays as lists."""
+    kinds = ARGUMENTS[method]
+    required = sum(not kind.endswith("?") for kind in kinds)
     if not isinstance(args, (list, tuple)):
-        raise StateError(f"Journal record arguments {args!r} are not a list")
+        raise StateError(f"its arguments {quoted(args)} are not a list")
+    if not required <= len(args) <= len(kinds):
+        raise StateError(f"it holds {len(args)} arguments, expected {required}"
+                         + (f" to {len(kinds)}" if len(kinds) > required else ""))
+    for position, (kind, value) in enumerate(zip(kinds, args)):
+        if not _is(kind.rstrip("?"), value):
+            raise StateError(f"argument {position} {quoted(value)} is not {kind.rstrip('?')}")
     return [a.tolist() if isinstance(a, (array, memoryview)) else a for a in args]
+
+
+def _is(kind: str, value: Any) -> bool:
+    """Whether ``value`` has the shape of ``kind`` (an embedding: a list of numbers), one
+    level of containers deep: the method checks the items."""
+    if kind == "a number":
+        return type(value) in (int, float)
+    if kind == "a list of numbers":
+        return isinstance(value, _NUMBERS)
+    if kind == "an embedding or None":
+        return value is None or isinstance(value, _NUMBERS)
+    return value is None or (isinstance(value, (list, tuple)) and all(
+        item is None or isinstance(item, _NUMBERS) for item in value))
+
+
+def _check_readings(method: str, args: list, readings: Any) -> None:
+    """Readings are a list no longer than ``method`` can take with ``args``."""
+    if not isinstance(readings, _NUMBERS):
+        raise StateError(f"its clock readings {quoted(readings)} are not a list")
+    chunks = 1 + len(args[0]) // BATCH_CHUNK if method.endswith("_batch") else 1
+    if len(readings) > READINGS_PER_CHUNK * chunks:
+        raise StateError(f"it holds more clock readings than its replay can take: "
+                         f"{len(readings)}, at most {READINGS_PER_CHUNK * chunks}")

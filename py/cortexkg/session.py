@@ -26,6 +26,12 @@ from .facade import CortexKG, CortexKGConfig
 from .host import default_host
 from .journal import ClockTape, replay, run_recorded
 from .snapshot import Snapshot
+from .validation import quoted
+
+try:
+    from pyodide.ffi import jsnull  # what JavaScript's null converts to (Pyodide 0.27+)
+except ImportError:  # CPython: no JavaScript values arrive
+    jsnull = None
 
 # Python exception -> JavaScript error class (first match in order wins).
 ERROR_CLASSES = (
@@ -37,15 +43,57 @@ ERROR_CLASSES = (
 )
 _FLOAT_FORMATS = ("f", "d")
 _WITH_PROGRESS = frozenset({"allocateBatch", "deallocateBatch"})
+# The deepest argument a call takes: options {embeddings: [[numbers]]}.
+ARGUMENT_DEPTH = 3
+# The deepest stored data: records [{args: [ids, [embedding]]}], an embedding a typed array.
+RECORDS_DEPTH = 5
+# Per-call options: API method -> the names it takes.
+CALL_OPTIONS = {
+    "allocateConcept": ("embedding",),
+    "allocateBatch": ("embeddings", "columnar"),
+    "deallocateBatch": ("columnar",),
+    "getAllocationHistory": ("start", "stop"),
+}
+DEFAULT_NAME = "default"  # as web/cortexkg.js names an engine created without a name
 
 
-def _from_js(value: Any) -> Any:
-    """A JavaScript argument as Python data (JsProxy objects are converted deeply)."""
+def _from_js(value: Any, depth: int = ARGUMENT_DEPTH) -> Any:
+    """A JavaScript argument as Python data, converted ``depth`` levels deep: deeper values
+    stay JsProxy objects, which no check accepts (a conversion without a bound recurses
+    once per level, and Pyodide's stack is small). JavaScript's null becomes None."""
     if hasattr(value, "to_py"):
-        value = value.to_py()
+        value = value.to_py(depth=depth)
     if isinstance(value, memoryview) and value.format in _FLOAT_FORMATS:
         # a Float64Array of ids: JavaScript numbers are doubles, so 7.0 is the integer 7
         return [int(v) if v.is_integer() else v for v in value.tolist()]
+    return _without_jsnull(value, depth)
+
+
+def _without_jsnull(value: Any, depth: int) -> Any:
+    """``value`` with every jsnull in its first ``depth`` levels replaced by None (in place,
+    without recursion)."""
+    if jsnull is None:
+        return value
+    null = type(jsnull)
+    if isinstance(value, null):
+        return None
+    pending = [(value, 1)]
+    while pending:
+        container, level = pending.pop()
+        if isinstance(container, list):
+            kinds = set(map(type, container))  # at C speed: most lists are numbers only
+            if null not in kinds and (level == depth or not kinds & {list, dict}):
+                continue
+            items = list(enumerate(container))
+        elif isinstance(container, dict):
+            items = list(container.items())
+        else:
+            continue
+        for key, item in items:
+            if isinstance(item, null):
+                container[key] = None
+            elif level < depth and isinstance(item, (list, dict)):
+                pending.append((item, level + 1))
     return value
 
 
@@ -80,13 +128,30 @@ def _snapshot_source(snapshot: Any) -> JsBytes | bytes | None:
     return JsBytes(data) if hasattr(data, "assign_to") else bytes(data)
 
 
-def _options(value: Any) -> dict:
+def _options(value: Any, method: str | None = None) -> dict:
+    """Options as a dict (None: none); with ``method``, only the names it takes."""
     value = _from_js(value)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValueError(f"Invalid options {value!r}: expected an object")
+        raise ValueError(f"Invalid options {quoted(value)}: expected an object")
+    if method is not None:
+        expected = CALL_OPTIONS[method]
+        unknown = [key for key in value if key not in expected]
+        if unknown:
+            raise ValueError(
+                f"Invalid {method} options: unknown {', '.join(map(quoted, unknown[:5]))}"
+                f"{' and more' if len(unknown) > 5 else ''}; expected some of "
+                f"{', '.join(expected)}")
     return value
+
+
+def _flag(options: dict, name: str) -> bool:
+    """A boolean option (absent or None: False)."""
+    value = options.get(name)
+    if value is not None and type(value) is not bool:
+        raise ValueError(f"Invalid {name} {quoted(value)}: expected true or false")
+    return bool(value)
 
 
 OPTION_NAMES = ("name", "columns", "strategy", "dim", "seed", "refractoryMs", "backend")
@@ -94,9 +159,10 @@ _PYTHON_NAMES = {"column_count": "columns", "refractory_ms": "refractoryMs"}
 
 
 def _config(options: dict) -> CortexKGConfig:
-    unknown = sorted(set(options) - set(OPTION_NAMES))
+    unknown = [key for key in options if key not in OPTION_NAMES]
     if unknown:
-        raise ValueError(f"Invalid engine options: unknown {', '.join(map(repr, unknown))}; "
+        raise ValueError(f"Invalid engine options: unknown {', '.join(map(quoted, unknown[:5]))}"
+                         f"{' and more' if len(unknown) > 5 else ''}; "
                          f"expected some of {', '.join(OPTION_NAMES)}")
     try:
         return CortexKGConfig(
@@ -130,7 +196,11 @@ class Session:
 
         self._tape = ClockTape(host)
         self._host = self._tape.host(log=log)
-        self.kg = CortexKG(_config(_options(options)), host=self._host)
+        options = _options(options)
+        self.name = options.get("name", DEFAULT_NAME)
+        if type(self.name) is not str or not self.name:
+            raise ValueError(f"Invalid name {quoted(self.name)}: expected a non-empty string")
+        self.kg = CortexKG(_config(options), host=self._host)
         self._pending: AllocationEngine | None = None  # an import or reset awaiting its write
         self._read_only: str | None = None
         self.write_error: str | None = None  # why mutations cannot be made durable now
@@ -183,7 +253,7 @@ class Session:
         without a snapshot the journal starts from a new engine with the stored
         ``options``. StateError when they do not reproduce a valid engine (the current
         engine is then left as it was). Returns what was restored."""
-        data, records = _snapshot_source(snapshot), _from_js(records)
+        data, records = _snapshot_source(snapshot), _from_js(records, RECORDS_DEPTH)
         with self._tape.new_history():
             engine = self._recovered(data, records, options)
         self.kg.replace_engine(engine)
@@ -215,7 +285,7 @@ class Session:
 
     def apply(self, records: Any) -> int:
         """Replay records committed by another tab's writer (a read-only follower)."""
-        records = _from_js(records)
+        records = _from_js(records, RECORDS_DEPTH)
         self._apply(self.kg.engine, records)
         return len(records)
 
@@ -228,23 +298,34 @@ class Session:
 
     def snapshot(self) -> bytes:
         """The engine's snapshot bytes (for compaction)."""
-        return self.kg.engine.snapshot().to_bytes()
+        return b"".join(self.kg.engine.snapshot_parts())
 
     def prepare_replace(self, kind: str, payload: Any) -> bytes:
         """Validate an import (``payload``: export bytes) or a reset (``payload``: engine
         options) and return the snapshot bytes to store; :meth:`commit_replace` adopts it
         once stored, so a failed write changes nothing."""
-        payload = _from_js(payload)
         if kind == "import":
+            # a JavaScript Uint8Array is read in place: the file is never copied whole
+            in_place = hasattr(payload, "assign_to") and hasattr(payload, "subarray")
+            data = JsBytes(payload) if in_place else _from_js(payload)
             engine = AllocationEngine.restore(
-                exchange.unpack(payload), backend=self.kg.config.backend, host=self._host)
+                exchange.unpack(data), backend=self.kg.config.backend, host=self._host)
         elif kind != "reset":
-            raise ValueError(f"Invalid replace kind {kind!r}: expected 'import' or 'reset'")
+            raise ValueError(f"Invalid replace kind {quoted(kind)}: expected 'import' or 'reset'")
         else:
-            engine = AllocationEngine(**asdict(_config(_options(payload))),
-                                      host=self._host)
+            engine = AllocationEngine(**asdict(self._reset_config(payload)), host=self._host)
         self._pending = engine
-        return engine.snapshot().to_bytes()
+        return b"".join(engine.snapshot_parts())
+
+    def _reset_config(self, options: Any) -> CortexKGConfig:
+        """The configuration of a reset: ``options`` over the current one; the name, if
+        given, must be this engine's (a reset replaces the state, not the database)."""
+        options = _options(options)
+        name = options.get("name", self.name)
+        if name != self.name:
+            raise ValueError(f"reset() cannot rename the engine {quoted(self.name)} to "
+                             f"{quoted(name)}: open another with CortexKG.create({{name}})")
+        return _config({**self.describe(), **options})
 
     def commit_replace(self) -> dict:
         """Adopt the engine of the last :meth:`prepare_replace`."""
@@ -277,7 +358,7 @@ class Session:
             if mutation is None:
                 query = self._queries.get(method)
                 if query is None:
-                    raise ValueError(f"Unknown method {method!r}")
+                    raise ValueError(f"Unknown method {quoted(method)}")
                 return self._success(query(*arguments))
             if self.read_only is not None:
                 raise StateError(self.read_only)
@@ -320,26 +401,23 @@ class Session:
     # how each mutation's JavaScript arguments map onto the engine
 
     def _allocate_concept(self, concept_id: Any, options: Any = None):
-        embedding = _options(options).get("embedding")
+        embedding = _options(options, "allocateConcept").get("embedding")
         return "allocate_concept", [concept_id, embedding], {}
 
     def _allocate_batch(self, concept_ids: Any, options: Any = None):
-        options = _options(options)
-        embeddings = options.get("embeddings")
-        if embeddings is not None:
-            # a null item is JsNull after conversion: no embedding for that concept
-            embeddings = [None if e is None or type(e).__name__ == "JsNull" else _from_js(e)
-                          for e in embeddings]
-        return "allocate_batch", [concept_ids, embeddings], {"columnar": bool(options.get("columnar"))}
+        options = _options(options, "allocateBatch")
+        return ("allocate_batch", [concept_ids, options.get("embeddings")],
+                {"columnar": _flag(options, "columnar")})
 
     def _deallocate_batch(self, concept_ids: Any, options: Any = None):
-        return "deallocate_batch", [concept_ids], {"columnar": bool(_options(options).get("columnar"))}
+        options = _options(options, "deallocateBatch")
+        return "deallocate_batch", [concept_ids], {"columnar": _flag(options, "columnar")}
 
     def _export_state(self) -> bytes:
-        return exchange.pack(self.kg.engine.snapshot().to_bytes())
+        return exchange.pack(self.kg.engine.snapshot_parts())
 
     def _allocation_history(self, options: Any = None) -> list[dict]:
-        options = _options(options)
+        options = _options(options, "getAllocationHistory")
         return self.kg.get_allocation_history(options.get("start"), options.get("stop"))
 
     def _diagnostics(self) -> dict:

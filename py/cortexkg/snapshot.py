@@ -15,7 +15,14 @@ were measured at, for a restore that must continue in the same clock (journal re
 
 A snapshot can also be parsed from a :class:`ByteSource` instead of bytes (the worker's
 JavaScript Uint8Array): restore then copies each buffer once, straight from the source
-into the engine's own array, and checks its crc32 there.
+into the engine's own array, and checks its crc32 there. The other way, :func:`parts`
+gives a snapshot's bytes as parts to join, the buffers being the engine's own, so the
+whole snapshot is copied once (the largest engines fit in memory only so).
+
+Stored data is parsed with bounds checked first: the header's size and nesting
+(:func:`cortexkg.validation.stored_json`), its number of buffers, and each buffer's
+length against the configuration, so a crafted file is refused before it costs memory
+or stack.
 """
 
 from __future__ import annotations
@@ -34,19 +41,33 @@ from .errors import StateError
 from .fields import stride_of
 from .scans import select_scans
 from .timing import WINDOW
+from .validation import quoted, stored_json
 
 FORMAT_VERSION = 1
 MAGIC = b"CORTEXKG"
 _PREFIX = struct.Struct("<8sIII")
 _COUNTERS = ("total_allocations", "total_deallocations", "usage_hits", "activations",
              "optimization_cycles", "moves_total")
+# A header is about 1 KB: {"config", "clock_ms", "counters", "window", "buffers": [...]},
+# 3 levels deep, listing 10 buffers. Anything far beyond is not a snapshot of ours.
+MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_DEPTH = 16
+MAX_BUFFERS = 64
 
 
-def _little_endian(buffer) -> bytes:
+def _little_endian(buffer):
+    """The buffer itself, or a byteswapped copy on a big-endian host."""
     if sys.byteorder == "big" and isinstance(buffer, array) and buffer.itemsize > 1:
         buffer = array(buffer.typecode, buffer)
         buffer.byteswap()
-    return bytes(buffer)
+    return buffer
+
+
+def _encoded(header: dict, buffers: dict) -> list:
+    """The parts of a snapshot's bytes: prefix, header JSON, each listed buffer."""
+    raw = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    return [_PREFIX.pack(MAGIC, FORMAT_VERSION, len(raw), zlib.crc32(raw)), raw,
+            *(buffers[entry["name"]] for entry in header["buffers"])]
 
 
 class ByteSource(Protocol):
@@ -86,10 +107,7 @@ class Snapshot:
 
     def to_bytes(self) -> bytes:
         """One byte string holding the whole snapshot."""
-        header = json.dumps(self.header, separators=(",", ":"), sort_keys=True).encode()
-        parts = [_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header), zlib.crc32(header)), header]
-        parts.extend(self.buffers[entry["name"]] for entry in self.header["buffers"])
-        return b"".join(parts)
+        return b"".join(_encoded(self.header, self.buffers))
 
     @classmethod
     def from_bytes(cls, data: bytes | ByteSource) -> "Snapshot":
@@ -98,7 +116,9 @@ class Snapshot:
         ``data`` may also be a :class:`ByteSource`; the Snapshot's buffers are then its
         slices, for :func:`restore` to copy (such a Snapshot has no :meth:`to_bytes`).
         """
-        if isinstance(data, (bytes, bytearray, memoryview)):
+        if isinstance(data, memoryview) and isinstance(data.obj, bytes):
+            view = data.cast("B")  # a view of immutable bytes (an export's body, say)
+        elif isinstance(data, (bytes, bytearray, memoryview)):
             if not isinstance(data, bytes):
                 data = bytes(data)  # an immutable copy, so the buffer views below stay valid
             view = memoryview(data)
@@ -111,21 +131,29 @@ class Snapshot:
             raise StateError(f"Snapshot is truncated: {len(view)} bytes, no complete prefix")
         magic, version, header_length, header_crc = _PREFIX.unpack(bytes(view[:_PREFIX.size]))
         if magic != MAGIC:
-            raise StateError(f"Not a cortexkg snapshot: magic {magic!r}, expected {MAGIC!r}")
+            raise StateError(f"Not a cortexkg snapshot: magic {quoted(magic)}, expected {MAGIC!r}")
         if version != FORMAT_VERSION:
             raise StateError(
                 f"Unsupported snapshot format version {version}: expected {FORMAT_VERSION}"
             )
         start = _PREFIX.size
-        raw = bytes(view[start : start + header_length])
-        if len(raw) != header_length:
+        if header_length > len(view) - start:
             raise StateError(f"Snapshot is truncated inside its {header_length}-byte header")
+        if header_length > MAX_HEADER_BYTES:
+            raise StateError(f"Snapshot header is {header_length} bytes long, more than "
+                             f"{MAX_HEADER_BYTES}")
+        raw = bytes(view[start : start + header_length])
         if zlib.crc32(raw) != header_crc:
             raise StateError("Snapshot header checksum mismatch: the header is damaged")
+        header = stored_json(raw, "Snapshot header", max_bytes=MAX_HEADER_BYTES,
+                             max_depth=MAX_HEADER_DEPTH)
         try:
-            header = json.loads(raw)
-            entries = [(e["name"], e["typecode"], e["length"]) for e in header["buffers"]]
-        except (ValueError, KeyError, TypeError) as error:
+            listed = header["buffers"]
+            if type(listed) is list and len(listed) > MAX_BUFFERS:
+                raise StateError(f"Snapshot header lists {len(listed)} buffers, more than "
+                                 f"{MAX_BUFFERS}")
+            entries = [(e["name"], e["typecode"], e["length"]) for e in listed]
+        except (KeyError, TypeError) as error:
             raise StateError(f"Snapshot header is malformed: {error}") from None
         if any(type(length) is not int or length < 0 for _, _, length in entries):
             raise StateError("Snapshot header lists a buffer with an invalid length")
@@ -134,12 +162,12 @@ class Snapshot:
             raise StateError("Snapshot header is malformed: a buffer name is not a string")
         for name in names:
             if names.count(name) > 1:
-                raise StateError(f"Snapshot header lists buffer {name!r} twice")
+                raise StateError(f"Snapshot header lists buffer {quoted(name)} twice")
         offset, buffers = start + header_length, {}
         for name, typecode, length in entries:
             size = length * _itemsize(typecode)
             if offset + size > len(view):
-                raise StateError(f"Snapshot is truncated inside buffer {name!r}")
+                raise StateError(f"Snapshot is truncated inside buffer {quoted(name)}")
             buffers[name] = view[offset : offset + size]
             offset += size
         if offset != len(view):
@@ -151,11 +179,23 @@ def _itemsize(typecode: str) -> int:
     try:
         return array(typecode).itemsize
     except (ValueError, TypeError):
-        raise StateError(f"Snapshot buffer has unknown typecode {typecode!r}") from None
+        raise StateError(f"Snapshot buffer has unknown typecode {quoted(typecode)}") from None
 
 
 def take(engine) -> Snapshot:
     """The snapshot of ``engine`` (its refractory queue already expired to now)."""
+    header, buffers = _taken(engine)
+    return Snapshot(header, {name: bytes(buffer) for name, buffer in buffers.items()})
+
+
+def parts(engine) -> list:
+    """The bytes of :func:`take`'s snapshot as parts to join (``b"".join(parts) ==
+    take(engine).to_bytes()``): the buffers are the engine's own, valid until it changes."""
+    return _encoded(*_taken(engine))
+
+
+def _taken(engine) -> tuple[dict, dict]:
+    """The header and the buffers (the engine's own, little-endian) of its snapshot."""
     now = engine._now()
     window = engine._times
     named = {name: (ROW_TYPECODES.get(name, "f"), buffer)
@@ -185,7 +225,7 @@ def take(engine) -> Snapshot:
             for name, (typecode, buffer) in named.items()
         ],
     }
-    return Snapshot(header, buffers)
+    return header, buffers
 
 
 def restore(cls, snapshot, *, backend: str, host):
@@ -227,14 +267,14 @@ def _expected_buffers(config: dict) -> dict[str, tuple[str, int | None]]:
 def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
     """Every expected buffer, checked against the header, as a new array (bytearray for "B")."""
     entries = {entry.get("name"): entry for entry in snapshot.header.get("buffers", [])}
-    out = {}
+    column_count, out = config["column_count"], {}
     for name, (typecode, count) in _expected_buffers(config).items():
         entry, data = entries.get(name), snapshot.buffers.get(name)
         if entry is None or data is None:
             raise StateError(f"Snapshot lacks buffer {name!r}")
         if entry.get("typecode") != typecode:
             raise StateError(
-                f"Snapshot buffer {name!r} has typecode {entry.get('typecode')!r}, "
+                f"Snapshot buffer {name!r} has typecode {quoted(entry.get('typecode'))}, "
                 f"expected {typecode!r}"
             )
         itemsize = array(typecode).itemsize
@@ -243,6 +283,9 @@ def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
             raise StateError(f"Snapshot buffer {name!r} size does not match its header")
         if count is not None and length != count:
             raise StateError(f"Snapshot buffer {name!r} holds {length} items, expected {count}")
+        if count is None and length > column_count:  # one item per column at most
+            raise StateError(f"Snapshot buffer {name!r} holds {length} items, more than the "
+                             f"engine's {column_count} columns")
         copy = _copied(typecode, length, data)
         if zlib.crc32(copy) != entry.get("crc32"):
             raise StateError(f"Snapshot buffer {name!r} checksum mismatch: the data is damaged")

@@ -6,14 +6,69 @@ rejected call can fail before it changes anything.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import operator
+import re
+import reprlib
+from itertools import accumulate, count
 from typing import Any, Iterable
 
-from .errors import InvalidConceptIdError
+from .errors import InvalidConceptIdError, StateError
 
 MAX_CONCEPT_ID = 2**32 - 1
+QUOTE_LIMIT = 80  # characters of a value quoted in an error message
+
+# Bounded reprs: a few items of a container, a few levels deep (so a hostile value nested
+# 100,000 deep or 5 MB long cannot make a message recurse or grow without bound).
+_REPR = reprlib.Repr()  # keyword arguments need Python 3.12
+_REPR.maxlevel = 3
+_REPR.maxtuple = _REPR.maxlist = _REPR.maxarray = _REPR.maxdict = _REPR.maxset = 8
+_REPR.maxfrozenset = _REPR.maxdeque = 8
+_REPR.maxstring = _REPR.maxlong = _REPR.maxother = QUOTE_LIMIT
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# bracket -> 2 for one that opens a level, 0 for one that closes it; other bytes deleted
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", bytes([2, 2, 0, 0]))
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[{]}"))
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for an error message: at most about ``limit`` characters, a longer
+    one cut with "… (N chars)" (N: the length of the string, or of the whole repr)."""
+    if type(value) is int and value.bit_length() > 4 * limit:  # repr would be huge, or refused
+        return f"<an integer of {value.bit_length()} bits>"
+    if isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
+        unit = "chars" if isinstance(value, str) else "bytes"
+        return f"{value[:limit]!r}… ({len(value)} {unit})"
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a foreign object whose repr fails (a JavaScript value, say)
+        return f"<{type(value).__name__}>"
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(text)} chars)"
+    return text
+
+
+def stored_json(raw: bytes, what: str, *, max_bytes: int, max_depth: int) -> Any:
+    """Stored or imported JSON of bounded size and nesting, parsed; :class:`StateError`
+    naming ``what`` otherwise.
+
+    The nesting is measured before parsing, by a scan that does not recurse: a parser
+    recurses once per level, and Pyodide's C stack overflows (fatally) a few thousand
+    levels down.
+    """
+    if len(raw) > max_bytes:
+        raise StateError(f"{what} is {len(raw)} bytes long, more than {max_bytes}")
+    steps = _JSON_STRING.sub(b"", raw).translate(_BRACKET_STEPS, _NOT_BRACKETS)
+    # the depth after each bracket: (running sum of steps) - (brackets so far), in C
+    deepest = max(map(operator.sub, accumulate(steps), count(1)), default=0)
+    if deepest > max_depth:
+        raise StateError(f"{what} is nested deeper than {max_depth} levels")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise StateError(f"{what} is malformed: {error}") from None
 
 
 def concept_id(value: Any) -> int:
@@ -23,7 +78,7 @@ def concept_id(value: Any) -> int:
                                f"an integer in 0..{MAX_CONCEPT_ID}")
     if not 0 <= value <= MAX_CONCEPT_ID:
         raise InvalidConceptIdError(
-            f"Invalid concept id {value!r}: expected an integer in 0..{MAX_CONCEPT_ID}"
+            f"Invalid concept id {quoted(value)}: expected an integer in 0..{MAX_CONCEPT_ID}"
         )
     return value
 
@@ -31,12 +86,12 @@ def concept_id(value: Any) -> int:
 def _exact_integer(value: Any, name: str, error: type[Exception], expected: str) -> int:
     """``operator.index(value)`` (ints and numpy integers), rejecting bools."""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
-        raise error(f"Invalid {name} {value!r} (bool): expected {expected}")
+        raise error(f"Invalid {name} {quoted(value)} (bool): expected {expected}")
     try:
         return operator.index(value)
     except TypeError:
         raise error(
-            f"Invalid {name} {value!r} ({type(value).__name__}): expected {expected}"
+            f"Invalid {name} {quoted(value)} ({type(value).__name__}): expected {expected}"
         ) from None
 
 
@@ -64,12 +119,12 @@ def embedding(values: Any, dim: int) -> list[float]:
     for index, item in enumerate(items):
         if isinstance(item, bool) or not isinstance(item, numbers.Real):
             raise ValueError(
-                f"Invalid embedding value {item!r} at index {index}: expected a number"
+                f"Invalid embedding value {quoted(item)} at index {index}: expected a number"
             )
         item = float(item)
         if not math.isfinite(item):
             raise ValueError(
-                f"Invalid embedding value {item!r} at index {index}: expected a finite number"
+                f"Invalid embedding value {quoted(item)} at index {index}: expected a finite number"
             )
         out.append(item)
     if dim and not any(out):
@@ -77,19 +132,23 @@ def embedding(values: Any, dim: int) -> list[float]:
     return out
 
 
-def non_negative_int(name: str, value: Any, *, maximum: int | None = None) -> int:
-    """An int >= 0 (and <= maximum when given) for a configuration parameter."""
+def non_negative_int(name: str, value: Any, *, maximum: int | None = None,
+                     reason: str = "") -> int:
+    """An int >= 0 (and <= maximum when given, ``reason`` saying why) for a configuration
+    parameter."""
     bound = f" in 0..{maximum}" if maximum is not None else " >= 0"
+    if reason:
+        bound += f" ({reason})"
     value = _exact_integer(value, name, ValueError, f"an integer{bound}")
     if value < 0 or (maximum is not None and value > maximum):
-        raise ValueError(f"Invalid {name} {value!r}: expected an integer{bound}")
+        raise ValueError(f"Invalid {name} {quoted(value)}: expected an integer{bound}")
     return value
 
 
 def non_negative_finite(name: str, value: Any) -> float:
     """A finite real >= 0 (refractory time, activation strength)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"Invalid {name} {value!r}: expected a finite number >= 0")
+        raise ValueError(f"Invalid {name} {quoted(value)}: expected a finite number >= 0")
     value = float(value)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"Invalid {name} {value!r}: expected a finite number >= 0")
@@ -99,5 +158,5 @@ def non_negative_finite(name: str, value: Any) -> float:
 def sequence(values: Any, what: str, error: type[Exception] = ValueError) -> list:
     """A list from a sequence, array or numpy array; ``error`` for anything else."""
     if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
-        raise error(f"Invalid {what} {values!r}: expected a sequence")
+        raise error(f"Invalid {what} {quoted(values)}: expected a sequence")
     return values.tolist() if hasattr(values, "tolist") else list(values)

@@ -19,6 +19,7 @@ from cortexkg import (
     InvalidConceptIdError,
     StateError,
 )
+from cortexkg.engine import check_config
 from fakes import FakeHost
 from optional_numpy import backend_marks, needs_numpy, np, numpy_param
 
@@ -237,6 +238,9 @@ BAD_CONFIG = [
     ("column_count", True, "True"),
     ("column_count", None, "None"),
     ("column_count", 2**40, str(2**40)),
+    ("column_count", 50_000_000, "50000000: expected an integer in 0..8388608 (the most an "
+                                 "engine can hold and persist in Pyodide's 32-bit memory)"),
+    ("column_count", 2**28, "268435456: expected an integer in 0..8388608"),
     ("strategy", "best", "'best'"),
     ("strategy", None, "None"),
     ("dim", -1, "-1"),
@@ -270,6 +274,24 @@ def test_facade_config_rejects_bad_argument_with_value_error_naming_it(name, val
     assert needle in str(caught.value)
     with pytest.raises(ValueError):
         CortexKG({name: value})
+
+
+@pytest.mark.parametrize(("columns", "dim"), [(1_000_000, 4096), (2**23, 5), (2**20, 33)])
+def test_fields_beyond_the_limit_are_refused_naming_it(columns, dim):
+    expected = (f"Invalid dim {dim} for {columns} columns: columns × dim (dim rounded up to a "
+                f"multiple of 4) must be at most 33554432 (the most an engine can hold and "
+                f"persist in Pyodide's 32-bit memory)")
+    for make in (lambda: AllocationEngine(columns, dim=dim, host=FakeHost()),
+                 lambda: CortexKGConfig(column_count=columns, dim=dim)):
+        with pytest.raises(ValueError) as caught:
+            make()
+        assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize(("columns", "dim"), [(2**23, 0), (2**23, 4), (2**20, 32), (8192, 4096)])
+def test_the_largest_sizes_within_the_limits_are_accepted(columns, dim):
+    assert check_config(columns, True, "first_fit", dim, 0.0, 0)["column_count"] == columns
+    assert CortexKGConfig(column_count=columns, dim=dim).dim == dim
 
 
 @pytest.mark.parametrize("config", ["x", 5, [("column_count", 8)]], ids=["str", "int", "list"])

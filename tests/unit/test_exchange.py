@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import zlib
 from array import array
 
 import pytest
@@ -17,7 +18,7 @@ from cortexkg import AllocationEngine, StateError
 from cortexkg import exchange
 from cortexkg.snapshot import Snapshot
 
-from fakes import FakeHost
+from fakes import FakeHost, FakeUint8Array
 
 PREFIX = struct.Struct("<16sII")  # magic, version, header length
 
@@ -254,3 +255,65 @@ def test_an_honestly_packed_damaged_snapshot_is_still_refused(body):
 def test_an_honestly_packed_non_snapshot_is_refused_by_unpack(inner, message):
     with pytest.raises(StateError, match=message):
         exchange.unpack(exchange.pack(inner))
+
+
+# ------------------------------------------------------ bounded parsing, reading in place
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    (b'{"v":' + b"[" * 400 + b"]" * 400 + b"}", r"it is nested deeper than 1 levels"),
+    (b'{"v":' + b"[" * 100_000 + b"]" * 100_000 + b"}", r"200006 bytes long, more than 1024"),
+    (b'{"size":' + b" " * 5000 + b"1}", r"5010 bytes long, more than 1024"),
+], ids=["nested-400", "nested-100000", "padded-5000"])
+def test_a_header_too_long_or_too_deep_is_refused_before_it_is_parsed(body, header, message):
+    with pytest.raises(StateError, match=rf"^Export header is damaged: {message}$"):
+        exchange.unpack(repack(header=header, body=body))
+
+
+def test_an_honest_export_of_a_snapshot_whose_header_is_nested_4000_deep_is_refused(body):
+    """The issue's crafted file: valid CRC and SHA-256 around a snapshot header nested 4000
+    deep, which overflowed Pyodide's stack in json.loads."""
+    magic, version, length, _ = struct.unpack_from("<8sIII", body)
+    header = body[20:20 + length]
+    deep = header[:-1] + b',"x":' + b"[" * 4000 + b"]" * 4000 + b"}"
+    crafted = (struct.pack("<8sIII", magic, version, len(deep), zlib.crc32(deep)) + deep
+               + body[20 + length:])
+    with pytest.raises(StateError, match=r"^Snapshot header is nested deeper than 16 levels$"):
+        exchange.unpack(exchange.pack(crafted))
+
+
+def big_export() -> bytes:
+    engine = AllocationEngine(65536, backend="reference", host=FakeHost())
+    engine.allocate_batch(range(0, 65536, 3))
+    return exchange.pack(engine.snapshot_parts())
+
+
+def test_an_export_read_in_place_restores_the_same_engine_and_is_never_copied_whole():
+    from cortexkg.session import JsBytes
+
+    data = big_export()
+    assert len(data) > exchange._HASH_CHUNK
+    source = FakeUint8Array(data)
+    in_place = AllocationEngine.restore(exchange.unpack(JsBytes(source)), backend="reference",
+                                        host=FakeHost())
+    copied = AllocationEngine.restore(exchange.unpack(data), backend="reference", host=FakeHost())
+    assert in_place.snapshot().to_bytes() == copied.snapshot().to_bytes()
+    assert source.copies and max(source.copies) <= exchange._HASH_CHUNK
+
+
+def test_pack_of_a_snapshots_parts_is_pack_of_its_bytes():
+    host = FakeHost()
+    engine = AllocationEngine(6, strategy="affinity", dim=3, refractory_ms=5.0, seed=3,
+                              backend="reference", host=host)
+    engine.allocate_batch([4, 8, 15, 16])
+    engine.deallocate_concept(8)
+    assert exchange.pack(engine.snapshot_parts()) == exchange.pack(engine.snapshot().to_bytes())
+
+
+@pytest.mark.parametrize("wrap", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+def test_a_mutable_file_changed_after_unpack_does_not_change_the_snapshot(packed, body, wrap):
+    data = bytearray(packed)
+    snapshot = exchange.unpack(wrap(data))
+    data[-1] ^= 0xFF
+    restored = AllocationEngine.restore(snapshot, backend="reference", host=FakeHost())
+    assert restored.snapshot().to_bytes()[-8:] == Snapshot.from_bytes(body).to_bytes()[-8:]

@@ -93,7 +93,7 @@ def test_replay_rejects_records_whose_readings_do_not_fit():
         replay(fresh, fresh_tape, [{"method": "validate", "args": [], "readings": []}])
     with pytest.raises(StateError, match="record 0 is malformed"):
         replay(fresh, fresh_tape, [{"method": "allocate_concept"}])
-    with pytest.raises(StateError, match=r"record 0 \(allocate_concept\) does not replay.*'x'"):
+    with pytest.raises(StateError, match=r"record 0 \(allocate_concept\) is malformed.*'x'"):
         replay(fresh, fresh_tape, [{"method": "allocate_concept", "args": ["x"], "readings": []}])
 
 
@@ -104,3 +104,81 @@ def test_rejected_calls_leave_no_record():
     _, record = run_recorded(engine, tape, "allocate_batch", [[1, 2]], columnar=True)
     # start, wall clock, end: the batch of one chunk reads the clocks three times
     assert list(record["args"][0]) == [1, 2] and len(record["readings"]) == 3
+
+
+# ------------------------------------------------ stored records: exact shapes, bounded
+
+
+def nested(depth: int) -> list:
+    value: list = [1]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+RECORD_OF = {
+    "allocate_concept": {"method": "allocate_concept", "args": [3, None], "readings": [1, 2, 3]},
+    "allocate_batch": {"method": "allocate_batch", "args": [[3, 4]], "readings": [1, 2, 3]},
+    "activate_concept": {"method": "activate_concept", "args": [3, 0.5], "readings": []},
+}
+# (method, args that do not have the shape its record holds, text the message names)
+BAD_SHAPES = [
+    ("allocate_batch", [nested(100_000)], "Invalid concept id [[[[...]]]] (list)"),
+    ("allocate_batch", [[1, 2], [nested(100_000)] * 2], "Invalid embedding of length 1"),
+    ("allocate_batch", [[1, 2], [[nested(100_000)] * 3] * 2],
+     "Invalid embedding value [[[[...]]]] at index 0"),
+    ("allocate_batch", [[1, 2], 5], "argument 1 5 is not a list of embeddings or None"),
+    ("allocate_batch", [[1, 2], [5, None]], "argument 1 [5, None] is not a list of embeddings"),
+    ("allocate_concept", [nested(100_000), None], "argument 0 [[[[...]]]] is not a number"),
+    ("allocate_concept", [3, [nested(100_000)] * 3], "Invalid embedding value [[[[...]]]]"),
+    ("allocate_concept", [], "holds 0 arguments, expected 1 to 2"),
+    ("allocate_concept", [3, None, 1], "holds 3 arguments, expected 1 to 2"),
+    ("deallocate_concept", [[3]], "argument 0 [3] is not a number"),
+    ("deallocate_batch", [3], "argument 0 3 is not a list of numbers"),
+    ("activate_concept", [3], "holds 1 arguments, expected 2"),
+    ("activate_concept", [3, "0.5"], "argument 1 '0.5' is not a number"),
+    ("optimize_allocations", [1], "holds 1 arguments, expected 0"),
+    ("allocate_concept", "x" * 5_000_000, "arguments 'xxx"),
+]
+
+
+@pytest.mark.parametrize(("method", "args", "text"), BAD_SHAPES,
+                         ids=[f"{i}-{m}" for i, (m, _, _) in enumerate(BAD_SHAPES)])
+def test_a_record_whose_arguments_are_not_its_methods_is_refused_in_a_short_message(
+        method, args, text):
+    """Nested 100,000 deep, a value would make a recursive decoder or repr overflow the
+    stack (fatally in Pyodide); 5 MB long, it would make a 5 MB message."""
+    engine, tape = make(SteppingHost(), "first_fit")
+    record = {"method": method, "args": args, "readings": [1.0, 2.0, 3.0]}
+    with pytest.raises(StateError, match=rf"Journal record 0 \({method}\)") as caught:
+        replay(engine, tape, [record])
+    assert text in str(caught.value) and len(str(caught.value)) < 300
+
+
+def test_a_record_with_far_more_readings_than_its_call_takes_is_refused_before_it_runs(
+        engine_state):
+    engine, tape = make(FakeHost(), "first_fit")
+    before = engine_state(engine)
+    record = {"method": "allocate_concept", "args": [3, None], "readings": [1.0] * 1_000_000}
+    with pytest.raises(StateError, match="more clock readings than its replay can take: "
+                                         "1000000, at most 3"):
+        replay(engine, tape, [record])
+    assert engine_state(engine) == before
+
+
+@pytest.mark.parametrize("readings", ["123", None, 5, {"a": 1}], ids=repr)
+def test_readings_that_are_not_a_list_are_refused_naming_them(readings):
+    engine, tape = make(SteppingHost(), "first_fit")
+    record = {**RECORD_OF["allocate_concept"], "readings": readings}
+    with pytest.raises(StateError, match="clock readings .* are not a list"):
+        replay(engine, tape, [record])
+
+
+@pytest.mark.parametrize("record", [nested(100_000), "x" * 5_000_000, {"method": 1}],
+                         ids=["nested", "long-string", "no-args"])
+def test_a_record_that_is_not_a_record_is_refused_in_a_short_message(record):
+    engine, tape = make(SteppingHost(), "first_fit")
+    with pytest.raises(StateError, match="Journal record 0 is malformed") as caught:
+        replay(engine, tape, [record])
+    assert len(str(caught.value)) < 300
+

@@ -14,6 +14,7 @@ import asyncio
 import json
 import re
 import struct
+import zlib
 from array import array
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from cortexkg.engine import BATCH_CHUNK
 from cortexkg.session import Session
 from cortexkg.snapshot import Snapshot
 
-from fakes import FakeHost
+from fakes import JSNULL, FakeHost, FakeJsProxy, FakeUint8Array
 
 BASE = {"columns": 8, "backend": "reference"}
 EPOCH = 1.7e12  # FakeHost's wall clock is EPOCH + clock
@@ -985,3 +986,233 @@ def test_random_journals_recover_exactly_from_records_or_from_a_snapshot_plus_la
     expected = observe(writer)
     assert observe(from_records) == expected
     assert observe(from_snapshot) == expected
+
+
+# --------------------------------------------------------- hostile input at the boundary
+
+
+def nested(depth: int) -> list:
+    value: list = [1]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("method, args, unknown, expected", [
+    ("allocateConcept", (5, {"bogus": 1}), "'bogus'", "embedding"),
+    ("allocateConcept", (5, {"embeddings": [[1.0]]}), "'embeddings'", "embedding"),
+    ("allocateBatch", ([5], {"columnar": True, "colunmar": True}), "'colunmar'",
+     "embeddings, columnar"),
+    ("allocateBatch", ([5], {"onProgress": 1}), "'onProgress'", "embeddings, columnar"),
+    ("deallocateBatch", ([1], {"embeddings": None}), "'embeddings'", "columnar"),
+    ("getAllocationHistory", ({"start": 0, "end": 2},), "'end'", "start, stop"),
+    ("getAllocationHistory", ({"x" * 5_000_000: 1},), "(5000000 chars)", "start, stop"),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None)
+def test_an_unknown_option_of_a_call_is_invalid_input_naming_it_and_the_expected_ones(
+        method, args, unknown, expected):
+    session, _ = with_three_concepts()
+    before = observe(session)
+    kind, message = error_of(session.call(method, 1, *args))
+    assert kind == "InvalidInputError"
+    assert message.startswith(f"Invalid {method} options: unknown ") and unknown in message
+    assert message.endswith(f"; expected some of {expected}") and len(message) < 300
+    assert observe(session) == before
+
+
+def test_many_unknown_options_are_named_five_at_most():
+    session, _ = with_three_concepts()
+    options = {f"key{i}": i for i in range(1000)}
+    kind, message = error_of(session.call("allocateConcept", 1, 5, options))
+    assert kind == "InvalidInputError"
+    assert message == ("Invalid allocateConcept options: unknown 'key0', 'key1', 'key2', "
+                       "'key3', 'key4' and more; expected some of embedding")
+    with pytest.raises(ValueError, match=r"unknown 'key0', .*'key4' and more; expected some "
+                                         r"of name, columns"):
+        Session({**BASE, **options})
+
+
+@pytest.mark.parametrize("name", [5, "", None, ["default"]], ids=repr)
+def test_a_name_that_is_not_a_non_empty_string_is_refused(name):
+    with pytest.raises(ValueError, match=rf"^Invalid name {re.escape(repr(name))}: "
+                                         rf"expected a non-empty string$"):
+        Session({**BASE, "name": name})
+
+
+@pytest.mark.parametrize("method, args", [
+    ("allocateBatch", ([5], {"columnar": 1})),
+    ("allocateBatch", ([5], {"columnar": "yes"})),
+    ("deallocateBatch", ([1], {"columnar": [True]})),
+])
+def test_columnar_is_true_or_false(method, args):
+    session, _ = with_three_concepts()
+    before = observe(session)
+    kind, message = error_of(session.call(method, 1, *args))
+    assert kind == "InvalidInputError" and message.startswith("Invalid columnar ")
+    assert message.endswith(": expected true or false")
+    assert observe(session) == before
+
+
+@pytest.mark.parametrize("method, args", [
+    ("allocateConcept", ("x" * 5_000_000,)),
+    ("allocateBatch", ([1, "x" * 5_000_000],)),
+    ("deallocateConcept", ("x" * 5_000_000,)),
+    ("activateConcept", (1, "x" * 5_000_000)),
+    ("getColumn", ("x" * 5_000_000,)),
+    ("getAllocationHistory", ({"start": "x" * 5_000_000},)),
+    ("allocateConcept", (1, {"embedding": "x" * 5_000_000})),
+    ("allocateConcept", (1, "x" * 5_000_000)),
+    ("x" * 5_000_000, ()),
+])
+def test_a_value_of_five_megabytes_is_quoted_in_a_short_message(method, args):
+    session, _ = with_three_concepts()
+    kind, message = error_of(session.call(method, 1, *args))
+    assert kind == "InvalidInputError"
+    assert "xxxxxxxxxx'… (5000000 chars)" in message and len(message) < 300
+
+
+@pytest.mark.parametrize("method, args", [
+    ("allocateBatch", (FakeJsProxy(nested(100_000)),)),
+    ("allocateConcept", (FakeJsProxy(nested(100_000)),)),
+    ("allocateConcept", (1, FakeJsProxy({"embedding": nested(100_000)}))),
+    ("allocateBatch", ([1], FakeJsProxy({"embeddings": nested(100_000)}))),
+    ("getAllocationHistory", (FakeJsProxy({"start": nested(100_000)}),)),
+], ids=["ids", "id", "embedding", "embeddings", "history"])
+def test_an_argument_nested_100000_deep_is_invalid_input_not_a_crash(method, args):
+    """Converting it whole recurses once per level: Pyodide's stack overflows (fatally)."""
+    session, _ = with_three_concepts()
+    before = observe(session)
+    kind, message = error_of(session.call(method, 1, *args))
+    assert kind == "InvalidInputError" and len(message) < 300
+    assert observe(session) == before
+
+
+@pytest.fixture
+def js_null(monkeypatch):
+    """JavaScript's null as Pyodide 0.27+ converts it (a JsNull, not None)."""
+    monkeypatch.setattr(session_module, "jsnull", JSNULL)
+    return JSNULL
+
+
+def test_null_options_and_null_items_are_none(js_null):
+    session, _ = open_session({"columns": 8, "dim": 2, "strategy": "affinity"})
+    twin, _ = open_session({"columns": 8, "dim": 2, "strategy": "affinity"})
+    calls = [
+        ("allocateConcept", (5, js_null), (5, None)),
+        ("allocateConcept", (6, FakeJsProxy({"embedding": None})), (6, {"embedding": None})),
+        ("allocateBatch", ([7, 8], FakeJsProxy({"embeddings": [[1, 0], None], "columnar": None})),
+         ([7, 8], {"embeddings": [[1, 0], None]})),
+        ("deallocateBatch", ([7], FakeJsProxy({"columnar": None})), ([7],)),
+        ("getAllocationHistory", (FakeJsProxy({"start": None, "stop": 2}),), ({"stop": 2},)),
+    ]
+    for index, (method, js_args, python_args) in enumerate(calls):
+        assert session.call(method, index, *js_args) == twin.call(method, index, *python_args)
+
+
+@pytest.mark.parametrize("method, args, shown", [
+    ("allocateConcept", (JSNULL,), "Invalid concept id None (NoneType)"),
+    ("allocateBatch", (FakeJsProxy([1, None]),), "Invalid concept id None (NoneType)"),
+    ("allocateConcept", (1, FakeJsProxy({"embedding": [1, None]})),
+     "Invalid embedding value None at index 1"),
+    ("activateConcept", (1, JSNULL), "Invalid strength None"),
+])
+def test_a_null_is_named_none_in_messages(js_null, method, args, shown):
+    session, _ = with_three_concepts({"dim": 2, "strategy": "affinity"})
+    kind, message = error_of(session.call(method, 1, *args))
+    assert kind == "InvalidInputError"
+    assert shown in message and "jsnull" not in message and "JsNull" not in message
+
+
+def test_sizes_beyond_the_limits_are_refused_at_create_naming_the_limit():
+    limit = "(the most an engine can hold and persist in Pyodide's 32-bit memory)"
+    with pytest.raises(ValueError) as caught:
+        Session({**BASE, "columns": 50_000_000})
+    assert str(caught.value) == (
+        f"Invalid engine options: Invalid columns 50000000: expected an integer in "
+        f"0..8388608 {limit}")
+    with pytest.raises(ValueError) as caught:
+        Session({**BASE, "columns": 1_000_000, "dim": 4096})
+    assert str(caught.value) == (
+        f"Invalid engine options: Invalid dim 4096 for 1000000 columns: columns × dim (dim "
+        f"rounded up to a multiple of 4) must be at most 33554432 {limit}")
+
+
+@pytest.mark.parametrize("options, shown", [
+    ({"columns": 2**28}, "Invalid columns 268435456"),
+    ({"columns": 2**23 + 1}, "Invalid columns 8388609"),
+    ({"columns": 2**22, "dim": 9}, "Invalid dim 9 for 4194304 columns"),
+])
+def test_sizes_beyond_the_limits_are_refused_at_reset_and_nothing_changes(options, shown):
+    target, _ = with_three_concepts()
+    before = observe(target)
+    with pytest.raises(ValueError, match=re.escape(shown)):
+        target.prepare_replace("reset", options)
+    assert observe(target) == before
+    with pytest.raises(StateError, match="Nothing to commit"):
+        target.commit_replace()
+
+
+def test_a_reset_cannot_rename_the_engine():
+    target, _ = with_three_concepts()
+    before = observe(target)
+    with pytest.raises(ValueError) as caught:
+        target.prepare_replace("reset", {"name": "other", "columns": 4})
+    assert str(caught.value) == ("reset() cannot rename the engine 'default' to 'other': "
+                                 "open another with CortexKG.create({name})")
+    assert observe(target) == before
+    target.prepare_replace("reset", {"name": "default", "columns": 4})
+    assert target.commit_replace()["columns"] == 4
+
+
+def test_a_reset_keeps_the_name_the_session_was_created_with():
+    target, _ = open_session({"name": "mine"})
+    with pytest.raises(ValueError, match="cannot rename the engine 'mine' to 'default'"):
+        target.prepare_replace("reset", {"name": "default"})
+    target.prepare_replace("reset", {"name": "mine"})
+    target.commit_replace()
+
+
+@pytest.mark.parametrize("options", ["x", 5, [1]], ids=repr)
+def test_reset_options_that_are_not_an_object_are_refused_as_such(options):
+    target, _ = with_three_concepts()
+    with pytest.raises(ValueError, match=rf"^Invalid options {re.escape(repr(options))}: "
+                                         rf"expected an object$"):
+        target.prepare_replace("reset", options)
+
+
+def test_reset_options_default_to_the_current_configuration():
+    target, _ = with_three_concepts({"columns": 6, "strategy": "affinity", "dim": 2,
+                                     "refractoryMs": 1.5})
+    target.prepare_replace("reset", {"seed": 3})
+    assert target.commit_replace() == {"columns": 6, "strategy": "affinity", "dim": 2,
+                                       "seed": 3, "refractoryMs": 1.5, "backend": "reference"}
+
+
+@pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), -1.0], ids=repr)
+def test_an_import_whose_allocation_has_a_timestamp_that_is_no_time_is_refused(timestamp):
+    _, _, export = exported_session()
+    snapshot = exchange.unpack(export)
+    times = array("d", bytes(snapshot.buffers["allocated_at"]))
+    times[bytes(snapshot.buffers["state"]).index(1)] = timestamp  # an allocated column
+    header = json.loads(json.dumps(snapshot.header))
+    next(e for e in header["buffers"] if e["name"] == "allocated_at")["crc32"] = zlib.crc32(times)
+    crafted = exchange.pack(Snapshot(header, {**snapshot.buffers,
+                                              "allocated_at": times.tobytes()}).to_bytes())
+    target, _ = with_three_concepts()
+    before = observe(target)
+    with pytest.raises(StateError, match="allocation timestamp is negative, NaN or infinite"):
+        target.prepare_replace("import", crafted)
+    assert observe(target) == before
+
+
+def test_an_import_of_a_javascript_uint8array_is_read_in_place():
+    source, source_host, export = exported_session()
+    target, target_host = open_session()
+    target_host.clock = source_host.clock
+    data = FakeUint8Array(export)
+    prepared = target.prepare_replace("import", data)
+    target.commit_replace()
+    assert observe(target) == observe(source)
+    assert data.copies  # read through the array, not converted
+    stored, _ = later_session(source_host)
+    stored.recover({"bytes": prepared}, [], None)
+    assert observe(stored) == observe(source)

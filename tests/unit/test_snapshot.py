@@ -537,6 +537,61 @@ CORRUPTIONS = [
     ("window-sample-nan", with_parts(lambda p: p.edit("window", 3, math.nan)),
      r"timing window holds a sample"),
 ]
+def header_with(extra: bytes) -> bytes:
+    """BASE whose header JSON carries one more key, ``"x": extra`` (crc recomputed)."""
+    raw = json.dumps(Parts().header, separators=(",", ":"), sort_keys=True).encode()
+    return Parts().to_bytes(raw[:-1] + b',"x":' + extra + b"}")
+
+
+def many_buffers(parts: Parts) -> None:
+    for index in range(100):
+        parts.header["buffers"].append({"name": f"extra{index}", "typecode": "B", "length": 0,
+                                        "crc32": 0})
+        parts.chunks.append(b"")
+
+
+# Bounds checked before parsing or copying: a crafted header must cost neither stack
+# (a parser recurses once per level of nesting) nor memory.
+CORRUPTIONS += [
+    ("header-nested-4000-deep", header_with(b"[" * 4000 + b"]" * 4000),
+     r"^Snapshot header is nested deeper than 16 levels$"),
+    ("header-nested-30000-deep-unclosed", header_with(b"[" * 30000),
+     r"^Snapshot header is nested deeper than 16 levels$"),
+    ("header-nested-100000-deep", header_with(b"[" * 100_000 + b"]" * 100_000),
+     r"^Snapshot header is \d+ bytes long, more than 65536$"),
+    ("header-of-a-megabyte", header_with(b'"' + b"x" * 2**20 + b'"'),
+     r"^Snapshot header is \d+ bytes long, more than 65536$"),
+    ("header-lists-too-many-buffers", with_parts(many_buffers),
+     r"lists 111 buffers, more than 64"),
+    ("order-longer-than-the-columns",
+     with_parts(lambda p: p.put("order", list(p.get("order")) * 3)),
+     r"'order' holds 9 items, more than the engine's 6 columns"),
+    ("refractory-queue-longer-than-the-columns",
+     with_parts(lambda p: (p.put("refractory_column", list(range(6)) + [0]),
+                           p.put("refractory_remaining", [1.0] * 7))),
+     r"'refractory_column' holds 7 items, more than the engine's 6 columns"),
+    ("config-column-count-beyond-the-limit",
+     with_header(set_in(["config", "column_count"], 50_000_000)),
+     r"configuration is invalid: Invalid column_count 50000000: expected an integer in "
+     r"0\.\.8388608 \(the most an engine can hold and persist in Pyodide's 32-bit memory\)"),
+    ("config-fields-beyond-the-limit",
+     with_header(lambda h: h["config"].update(column_count=2**20, dim=4096)),
+     r"configuration is invalid: Invalid dim 4096 for 1048576 columns: columns × dim"),
+    # an allocation's timestamp is a wall-clock reading: finite and not negative
+    ("allocated-at-nan-on-allocated",
+     with_parts(lambda p: p.edit("allocated_at", p.columns("allocated")[0], math.nan)),
+     r"allocation timestamp is negative, NaN or infinite"),
+    ("allocated-at-inf-on-allocated",
+     with_parts(lambda p: p.edit("allocated_at", p.columns("allocated")[1], math.inf)),
+     r"allocation timestamp is negative, NaN or infinite"),
+    ("allocated-at-negative-on-allocated",
+     with_parts(lambda p: p.edit("allocated_at", p.columns("allocated")[2], -1.0)),
+     r"allocation timestamp is negative, NaN or infinite"),
+    ("allocated-at-minus-inf-on-available",
+     with_parts(lambda p: p.edit("allocated_at", p.columns("available")[0], -math.inf)),
+     r"allocation timestamp is negative, NaN or infinite"),
+]
+
 # every buffer: missing, a byte flipped (crc mismatch), a wrong typecode of the same size,
 # a stale crc32 in the header
 SAME_SIZE = {"B": "b", "I": "i", "f": "i", "d": "q"}

@@ -1,0 +1,91 @@
+"""Shared checks (cortexkg.validation): values quoted in messages stay short, and stored
+JSON is parsed only within bounds, without recursing into hostile nesting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cortexkg import StateError
+from cortexkg.validation import QUOTE_LIMIT, quoted, stored_json
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class BrokenRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("7", "'7'"), (-1, "-1"), (1.5, "1.5"), (None, "None"), ([1, 2], "[1, 2]"),
+    (float("nan"), "nan"), (b"ab", "b'ab'"),
+], ids=repr)
+def test_a_short_value_is_quoted_as_its_repr(value, shown):
+    assert quoted(value) == shown
+
+
+def test_a_long_string_is_cut_and_says_how_long_it_was():
+    text = quoted("x" * 5_000_000)
+    assert text == repr("x" * QUOTE_LIMIT) + "… (5000000 chars)"
+
+
+def test_long_bytes_are_cut_and_say_how_many_there_were():
+    assert quoted(b"\0" * 1000).endswith("… (1000 bytes)")
+    assert len(quoted(b"\0" * 1000)) < 5 * QUOTE_LIMIT
+
+
+@pytest.mark.parametrize("value", [
+    list(range(1_000_000)), {str(i): i for i in range(10_000)}, nested(100_000),
+    [["x" * 10_000] * 100] * 100, 10**100_000, -(10**5000), BrokenRepr(),
+], ids=["long-list", "big-dict", "nested-100000", "big-nested", "huge-int", "huge-negative",
+        "broken-repr"])
+def test_any_value_is_quoted_in_a_bounded_number_of_characters(value):
+    assert len(quoted(value)) <= QUOTE_LIMIT + 20
+
+
+def test_a_huge_integer_is_named_by_its_size():
+    assert quoted(2**1000) == "<an integer of 1001 bits>"
+
+
+def test_stored_json_within_bounds_is_parsed():
+    document = {"a": [1, {"b": "[[[[{{{{"}], "c": '"["', "d": "\\"}
+    raw = json.dumps(document).encode()
+    assert stored_json(raw, "Header", max_bytes=len(raw), max_depth=3) == document
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    raw = json.dumps({"text": "[" * 1000 + '\\"' + "{" * 1000}).encode()
+    assert stored_json(raw, "Header", max_bytes=10_000, max_depth=1)["text"].startswith("[[")
+
+
+@pytest.mark.parametrize("depth", [4, 4_000, 30_000])
+def test_stored_json_nested_too_deep_is_refused_before_parsing(depth):
+    raw = b'{"a":' + b"[" * depth + b"]" * depth + b"}"
+    with pytest.raises(StateError, match=r"^Header is nested deeper than 3 levels$"):
+        stored_json(raw, "Header", max_bytes=len(raw), max_depth=3)
+
+
+def test_unclosed_brackets_count_as_nesting():
+    # a parser recurses into each one before it finds that nothing closes them
+    with pytest.raises(StateError, match="nested deeper than 16 levels"):
+        stored_json(b"[" * 100_000, "Header", max_bytes=100_000, max_depth=16)
+
+
+def test_stored_json_longer_than_its_bound_is_refused_naming_both_sizes():
+    raw = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(StateError, match=r"^Header is 200000 bytes long, more than 65536$"):
+        stored_json(raw, "Header", max_bytes=65536, max_depth=16)
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe{}", b"", b"[1]]"],
+                         ids=["not-json", "not-utf8", "empty", "extra-bracket"])
+def test_malformed_stored_json_is_refused_as_malformed(raw):
+    with pytest.raises(StateError, match=r"^Header is malformed: "):
+        stored_json(raw, "Header", max_bytes=100, max_depth=16)
