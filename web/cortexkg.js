@@ -303,10 +303,11 @@ export class CortexKG extends EventTarget {
 
   #call(method, args, onProgress) {
     if (this.#closed) return Promise.reject(new NotInitializedError("CortexKG is closed"));
-    const id = this.#nextId++;
+    const id = this.#nextId; // taken only once posted: the worker counts what it receives
     return new Promise((resolve, reject) => {
       try {
         this.#worker.postMessage({ id, method, args });
+        this.#nextId += 1;
       } catch (error) {
         // e.g. a function or a symbol as an argument: it cannot reach the worker
         const name = method === "replace" ? { import: "importState", reset: "reset" }[args[0]] : method;

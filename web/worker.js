@@ -25,9 +25,21 @@ durableModule.catch(() => {});
 let durable = null;
 let queue = Promise.resolve();
 
-self.addEventListener("message", ({ data }) => {
-  queue = queue.then(() => handle(data)).catch((error) => replyError(data?.id, error));
-});
+// The page numbers its messages 1, 2, ... in the order it posts them, so a message that
+// arrives unreadable (nested too deeply to deserialize) is still answered, by its number.
+let lastId = 0;
+
+function receive(data) {
+  const readable = data !== null && typeof data === "object" && Number.isInteger(data.id);
+  const id = readable ? data.id : lastId + 1;
+  lastId = id;
+  queue = queue.then(() => (readable ? handle(data) : replyError(id, new TypedError("InvalidInputError",
+    "The call's arguments could not be read by the engine's worker (nested too deeply?)"))))
+    .catch((error) => replyError(id, error));
+}
+
+self.addEventListener("message", ({ data }) => receive(data));
+self.addEventListener("messageerror", () => receive(null));
 
 const success = (value) => ({ ok: true, value, logs: [] });
 
