@@ -9,6 +9,16 @@ export class InvalidInputError extends CortexKGError {}
 export class NotInitializedError extends CortexKGError {}
 /** Stored or imported state is invalid, or an engine invariant is broken. */
 export class StateError extends CortexKGError {}
+/** A change cannot be made durable now (the browser refuses writes: quota, I/O); the
+ *  engine is left as it was. kg.storage says when writes are accepted again. */
+export class StorageError extends CortexKGError {}
+/** The engine's runtime could not start (worker, Pyodide, the wheel or the kernel). */
+export class BootError extends CortexKGError {}
+
+/** How long create() waits for the runtime to boot and the engine to open, in ms. */
+export declare const BOOT_TIMEOUT_MS: number;
+/** The longest engine name, in characters. */
+export declare const MAX_NAME_LENGTH: number;
 
 export type Strategy = "first_fit" | "affinity";
 /** Column scans: "wasm" is the WebAssembly SIMD kernel, the default ("auto") in browsers
@@ -20,7 +30,7 @@ export type ConceptIds = ArrayLike<ConceptId> | Uint32Array | Int32Array | Float
 export type Embedding = ArrayLike<number> | Float32Array | Float64Array;
 
 export interface CreateOptions {
-  /** Identifies the engine (and its database); default "default". */
+  /** Identifies the engine (and its database): 1 to MAX_NAME_LENGTH characters; default "default". */
   name?: string;
   /** Number of columns; default 1024. */
   columns?: number;

@@ -50,6 +50,9 @@ const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError,
 /** How long create() waits for the runtime to boot and the engine to open. */
 export const BOOT_TIMEOUT_MS = 120_000;
 
+/** The longest engine name: it names a database, a lock and a channel. */
+export const MAX_NAME_LENGTH = 256;
+
 /** Option names of create() and their defaults (those of the Python facade). */
 export const DEFAULTS = Object.freeze({
   name: "default",
@@ -87,16 +90,19 @@ export class CortexKG extends EventTarget {
    * @returns {Promise<CortexKG>}
    */
   static async create(options = {}) {
-    const { onProgress, ...rest } = options ?? {};
+    const { onProgress, ...rest } = optionsOf(options, "create");
+    checkProgress(onProgress);
     const unknown = Object.keys(rest).filter((key) => !(key in DEFAULTS));
     if (unknown.length > 0) {
       throw new InvalidInputError(
-        `Unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")}: expected some of ${Object.keys(DEFAULTS).join(", ")}`,
+        `Unknown option ${unknown.slice(0, 5).map(describe).join(", ")}${unknown.length > 5 ? " and more" : ""}: `
+        + `expected some of ${Object.keys(DEFAULTS).join(", ")}`,
       );
     }
     const settings = { ...DEFAULTS, ...rest };
-    if (typeof settings.name !== "string" || settings.name === "") {
-      throw new InvalidInputError(`Invalid name ${JSON.stringify(settings.name)}: expected a non-empty string`);
+    if (typeof settings.name !== "string" || settings.name === "" || settings.name.length > MAX_NAME_LENGTH) {
+      throw new InvalidInputError(
+        `Invalid name ${describe(settings.name)}: expected a string of 1 to ${MAX_NAME_LENGTH} characters`);
     }
     let kg;
     try {
@@ -148,6 +154,7 @@ export class CortexKG extends EventTarget {
 
   /** Allocate a concept; resolves to its column. Options: {embedding}. */
   async allocateConcept(conceptId, options) {
+    optionsOf(options, "allocateConcept");
     const columnId = await this.#call("allocateConcept", [conceptId, options]);
     this.#changed({ kind: "allocate", conceptId, columnId });
     return columnId;
@@ -168,7 +175,8 @@ export class CortexKG extends EventTarget {
    */
   async allocateBatch(conceptIds, options = {}) {
     checkIds(conceptIds);
-    const { onProgress, ...rest } = options ?? {};
+    const { onProgress, ...rest } = optionsOf(options, "allocateBatch");
+    checkProgress(onProgress);
     const result = await this.#call("allocateBatch", [conceptIds, rest], onProgress);
     this.#changed({ kind: "allocate-batch", ...batchSummary(result) });
     return result;
@@ -177,7 +185,8 @@ export class CortexKG extends EventTarget {
   /** Release many concepts; same shapes as allocateBatch (columnIds: the released column). */
   async deallocateBatch(conceptIds, options = {}) {
     checkIds(conceptIds);
-    const { onProgress, ...rest } = options ?? {};
+    const { onProgress, ...rest } = optionsOf(options, "deallocateBatch");
+    checkProgress(onProgress);
     const result = await this.#call("deallocateBatch", [conceptIds, rest], onProgress);
     this.#changed({ kind: "deallocate-batch", ...batchSummary(result) });
     return result;
@@ -202,6 +211,10 @@ export class CortexKG extends EventTarget {
    * validating all of it; rejects with StateError naming the problem and changes nothing.
    */
   async importState(bytes) {
+    if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
+      throw new InvalidInputError(
+        `Invalid export ${describe(bytes)}: expected the file's bytes as a Uint8Array or an ArrayBuffer`);
+    }
     const { config } = await this.#call("replace", ["import", bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes]);
     this.config = { name: this.config.name, ...config };
     this.#changed({ kind: "import" });
@@ -211,11 +224,8 @@ export class CortexKG extends EventTarget {
   /** Replace the engine by a new, empty one (options as create(), defaulting to the
    *  current configuration); stored atomically. Also the way out of refused stored data. */
   async reset(options = {}) {
-    if (options === null || typeof options !== "object" || Array.isArray(options)) {
-      throw new InvalidInputError(`Invalid options ${describe(options)}: expected an object`);
-    }
     const { name, ...current } = this.config;
-    const { config, storage } = await this.#call("replace", ["reset", { ...current, ...options }]);
+    const { config, storage } = await this.#call("replace", ["reset", { ...current, ...optionsOf(options, "reset") }]);
     this.config = { name, ...config };
     this.storage = { ...this.storage, ...storage, restored: null, ignored: [] };
     this.#changed({ kind: "reset" });
@@ -246,7 +256,10 @@ export class CortexKG extends EventTarget {
   /** Allocated / columns, a fraction in [0, 1]. */
   getAllocationEfficiency() { return this.#call("getAllocationEfficiency", []); }
   /** Live allocations in allocation order; {start, stop} slice like Array.prototype.slice. */
-  getAllocationHistory(range = {}) { return this.#call("getAllocationHistory", [range]); }
+  async getAllocationHistory(range = {}) {
+    optionsOf(range, "getAllocationHistory");
+    return this.#call("getAllocationHistory", [range]);
+  }
   /** The last (up to 1000) allocation times in ms, oldest first (Float64Array). */
   getAllocationTimes() { return this.#call("getAllocationTimes", []); }
   /** 1 - largest free run / free columns. */
@@ -297,7 +310,8 @@ export class CortexKG extends EventTarget {
         this.#nextId += 1;
       } catch (error) {
         // e.g. a function or a symbol as an argument: it cannot reach the worker
-        reject(new InvalidInputError(`Invalid argument for ${method}: ${error.message}`));
+        const name = method === "replace" ? { import: "importState", reset: "reset" }[args[0]] : method;
+        reject(new InvalidInputError(`Invalid argument for ${name}: ${error.message}`));
         return;
       }
       this.#pending.set(id, { resolve, reject, onProgress });
@@ -329,12 +343,37 @@ export class CortexKG extends EventTarget {
   }
 }
 
-// Raw bytes are no ids: a Uint32Array's buffer would be read one byte per id.
+// Raw bytes are no ids: a Uint32Array's buffer would be read one byte per id. A hole or
+// undefined is refused here, at once: the worker would first convert every index of the
+// array (a sparse array's length can be 2**32 - 1).
 function checkIds(conceptIds) {
   if (conceptIds instanceof ArrayBuffer || conceptIds instanceof DataView
       || (typeof SharedArrayBuffer !== "undefined" && conceptIds instanceof SharedArrayBuffer)) {
     throw new InvalidInputError(
       `Invalid concept id batch ${conceptIds.constructor.name} of ${conceptIds.byteLength} bytes: expected an array or a typed array of ids (e.g. new Uint32Array(buffer))`);
+  }
+  if (Array.isArray(conceptIds) && conceptIds.includes(undefined)) {
+    const index = conceptIds.findIndex((id) => id === undefined);
+    throw new InvalidInputError(
+      `Invalid concept id ${index in conceptIds ? "undefined" : "undefined (a hole)"} at batch index ${index} `
+      + `of ${conceptIds.length}: expected an integer in 0..${2 ** 32 - 1}`);
+  }
+}
+
+// A call's options: an object, or undefined (and, but for reset, which destroys the state,
+// null) for none. Anything else would be read as no options (a number, a boxed value, a
+// Date) or as its indices (a string, an array).
+function optionsOf(options, method) {
+  if (options === undefined || (options === null && method !== "reset")) return {};
+  if (Object.prototype.toString.call(options) !== "[object Object]") {
+    throw new InvalidInputError(`Invalid ${method} options ${describe(options)}: expected an object`);
+  }
+  return options;
+}
+
+function checkProgress(onProgress) {
+  if (onProgress !== undefined && onProgress !== null && typeof onProgress !== "function") {
+    throw new InvalidInputError(`Invalid onProgress ${describe(onProgress)}: expected a function`);
   }
 }
 
@@ -342,9 +381,12 @@ function checkIds(conceptIds) {
 function describe(value) {
   let text;
   try {
-    text = typeof value === "string" ? JSON.stringify(value) : String(value);
+    if (ArrayBuffer.isView(value)) text = `${value.constructor.name} of ${value.byteLength} bytes`;
+    else if (typeof value === "bigint") text = `${value}n`;
+    else if (typeof value === "string" || Array.isArray(value)) text = JSON.stringify(value);
+    else text = String(value);
   } catch {
-    text = Object.prototype.toString.call(value);
+    text = Object.prototype.toString.call(value); // e.g. an array nested too deep to print
   }
   return text.length > 80 ? `${text.slice(0, 77)}... (${text.length} characters)` : text;
 }

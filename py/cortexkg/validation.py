@@ -41,13 +41,35 @@ def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
     if isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
         unit = "chars" if isinstance(value, str) else "bytes"
         return f"{value[:limit]!r}… ({len(value)} {unit})"
+    if hasattr(value, "js_id"):  # a JavaScript value left unconverted (Pyodide's JsProxy)
+        return _javascript(value, limit)
     try:
         text = _REPR.repr(value)
-    except Exception:  # a foreign object whose repr fails (a JavaScript value, say)
+    except Exception:  # a foreign object whose repr fails
         return f"<{type(value).__name__}>"
     if len(text) > limit:
         return f"{text[:limit]}… ({len(text)} chars)"
     return text
+
+
+def _javascript(value: Any, limit: int) -> str:
+    """A JavaScript value named by its constructor, and by its text unless it has a length
+    (the text of the array [1] is "1", which would read as a number): ``<JavaScript Array
+    of length 1>``, ``<JavaScript Date Thu Jan 01 1970 …>``."""
+    try:
+        kind = value.constructor.name
+    except Exception:  # an object without a prototype
+        kind = "object"
+    length = getattr(value, "length", None)
+    if type(length) is int:
+        return f"<JavaScript {kind} of length {length}>"
+    try:
+        text = str(value)
+    except Exception:  # its String() throws
+        return f"<JavaScript {kind}>"
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text)} chars)"
+    return f"<JavaScript {kind} {text}>"
 
 
 def stored_json(raw: bytes, what: str, *, max_bytes: int, max_depth: int) -> Any:
@@ -90,9 +112,8 @@ def _exact_integer(value: Any, name: str, error: type[Exception], expected: str)
     try:
         return operator.index(value)
     except TypeError:
-        raise error(
-            f"Invalid {name} {quoted(value)} ({type(value).__name__}): expected {expected}"
-        ) from None
+        kind = "" if hasattr(value, "js_id") else f" ({type(value).__name__})"  # quoted names it
+        raise error(f"Invalid {name} {quoted(value)}{kind}: expected {expected}") from None
 
 
 def concept_ids(values: Any) -> list[int]:

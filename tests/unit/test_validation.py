@@ -50,6 +50,31 @@ def test_any_value_is_quoted_in_a_bounded_number_of_characters(value):
     assert len(quoted(value)) <= QUOTE_LIMIT + 20
 
 
+class JsValue:
+    """A JavaScript value as Pyodide passes it unconverted (a JsProxy): its attributes are
+    the JavaScript object's properties, its str() is String(value)."""
+
+    js_id = 1
+
+    def __init__(self, constructor: str, text: str, length: int | None = None):
+        self.constructor = type("Constructor", (), {"name": constructor})()
+        if length is not None:
+            self.length = length
+        self._text = text
+
+    def __str__(self) -> str:
+        return self._text
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (JsValue("Array", "1", length=1), "<JavaScript Array of length 1>"),
+    (JsValue("Number", "5"), "<JavaScript Number 5>"),
+    (JsValue("Date", "x" * 1000), f"<JavaScript Date {'x' * QUOTE_LIMIT}… (1000 chars)>"),
+], ids=["array", "number", "long-text"])
+def test_a_javascript_value_is_quoted_with_its_constructor(value, shown):
+    assert quoted(value) == shown
+
+
 def test_a_huge_integer_is_named_by_its_size():
     assert quoted(2**1000) == "<an integer of 1001 bits>"
 
