@@ -15,6 +15,8 @@ export class StorageError extends CortexKGError {}
 /** The engine's runtime could not start (worker, Pyodide, the wheel or the kernel). */
 export class BootError extends CortexKGError {}
 
+/** The most ids one batch takes. */
+export declare const MAX_BATCH_LENGTH: number;
 /** How long create() waits for the runtime to boot and the engine to open, in ms. */
 export declare const BOOT_TIMEOUT_MS: number;
 /** The longest engine name, in characters. */

@@ -47,6 +47,10 @@ export class BootError extends CortexKGError {
 
 const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
 
+/** The most ids one batch takes (cortexkg.validation.MAX_BATCH_LENGTH): checked here
+ *  too, so that a larger one is refused before it is copied to the worker. */
+export const MAX_BATCH_LENGTH = 2 ** 23;
+
 /** How long create() waits for the runtime to boot and the engine to open. */
 export const BOOT_TIMEOUT_MS = 120_000;
 
@@ -347,6 +351,10 @@ export class CortexKG extends EventTarget {
 // undefined is refused here, at once: the worker would first convert every index of the
 // array (a sparse array's length can be 2**32 - 1).
 function checkIds(conceptIds) {
+  if (conceptIds?.length > MAX_BATCH_LENGTH) {
+    throw new InvalidInputError(
+      `Invalid concept id batch of ${conceptIds.length} ids: expected at most ${MAX_BATCH_LENGTH}`);
+  }
   if (conceptIds instanceof ArrayBuffer || conceptIds instanceof DataView
       || (typeof SharedArrayBuffer !== "undefined" && conceptIds instanceof SharedArrayBuffer)) {
     throw new InvalidInputError(

@@ -13,7 +13,7 @@ import operator
 import re
 import reprlib
 from itertools import accumulate, count
-from typing import Any, Iterable
+from typing import Any, Iterable, Sized
 
 from .errors import InvalidConceptIdError, StateError
 
@@ -116,8 +116,16 @@ def _exact_integer(value: Any, name: str, error: type[Exception], expected: str)
         raise error(f"Invalid {name} {quoted(value)}{kind}: expected {expected}") from None
 
 
+# A batch holds at most as many ids as the largest engine has columns: a longer one could
+# not all be allocated, and would hold the engine for minutes (and its memory).
+MAX_BATCH_LENGTH = 2**23
+
+
 def concept_ids(values: Any) -> list[int]:
     """A batch of concept ids, validated as a whole before anything is applied."""
+    if isinstance(values, Sized) and len(values) > MAX_BATCH_LENGTH:
+        raise InvalidConceptIdError(
+            f"Invalid concept id batch of {len(values)} ids: expected at most {MAX_BATCH_LENGTH}")
     ids = sequence(values, "concept id batch", InvalidConceptIdError)
     if all(type(v) is int for v in ids) and (not ids or 0 <= min(ids) <= max(ids) <= MAX_CONCEPT_ID):
         return ids  # the common case, checked at C speed

@@ -4,10 +4,11 @@ JSON is parsed only within bounds, without recursing into hostile nesting."""
 from __future__ import annotations
 
 import json
+from array import array
 
 import pytest
 
-from cortexkg import StateError
+from cortexkg import InvalidConceptIdError, StateError, validation
 from cortexkg.validation import QUOTE_LIMIT, quoted, stored_json
 
 
@@ -114,3 +115,9 @@ def test_stored_json_longer_than_its_bound_is_refused_naming_both_sizes():
 def test_malformed_stored_json_is_refused_as_malformed(raw):
     with pytest.raises(StateError, match=r"^Header is malformed: "):
         stored_json(raw, "Header", max_bytes=100, max_depth=16)
+
+
+def test_a_batch_longer_than_the_largest_engine_is_refused_before_it_is_read():
+    too_long = array("I", bytes(4 * (validation.MAX_BATCH_LENGTH + 1)))
+    with pytest.raises(InvalidConceptIdError, match=f"of {len(too_long)} ids: expected at most"):
+        validation.concept_ids(too_long)
