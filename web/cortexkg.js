@@ -45,7 +45,8 @@ export class BootError extends CortexKGError {
   name = "BootError";
 }
 
-const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
+/** The error classes by name (the name a failure's type carries). */
+export const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
 
 /** How long create() waits for the runtime to boot and the engine to open. */
 export const BOOT_TIMEOUT_MS = 120_000;
@@ -328,8 +329,9 @@ export class CortexKG extends EventTarget {
   }
 }
 
-// Raw bytes are no ids: a Uint32Array's buffer would be read one byte per id.
-function checkIds(conceptIds) {
+/** Raw bytes are no ids (a Uint32Array's buffer would be read one byte per id): throws
+ *  InvalidInputError for them. */
+export function checkIds(conceptIds) {
   if (conceptIds instanceof ArrayBuffer || conceptIds instanceof DataView
       || (typeof SharedArrayBuffer !== "undefined" && conceptIds instanceof SharedArrayBuffer)) {
     throw new InvalidInputError(
