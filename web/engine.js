@@ -99,7 +99,7 @@ function engineClass(PythonError, python) {
 
   /** The CortexKG allocation engine, every method synchronous (see engine.d.ts). */
   class AllocationEngine {
-    #calls; // name -> a Python callable (a PyProxy), destroyed by destroy()
+    #calls; // name -> a PyProxy: the bound methods, then the engines they came from
 
     /**
      * columnCount columns, all free. Options (defaults as CortexKG.create's): strategy,
