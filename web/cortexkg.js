@@ -45,7 +45,8 @@ export class BootError extends CortexKGError {
   name = "BootError";
 }
 
-const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
+/** The error classes by name (the name a failure's type carries). */
+export const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
 
 /** The most ids one batch takes (cortexkg.validation.MAX_BATCH_LENGTH): checked here
  *  too, so that a larger one is refused before it is copied to the worker. */
@@ -347,10 +348,10 @@ export class CortexKG extends EventTarget {
   }
 }
 
-// Raw bytes are no ids: a Uint32Array's buffer would be read one byte per id. A hole or
-// undefined is refused here, at once: the worker would first convert every index of the
-// array (a sparse array's length can be 2**32 - 1).
-function checkIds(conceptIds) {
+/** Raw bytes are no ids: a Uint32Array's buffer would be read one byte per id. A hole or
+ *  undefined is refused here, at once: the worker would first convert every index of the
+ *  array (a sparse array's length can be 2**32 - 1). Throws InvalidInputError. */
+export function checkIds(conceptIds) {
   if (conceptIds?.length > MAX_BATCH_LENGTH) {
     throw new InvalidInputError(
       `Invalid concept id batch of ${conceptIds.length} ids: expected at most ${MAX_BATCH_LENGTH}`);

@@ -23,6 +23,7 @@ from .free_columns import FirstFitFree
 from .host import Host, default_host
 from .scans import ALLOCATED, AVAILABLE, EMPTY, REFRACTORY, select_scans
 from .timing import TimingWindow
+from .validation import MAX_CONCEPT_ID
 
 STRATEGIES = ("first_fit", "affinity")
 STATE_NAMES = ("available", "allocated", "refractory")
@@ -142,7 +143,9 @@ class AllocationEngine:
         An already allocated concept returns its column and counts one usage hit. Raises
         :class:`AllocationError` (``No free columns available``) when no column is available.
         """
-        cid = check.concept_id(concept_id)
+        # the common id checked inline (every allocation's hot path; check names the rest)
+        cid = (concept_id if type(concept_id) is int and 0 <= concept_id <= MAX_CONCEPT_ID
+               else check.concept_id(concept_id))
         given = None if embedding is None else check.embedding(embedding, self.dim)
         index = self._index
         slot = index.slot(cid)
@@ -156,7 +159,7 @@ class AllocationEngine:
         col = self._allocate_new(cid, given, self._wall(), slot)
         if col < 0:
             raise AllocationError(NO_FREE_COLUMNS)
-        self._times.add(self._now() - start)
+        self._times.add_one(self._now() - start)
         return col
 
     def _hit(self, col: int, count: int) -> None:
@@ -179,9 +182,10 @@ class AllocationEngine:
     def _allocate_new(self, cid: int, given, wall_ms: float, slot: int) -> int:
         """Place a concept that is not allocated (``slot``: its index slot); -1 when no
         column is available."""
-        if self._available() == 0:
+        # _available() and _query() inlined: this runs for every new allocation
+        if self.column_count - self._index.size - len(self._refractory) == 0:
             return -1
-        query = self._query(cid, given)
+        query = self._query(cid, given) if self.dim else None
         if self._free is not None:
             col, confidence = self._free.take(), 1.0
         else:

@@ -18,6 +18,8 @@ from .storage import Storage
 from .validation import quoted
 
 NOT_INITIALIZED = "CortexKG not initialized"
+# The per-column buffers that get_column_states() copies out (the JavaScript API's grid).
+COLUMN_STATE_VIEWS = ("state", "concept", "activation", "usage", "confidence")
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,7 @@ class CortexKG:
         """Columnar copies: ``state`` (0 available, 1 allocated, 2 refractory),
         ``concept``, ``activation``, ``usage``, ``confidence``."""
         buffers = self.engine.column_buffers()
-        return {name: buffers[name] for name in
-                ("state", "concept", "activation", "usage", "confidence")}
+        return {name: buffers[name] for name in COLUMN_STATE_VIEWS}
 
     def get_allocation_info(self, concept_id: int) -> int | None:
         """The concept's column, or None."""

@@ -23,18 +23,21 @@ class TimingWindow:
 
     def add(self, ms: float, repeat: int = 1) -> None:
         """Record ``ms`` once, or ``repeat`` times (a batch's per-item time)."""
-        samples = self.samples
         for _ in range(min(repeat, WINDOW)):
-            if self.count == WINDOW:
-                self.total -= samples[self.position]
-            else:
-                self.count += 1
-            samples[self.position] = ms
-            self.total += ms
-            self.position += 1
-            if self.position == WINDOW:
-                self.position = 0
-                self.total = math.fsum(samples)
+            self.add_one(ms)
+
+    def add_one(self, ms: float) -> None:
+        """Record ``ms`` once (every allocation does: no loop, no argument to check)."""
+        if self.count == WINDOW:
+            self.total -= self.samples[self.position]
+        else:
+            self.count += 1
+        self.samples[self.position] = ms
+        self.total += ms
+        self.position += 1
+        if self.position == WINDOW:
+            self.position = 0
+            self.total = math.fsum(self.samples)
 
     def chronological(self) -> array:
         """The samples in the window, oldest first."""

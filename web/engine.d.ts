@@ -1,0 +1,79 @@
+// Type declarations of web/engine.js, the synchronous engine: every method of the async
+// API's engine (cortexkg.d.ts), answered in the calling thread, without persistence.
+
+import type {
+  AllocationResult,
+  Backend,
+  BatchOptions,
+  Column,
+  ColumnarResult,
+  ColumnStates,
+  ConceptId,
+  ConceptIds,
+  DeallocationResult,
+  Embedding,
+  HistoryRecord,
+  Runtime,
+  Stats,
+  Strategy,
+} from "./cortexkg.js";
+
+export interface EngineOptions {
+  /** Default "first_fit". */
+  strategy?: Strategy;
+  /** Receptive-field dimension; default 0. */
+  dim?: number;
+  seed?: number;
+  /** How long a released column rests before reuse, in ms; default 0. */
+  refractoryMs?: number;
+  /** Default "auto" (the WebAssembly SIMD kernel where the browser has SIMD). */
+  backend?: Backend;
+}
+
+export interface LoadOptions {
+  /** Hears each boot step of the first loadEngine() in this thread. */
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * The CortexKG allocation engine, every method synchronous. Failures throw the error
+ * classes of cortexkg.js (AllocationError, InvalidInputError, StateError, and
+ * NotInitializedError after destroy()) with the engine's message.
+ */
+export declare class AllocationEngine {
+  /** columnCount columns, all free (InvalidInputError for a bad value or option). */
+  constructor(columnCount: number, enableSimd?: boolean, options?: EngineOptions);
+  /** A new engine from an export file (StateError naming what is wrong with it). */
+  static importState(bytes: Uint8Array | ArrayBuffer, options?: { backend?: Backend }): AllocationEngine;
+  /** Live Python objects and engines in this thread, after a full collection. */
+  static getDiagnostics(): { pythonObjects: number; engines: number };
+
+  allocateConcept(conceptId: ConceptId, options?: { embedding?: Embedding }): number;
+  deallocateConcept(conceptId: ConceptId): boolean;
+  allocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false; embeddings?: (Embedding | null)[] }): AllocationResult[];
+  allocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true; embeddings?: (Embedding | null)[] }): ColumnarResult;
+  deallocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false }): DeallocationResult[];
+  deallocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true }): ColumnarResult;
+  activateConcept(conceptId: ConceptId, strength?: number): number;
+  optimizeAllocations(): number;
+
+  getAllocationInfo(conceptId: ConceptId): number | null;
+  getFreeColumnCount(): number;
+  getAllocatedCount(): number;
+  getAverageTime(): number;
+  getAllocationEfficiency(): number;
+  getAllocationHistory(range?: { start?: number; stop?: number }): HistoryRecord[];
+  getAllocationTimes(): Float64Array;
+  getFragmentation(): number;
+  getStats(): Stats;
+  getColumnStates(): ColumnStates;
+  getColumn(columnId: number): Column;
+  validate(): void;
+  /** The whole state as one versioned, checksummed file (the async API's format). */
+  exportState(): Uint8Array;
+  /** Free the Python engine; later calls throw NotInitializedError. */
+  destroy(): void;
+}
+
+/** Boot Pyodide, the scan kernel and cortexkg in this thread (once); BootError if it cannot. */
+export declare function loadEngine(options?: LoadOptions): Promise<{ AllocationEngine: typeof AllocationEngine; runtime: Runtime }>;
