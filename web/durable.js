@@ -53,7 +53,6 @@ function py(result) {
 }
 
 export class DurableSession {
-  #pyodide;
   #session;
   #db = null;
   #channel = null;
@@ -77,8 +76,7 @@ export class DurableSession {
   /** storage = {mode: "writer" | "reader" | "failed", saved, error, restored, snapshot} */
   storage = { mode: "failed", saved: false, error: null, restored: null, snapshot: null };
 
-  constructor(pyodide, session, name, notify) {
-    this.#pyodide = pyodide;
+  constructor(session, name, notify) {
     this.#session = session;
     this.name = name;
     this.#notify = notify; // (event) -> posted to the page
@@ -93,7 +91,7 @@ export class DurableSession {
     } finally {
       Session.destroy();
     }
-    const durable = new DurableSession(pyodide, session, options.name, notify);
+    const durable = new DurableSession(session, options.name, notify);
     await durable.#open();
     return durable;
   }
