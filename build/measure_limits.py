@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# The browser tests' harness serves dist/ and finds Chromium; these scripts measure with it.
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from harness import chromium_args, chromium_executable, serve  # noqa: E402
 DEFAULT_CASES = ["4194304", "8388608", "16777216", "25165824", "33554432", "50000000",
                  "1048576x64", "1048576x128", "1048576x256", "1048576x512"]
 CHUNK = 1 << 20  # ids per allocateBatch call while filling
@@ -88,33 +88,25 @@ def parse_case(text: str) -> tuple[int, int]:
 def browser(cases: list[tuple[int, int]]) -> None:
     from playwright.sync_api import sync_playwright
 
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "build" / "serve.py"), "--port", "0", "--root", str(ROOT / "dist")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        url = re.search(r" at (http://\S+)$", server.stdout.readline().rstrip())[1]
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=os.environ.get("CORTEXKG_CHROMIUM", "/usr/bin/chromium"),
-                args=CHROMIUM_ARGS)
-            for columns, dim in cases:
-                context = chromium.new_context()
-                page = context.new_page()
-                page.set_default_timeout(0)
-                page.goto(url + "api.html")
-                started = time.perf_counter()
-                try:
-                    steps = page.evaluate(CASE_JS, {"columns": columns, "dim": dim, "chunk": CHUNK})
-                except Exception as error:  # a crashed renderer ends the evaluation
-                    steps = [{"name": "page", "ok": False, "error": str(error).splitlines()[0]}]
-                print(json.dumps({"columns": columns, "dim": dim,
-                                  "s": round(time.perf_counter() - started, 1), "steps": steps}),
-                      flush=True)
-                context.close()
-            chromium.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as logs, serve(ROOT / "dist", Path(logs) / "requests.log") as server, \
+            sync_playwright() as playwright:
+        url = server.url
+        chromium = playwright.chromium.launch(executable_path=chromium_executable(), args=chromium_args())
+        for columns, dim in cases:
+            context = chromium.new_context()
+            page = context.new_page()
+            page.set_default_timeout(0)
+            page.goto(url + "api.html")
+            started = time.perf_counter()
+            try:
+                steps = page.evaluate(CASE_JS, {"columns": columns, "dim": dim, "chunk": CHUNK})
+            except Exception as error:  # a crashed renderer ends the evaluation
+                steps = [{"name": "page", "ok": False, "error": str(error).splitlines()[0]}]
+            print(json.dumps({"columns": columns, "dim": dim,
+                              "s": round(time.perf_counter() - started, 1), "steps": steps}),
+                  flush=True)
+            context.close()
+        chromium.close()
 
 
 def python(cases: list[tuple[int, int]]) -> None:

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# The browser tests' harness serves dist/ and finds Chromium; these scripts measure with it.
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from harness import chromium_args, chromium_executable, serve  # noqa: E402
 DEFAULT_SIZES = [1_000, 10_000, 100_000, 1_000_000]
 
 TIME_JS = """async ({sizes, rounds}) => {
@@ -87,25 +86,17 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "build" / "serve.py"), "--port", "0", "--root", str(ROOT / "dist")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        url = re.search(r" at (http://\S+)$", server.stdout.readline().rstrip())[1]
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=os.environ.get("CORTEXKG_CHROMIUM", "/usr/bin/chromium"),
-                args=CHROMIUM_ARGS)
-            page = chromium.new_page()
-            page.set_default_timeout(0)
-            page.goto(url + "api.html")
-            for line in page.evaluate(TIME_JS, {"sizes": args.size or DEFAULT_SIZES,
-                                                "rounds": args.rounds}):
-                print(json.dumps(line), flush=True)
-            chromium.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as logs, serve(ROOT / "dist", Path(logs) / "requests.log") as server, \
+            sync_playwright() as playwright:
+        url = server.url
+        chromium = playwright.chromium.launch(executable_path=chromium_executable(), args=chromium_args())
+        page = chromium.new_page()
+        page.set_default_timeout(0)
+        page.goto(url + "api.html")
+        for line in page.evaluate(TIME_JS, {"sizes": args.size or DEFAULT_SIZES,
+                                            "rounds": args.rounds}):
+            print(json.dumps(line), flush=True)
+        chromium.close()
 
 
 if __name__ == "__main__":

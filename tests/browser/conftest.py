@@ -82,6 +82,21 @@ def checked_page(context: BrowserContext, recorder: Recorder) -> Iterator[Page]:
 
 
 @pytest.fixture
+def context(browser: Browser, recorder: Recorder) -> Iterator[BrowserContext]:
+    """A fresh browser profile (empty IndexedDB) that fails the test on browser errors,
+    except those a test provokes on purpose and lists in ``context.expected_errors``."""
+    context = browser.new_context()
+    context.expected_errors = []
+    recorder.attach(context)
+    yield context
+    context.close()
+    problems = [p for p in recorder.problems()
+                if not any(expected in p for expected in context.expected_errors)]
+    if problems:
+        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
+
+
+@pytest.fixture
 def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
     """A page in a fresh context: empty storage and an in-memory HTTP cache."""
     yield from checked_page(browser.new_context(), recorder)

@@ -24,14 +24,13 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
 from playwright.async_api import BrowserContext as AsyncContext
 from playwright.async_api import Page as AsyncPage
 from playwright.async_api import async_playwright
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+from playwright.sync_api import BrowserContext, Page, Playwright
 
 from cortexkg import AllocationEngine, AllocationError
 
@@ -509,17 +508,6 @@ FOLLOWS_JS = """([id, column]) => new Promise((resolve) => {
     setTimeout(done, 10000);
     check();
 })"""
-
-
-@pytest.fixture
-def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
-    """A fresh browser profile (empty IndexedDB) that fails the test on browser errors."""
-    recorder = Recorder(origin=server.url)
-    context = browser.new_context()
-    recorder.attach(context)
-    yield context
-    context.close()
-    assert recorder.problems() == []
 
 
 def open_sync(context: BrowserContext, server: Server) -> Page:

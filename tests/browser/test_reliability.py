@@ -6,28 +6,12 @@ inside the worker while calls are in flight.
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
-from harness import RAW_JS, Recorder, Server
-from playwright.sync_api import Browser, BrowserContext, Page
+from harness import RAW_JS, Server
+from playwright.sync_api import BrowserContext, Page
 from test_persistence import STATE_JS, TO_SCHEMA_1_JS, create, open_api
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
-    """A fresh profile; expected_errors lists console errors a test provokes on purpose."""
-    recorder = Recorder(origin=server.url)
-    context = browser.new_context()
-    context.expected_errors = []
-    recorder.attach(context)
-    yield context
-    context.close()
-    problems = [p for p in recorder.problems()
-                if not any(expected in p for expected in context.expected_errors)]
-    assert not problems, "the browser reported problems:\n" + "\n".join(problems)
 
 
 def outcome(page: Page, call: str):
