@@ -66,6 +66,7 @@ export const DEFAULTS = Object.freeze({
   dim: 0,
   seed: 0,
   refractoryMs: 0,
+  activationHalfLifeMs: 0,
   backend: "auto",
 });
 
@@ -77,7 +78,8 @@ export class CortexKG extends EventTarget {
 
   /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
   runtime;
-  /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs, backend}. */
+  /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs,
+   * activationHalfLifeMs, backend}. */
   config;
   /**
    * Where the state lives: {mode: "writer" | "reader" | "failed", saved, error, restored,

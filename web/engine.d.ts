@@ -26,6 +26,8 @@ export interface EngineOptions {
   seed?: number;
   /** How long a released column rests before reuse, in ms; default 0. */
   refractoryMs?: number;
+  /** Activation halves every this many ms since a concept's last activation; default 0 (never). */
+  activationHalfLifeMs?: number;
   /** Default "auto" (the WebAssembly SIMD kernel where the browser has SIMD). */
   backend?: Backend;
 }

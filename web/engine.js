@@ -103,7 +103,7 @@ function engineClass(PythonError, python) {
 
     /**
      * columnCount columns, all free. Options (defaults as CortexKG.create's): strategy,
-     * dim, seed, refractoryMs, backend. Throws InvalidInputError for a bad value.
+     * dim, seed, refractoryMs, activationHalfLifeMs, backend. Throws InvalidInputError for a bad value.
      */
     constructor(columnCount, enableSimd = true, options = undefined) {
       let engine;
