@@ -62,6 +62,8 @@ export declare class AllocationEngine {
   getAllocationInfo(conceptId: ConceptId): number | null;
   getFreeColumnCount(): number;
   getAllocatedCount(): number;
+  /** Mean of the last 1000 allocation times in ms; allocateConcept times each from its
+   *  JavaScript call to the allocation (the JS→Python crossing included). */
   getAverageTime(): number;
   getAllocationEfficiency(): number;
   getAllocationHistory(range?: { start?: number; stop?: number }): HistoryRecord[];
