@@ -212,7 +212,7 @@ class AllocationEngine:
             cols.activation[col] = 1.0
             cols.usage[col] = 0
             cols.allocated_at[col] = wall_ms
-            cols.confidence[col] = 1.0
+            cols.confidence[col] = 1.0  # activated_ms: 0.0 already, as in every free column
             index.values[slot] = col
             order = index.order
             index.position[col] = len(order)
