@@ -6,7 +6,7 @@
 // Each instance owns a dedicated module worker running the Python engine in Pyodide; the
 // main thread never runs Python. The state persists in IndexedDB under the engine's name:
 // a mutation resolves only once it is durable, and create() loads what is stored. Every method returns a promise; many calls may be in
-// flight at once (answers come back in order). Failures reject with the error classes
+// flight at once; calls issued in the same task travel to the worker as one message. Failures reject with the error classes
 // exported below, carrying the engine's message. After every change the instance
 // dispatches a "change" event, and a "log" event per engine log line.
 //
@@ -74,6 +74,9 @@ export class CortexKG extends EventTarget {
   #worker;
   #pending = new Map(); // request id -> {resolve, reject, onProgress}
   #nextId = 1;
+  #outbox = []; // calls issued in this task: {id, method, args}, posted together
+  #nextGroup = 1; // message number of the next group posted
+  #groups = new Map(); // message number -> ids of its calls, until answered
   #closed = false;
 
   /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
@@ -308,30 +311,64 @@ export class CortexKG extends EventTarget {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
+  // Calls issued in the same task travel as one message (posted in a microtask), run in
+  // one worker turn and come back in one message, each with its own answer.
   #call(method, args, onProgress) {
     if (this.#closed) return Promise.reject(new NotInitializedError("CortexKG is closed"));
-    const id = this.#nextId; // taken only once posted: the worker counts what it receives
+    const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      try {
-        this.#worker.postMessage({ id, method, args });
-        this.#nextId += 1;
-      } catch (error) {
-        // e.g. a function or a symbol as an argument: it cannot reach the worker
-        const name = method === "replace" ? { import: "importState", reset: "reset" }[args[0]] : method;
-        reject(new InvalidInputError(`Invalid argument for ${name}: ${error.message}`));
-        return;
-      }
       this.#pending.set(id, { resolve, reject, onProgress });
+      if (this.#outbox.length === 0) queueMicrotask(() => this.#flushOutbox());
+      this.#outbox.push({ id, method, args });
     });
   }
 
-  #answer({ id, ok, value, error, logs, progress }) {
+  #flushOutbox() {
+    const calls = this.#outbox.splice(0);
+    if (this.#closed || calls.length === 0) return;
+    if (!this.#post(calls) && calls.length > 1) {
+      // one call cannot be cloned (a function as an argument, say): post them one by one,
+      // in order, so that only that call fails
+      for (const call of calls) this.#post([call]);
+    }
+  }
+
+  // Post one group; the worker numbers the messages it receives 1, 2, ... so that an
+  // unreadable one is still answered, by its number. Returns whether it was posted.
+  #post(calls) {
+    const group = this.#nextGroup;
+    try {
+      this.#worker.postMessage({ group, ids: calls.map((c) => c.id), calls: calls.map(({ method, args }) => ({ method, args })) });
+    } catch (error) {
+      if (calls.length === 1) {
+        const { id, method, args } = calls[0];
+        const name = method === "replace" ? { import: "importState", reset: "reset" }[args[0]] : method;
+        this.#settle(id, { ok: false, error: { type: "InvalidInputError", message: `Invalid argument for ${name}: ${error.message}` } });
+      }
+      return false;
+    }
+    this.#nextGroup += 1;
+    this.#groups.set(group, calls.map((c) => c.id));
+    return true;
+  }
+
+  #answer(data) {
+    if (data.answers !== undefined) {
+      this.#groups.delete(data.group);
+      for (const answer of data.answers) this.#settle(answer.id, answer);
+    } else if (data.progress !== undefined) {
+      this.#pending.get(data.id)?.onProgress?.(...data.progress);
+    } else if (data.group !== undefined) {
+      // the whole message was unreadable: every call in it fails alike
+      const ids = this.#groups.get(data.group) ?? [];
+      this.#groups.delete(data.group);
+      for (const id of ids) this.#settle(id, data);
+    }
+  }
+
+  #settle(id, { ok, value, error, logs }) {
     const request = this.#pending.get(id);
     if (request === undefined) return;
-    if (progress !== undefined) {
-      request.onProgress?.(...progress);
-      return;
-    }
     this.#pending.delete(id);
     for (const message of logs ?? []) {
       this.dispatchEvent(new CustomEvent("log", { detail: { message } }));

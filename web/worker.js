@@ -1,19 +1,23 @@
 // The dedicated module worker: the only place Python runs. A thin adapter between the
 // page's messages and the durable session (durable.js); it decides nothing itself.
 // Booting is in boot.js. Calls run one at a time in arrival order; a mutation's answer
-// waits for its journal record to be committed while later calls already run.
-// Every message gets exactly one answer, whatever fails while handling or answering it.
+// waits for its journal record to be committed while later calls already run. The page
+// sends the calls issued in one task as one group message, answered by one message.
+// Every call gets exactly one answer, whatever fails while handling or answering it.
 //
-// From the page:  {id, method: "open", args: [options]}   boot, create the engine
-//                 {id, method: "replace", args: [kind, payload]}   import or reset
-//                 {id, method: "flush" | "dump", args: []}
-//                 {id, method, args}                      one API call
+// From the page:  {group, ids, calls: [{method, args}, ...]}   group n (1, 2, ...) of calls:
+//                   {method: "open", args: [options]}          boot, create the engine
+//                   {method: "replace", args: [kind, payload]} import or reset
+//                   {method: "flush" | "dump", args: []}
+//                   {method, args}                             one API call
 // To the page:    {type: "boot", message}                 a boot step
 //                 {type: "storage", storage}              the storage state changed
 //                 {type: "remote-change"}                 another tab's writer changed state
 //                 {id, progress: [done, total]}           a long batch's progress
-//                 {id, ok: true, value, logs}             an answer (typed arrays transferred)
-//                 {id, ok: false, error: {type, message}} a failure, typed for the page
+//                 {group, answers: [answer, ...]}         the group's answers, in order:
+//                   {id, ok: true, value, logs}           (typed arrays transferred)
+//                   {id, ok: false, error: {type, message}}  a failure, typed for the page
+//                 {group, ok: false, error}               the group message was unreadable
 import { boot } from "./boot.js";
 import { messageOf, TypedError } from "./worker-errors.js";
 
@@ -27,34 +31,62 @@ let queue = Promise.resolve();
 
 // The page numbers its messages 1, 2, ... in the order it posts them, so a message that
 // arrives unreadable (nested too deeply to deserialize) is still answered, by its number.
-let lastId = 0;
+let lastGroup = 0;
 
 function receive(data) {
-  const readable = data !== null && typeof data === "object" && Number.isInteger(data.id);
-  const id = readable ? data.id : lastId + 1;
-  lastId = id;
-  queue = queue.then(() => (readable ? handle(data) : replyError(id, new TypedError("InvalidInputError",
+  const readable = data !== null && typeof data === "object" && Number.isInteger(data.group)
+    && Array.isArray(data.ids) && Array.isArray(data.calls) && data.ids.length === data.calls.length;
+  const group = readable ? data.group : lastGroup + 1;
+  lastGroup = group;
+  queue = queue.then(() => (readable ? runGroup(data) : postGroupError(group, new TypedError("InvalidInputError",
     "The call's arguments could not be read by the engine's worker (nested too deeply?)"))))
-    .catch((error) => replyError(id, error));
+    .catch((error) => postGroupError(group, error));
 }
 
 self.addEventListener("message", ({ data }) => receive(data));
 self.addEventListener("messageerror", () => receive(null));
 
 const success = (value) => ({ ok: true, value, logs: [] });
+const failure = (error) => ({ ok: false, error: { type: errorType(error), message: messageOf(error) } });
 
-// An answer that cannot be posted (a value the structured clone refuses) becomes an error
-// answer, so that the call still settles.
-function reply(id, answer) {
-  try {
-    postMessage({ id, ...answer }, transferables(answer.value));
-  } catch (error) {
-    postMessage({ id, ok: false, error: { type: "Error", message: `The answer could not be sent: ${messageOf(error)}` } });
-  }
+function postGroupError(group, error) {
+  postMessage({ group, ...failure(error) });
 }
 
-function replyError(id, error) {
-  reply(id, { ok: false, error: { type: errorType(error), message: messageOf(error) } });
+// Run a group's calls in order, each as if it came alone: a command (open, replace, ...)
+// finishes before the next call starts; a mutation's answer waits for its record's commit
+// while the next calls already run. The group is answered once, when all have settled.
+async function runGroup({ group, ids, calls }) {
+  const answers = [];
+  for (let i = 0; i < calls.length; i += 1) {
+    const id = ids[i];
+    answers.push(start(id, calls[i]).then((answer) => ({ id, ...answer }), (error) => ({ id, ...failure(error) })));
+    // a command must finish before the next call: await its answer
+    if (!isApiCall(calls[i])) await answers[i];
+  }
+  Promise.all(answers).then((settled) => reply(group, settled));
+}
+
+function isApiCall(call) {
+  return durable !== null && durable.gate === null && !(call?.method in commands) && call?.method !== "open";
+}
+
+// An answer that cannot be posted (a value the structured clone refuses) becomes an error
+// answer for that call alone, so that every call still settles.
+function reply(group, answers) {
+  try {
+    postMessage({ group, answers }, answers.flatMap((answer) => transferables(answer.value)));
+  } catch {
+    const cloned = answers.map((answer) => {
+      try {
+        structuredClone(answer.value);
+        return answer;
+      } catch (error) {
+        return { id: answer.id, ok: false, error: { type: "Error", message: `The answer could not be sent: ${messageOf(error)}` } };
+      }
+    });
+    postMessage({ group, answers: cloned }, cloned.flatMap((answer) => transferables(answer.value)));
+  }
 }
 
 const commands = {
@@ -63,26 +95,17 @@ const commands = {
   dump: () => durable.dump(),
 };
 
-async function handle({ id, method, args }) {
-  try {
-    if (method === "open") {
-      reply(id, success(await open(args[0])));
-    } else if (durable === null) {
-      reply(id, { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } });
-    } else {
-      if (durable.gate !== null) await durable.gate; // a rollback is under way
-      if (method in commands) {
-        const value = await commands[method](...args);
-        reply(id, success(method === "replace" ? { config: value, storage: durable.storage } : value));
-      } else {
-        const { answer, acknowledged } = durable.call(id, method, args.map(withoutNull));
-        if (acknowledged === null) reply(id, answer);
-        else acknowledged.then(() => reply(id, answer), (error) => replyError(id, error));
-      }
-    }
-  } catch (error) {
-    replyError(id, error);
+// One call; resolves to its answer {ok, value, logs} | {ok: false, error}.
+async function start(id, { method, args }) {
+  if (method === "open") return success(await open(args[0]));
+  if (durable === null) return { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } };
+  if (durable.gate !== null) await durable.gate; // a rollback is under way
+  if (method in commands) {
+    const value = await commands[method](...args);
+    return success(method === "replace" ? { config: value, storage: durable.storage } : value);
   }
+  const { answer, acknowledged } = durable.call(id, method, args.map(withoutNull));
+  return acknowledged === null ? answer : acknowledged.then(() => answer);
 }
 
 async function open(options) {
