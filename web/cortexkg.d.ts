@@ -207,6 +207,14 @@ export class CortexKG extends EventTarget {
   getAllocationTimes(): Promise<Float64Array>;
   getFragmentation(): Promise<number>;
   getStats(): Promise<Stats>;
+  /**
+   * getStats() as of the engine's last change, read synchronously (no round trip): equal
+   * to what getStats() resolves to once every call made so far has settled. Shared memory
+   * when the page is cross-origin isolated, else the last answer. Refractory columns whose
+   * time ran out since the last call still count as refractory (a call expires them).
+   * null before create() resolved.
+   */
+  readonly stats: Stats | null;
   getColumnStates(): Promise<ColumnStates>;
   getColumn(columnId: number): Promise<Column>;
   validate(): Promise<void>;

@@ -45,6 +45,8 @@ export class BootError extends CortexKGError {
   name = "BootError";
 }
 
+import { STAT_NUMBERS, STATS_BYTES } from "./stats.js";
+
 /** The error classes by name (the name a failure's type carries). */
 export const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
 
@@ -77,6 +79,8 @@ export class CortexKG extends EventTarget {
   #outbox = []; // calls issued in this task: {id, method, args}, posted together
   #nextGroup = 1; // message number of the next group posted
   #groups = new Map(); // message number -> ids of its calls, until answered
+  #stats = null; // getStats() as of the last answer
+  #shared = null; // {seq, numbers} over the SharedArrayBuffer the worker publishes to
   #closed = false;
 
   /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
@@ -122,7 +126,12 @@ export class CortexKG extends EventTarget {
       throw new BootError(`The engine's worker cannot start from ${new URL("./worker.js", import.meta.url)}: ${error?.name ?? "Error"}: ${error?.message}`);
     }
     try {
-      const { runtime, config, storage } = await kg.#withTimeout(kg.#call("open", [settings]));
+      // cross-origin isolated: the worker publishes the stats where they can be read at once
+      const buffer = globalThis.crossOriginIsolated ? new SharedArrayBuffer(STATS_BYTES) : undefined;
+      if (buffer !== undefined) {
+        kg.#shared = { seq: new Int32Array(buffer, 0, 1), numbers: new Float64Array(buffer, 8, STAT_NUMBERS.length) };
+      }
+      const { runtime, config, storage } = await kg.#withTimeout(kg.#call("open", [settings, buffer]));
       kg.runtime = runtime;
       kg.config = { name: settings.name, ...config };
       const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
@@ -144,7 +153,10 @@ export class CortexKG extends EventTarget {
       else if (data.type === "storage") {
         this.storage = { ...this.storage, ...data.storage };
         this.dispatchEvent(new CustomEvent("storage", { detail: this.storage }));
-      } else if (data.type === "remote-change") this.#changed({ kind: "remote" });
+      } else if (data.type === "remote-change") {
+        this.#stats = data.stats;
+        this.#changed({ kind: "remote" });
+      }
       else this.#answer(data);
     });
     this.#worker.addEventListener("error", (event) => {
@@ -276,6 +288,28 @@ export class CortexKG extends EventTarget {
   getFragmentation() { return this.#call("getFragmentation", []); }
   /** Every engine counter in one object. */
   getStats() { return this.#call("getStats", []); }
+
+  /**
+   * getStats() as of the engine's last change, synchronously (no round trip): equal to
+   * what getStats() resolves to once every call made so far has settled. Published by the
+   * worker in shared memory when the page is cross-origin isolated, else taken from the
+   * last answer. Refractory columns whose time ran out since the last call still count as
+   * refractory here (a call expires them). null before create() resolved.
+   */
+  get stats() {
+    if (this.#stats === null) return null;
+    const stats = { ...this.#stats };
+    if (this.#shared !== null) {
+      const { seq, numbers } = this.#shared;
+      let before, values;
+      do { // a sequence lock: odd while the worker writes; retry a read it overlapped
+        before = Atomics.load(seq, 0);
+        values = Array.from(numbers);
+      } while (before % 2 === 1 || Atomics.load(seq, 0) !== before);
+      STAT_NUMBERS.forEach((key, index) => { stats[key] = values[index]; });
+    }
+    return stats;
+  }
   /** Typed arrays, one per field: state (0 available, 1 allocated, 2 refractory), concept,
    *  activation, usage, confidence. */
   getColumnStates() { return this.#call("getColumnStates", []); }
@@ -355,6 +389,7 @@ export class CortexKG extends EventTarget {
   #answer(data) {
     if (data.answers !== undefined) {
       this.#groups.delete(data.group);
+      this.#stats = data.stats ?? this.#stats;
       for (const answer of data.answers) this.#settle(answer.id, answer);
     } else if (data.progress !== undefined) {
       this.#pending.get(data.id)?.onProgress?.(...data.progress);

@@ -6,19 +6,22 @@
 // Every call gets exactly one answer, whatever fails while handling or answering it.
 //
 // From the page:  {group, ids, calls: [{method, args}, ...]}   group n (1, 2, ...) of calls:
-//                   {method: "open", args: [options]}          boot, create the engine
+//                   {method: "open", args: [options, buffer]}  boot, create the engine;
+//                                                    buffer: a SharedArrayBuffer for the stats
 //                   {method: "replace", args: [kind, payload]} import or reset
 //                   {method: "flush" | "dump", args: []}
 //                   {method, args}                             one API call
 // To the page:    {type: "boot", message}                 a boot step
 //                 {type: "storage", storage}              the storage state changed
-//                 {type: "remote-change"}                 another tab's writer changed state
+//                 {type: "remote-change", stats}          another tab's writer changed state
 //                 {id, progress: [done, total]}           a long batch's progress
-//                 {group, answers: [answer, ...]}         the group's answers, in order:
+//                 {group, answers: [answer, ...], stats}  the group's answers, in order,
+//                                                         and getStats() after them:
 //                   {id, ok: true, value, logs}           (typed arrays transferred)
 //                   {id, ok: false, error: {type, message}}  a failure, typed for the page
 //                 {group, ok: false, error}               the group message was unreadable
 import { boot } from "./boot.js";
+import { STAT_NUMBERS } from "./stats.js";
 import { messageOf, TypedError } from "./worker-errors.js";
 
 const booting = boot((message) => postMessage({ type: "boot", message }));
@@ -28,6 +31,11 @@ const durableModule = import("./durable.js");
 durableModule.catch(() => {});
 let durable = null;
 let queue = Promise.resolve();
+
+// The engine's counters (getStats()) after the last change: sent with every answer, and
+// written to the page's SharedArrayBuffer when it gave one (see publish()).
+let latestStats = null;
+let shared = null; // {seq: Int32Array, numbers: Float64Array}
 
 // The page numbers its messages 1, 2, ... in the order it posts them, so a message that
 // arrives unreadable (nested too deeply to deserialize) is still answered, by its number.
@@ -64,8 +72,38 @@ async function runGroup({ group, ids, calls }) {
     // a command must finish before the next call: await its answer
     if (!isApiCall(calls[i])) await answers[i];
   }
-  Promise.all(answers).then((settled) => reply(group, settled));
+  Promise.all(answers).then((settled) => {
+    try {
+      // queries change nothing, unless refractory columns are there to expire
+      if (calls.some((call) => !QUERIES.has(call?.method)) || !(latestStats?.refractory === 0)) publish();
+    } catch {
+      // stale counters must not cost the calls their answers; the next group retries
+    }
+    reply(group, settled);
+  });
 }
+
+// Read the counters once all of a group settled (a rollback included), and publish them:
+// in the shared buffer under a sequence lock (odd while writing: the page retries), in
+// STAT_NUMBERS order; the strings and flags travel with the answers.
+function publish() {
+  if (durable === null) return;
+  const { answer } = durable.call(0, "getStats", []);
+  if (!answer.ok) return;
+  latestStats = answer.value;
+  if (shared === null) return;
+  Atomics.add(shared.seq, 0, 1);
+  STAT_NUMBERS.forEach((key, index) => { shared.numbers[index] = Number(latestStats[key]); });
+  Atomics.add(shared.seq, 0, 1);
+}
+
+// The calls that change no counter, as long as no column is refractory (a read expires
+// refractory columns whose time is up).
+const QUERIES = new Set([
+  "getAllocationInfo", "getFreeColumnCount", "getAllocatedCount", "getAverageTime",
+  "getAllocationEfficiency", "getAllocationHistory", "getAllocationTimes", "getFragmentation",
+  "getStats", "getColumnStates", "getColumn", "validate", "exportState", "getDiagnostics", "dump",
+]);
 
 function isApiCall(call) {
   return durable !== null && durable.gate === null && !(call?.method in commands) && call?.method !== "open";
@@ -75,7 +113,7 @@ function isApiCall(call) {
 // answer for that call alone, so that every call still settles.
 function reply(group, answers) {
   try {
-    postMessage({ group, answers }, answers.flatMap((answer) => transferables(answer.value)));
+    postMessage({ group, answers, stats: latestStats }, answers.flatMap((answer) => transferables(answer.value)));
   } catch {
     const cloned = answers.map((answer) => {
       try {
@@ -85,7 +123,7 @@ function reply(group, answers) {
         return { id: answer.id, ok: false, error: { type: "Error", message: `The answer could not be sent: ${messageOf(error)}` } };
       }
     });
-    postMessage({ group, answers: cloned }, cloned.flatMap((answer) => transferables(answer.value)));
+    postMessage({ group, answers: cloned, stats: latestStats }, cloned.flatMap((answer) => transferables(answer.value)));
   }
 }
 
@@ -97,7 +135,7 @@ const commands = {
 
 // One call; resolves to its answer {ok, value, logs} | {ok: false, error}.
 async function start(id, { method, args }) {
-  if (method === "open") return success(await open(args[0]));
+  if (method === "open") return success(await open(args[0], args[1]));
   if (durable === null) return { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } };
   if (durable.gate !== null) await durable.gate; // a rollback is under way
   if (method in commands) {
@@ -108,7 +146,7 @@ async function start(id, { method, args }) {
   return acknowledged === null ? answer : acknowledged.then(() => answer);
 }
 
-async function open(options) {
+async function open(options, buffer) {
   if (durable !== null) throw new TypedError("StateError", "Already initialized");
   let pyodide, runtime, DurableSession;
   try {
@@ -116,7 +154,16 @@ async function open(options) {
   } catch (error) {
     throw new TypedError("BootError", `The Python runtime could not start: ${messageOf(error)}`);
   }
-  durable = await DurableSession.open(pyodide, options, (event) => postMessage(event));
+  if (buffer !== undefined && buffer !== null) { // given only when the page is cross-origin isolated
+    shared = { seq: new Int32Array(buffer, 0, 1), numbers: new Float64Array(buffer, 8, STAT_NUMBERS.length) };
+  }
+  durable = await DurableSession.open(pyodide, options, (event) => {
+    if (event.type !== "remote-change") postMessage(event);
+    else {
+      publish();
+      postMessage({ ...event, stats: latestStats });
+    }
+  });
   return { runtime, config: durable.config, storage: durable.storage };
 }
 

@@ -115,3 +115,67 @@ def test_an_unreadable_group_fails_every_call_in_it_and_the_engine_goes_on(
     assert [kind for kind, _ in out["failed"]] == ["InvalidInputError"] * 3
     assert "could not be read" in out["failed"][0][1]
     assert out["after"] == [["ok", 0], ["ok", 1]]  # the unreadable group changed nothing
+
+
+# A seeded random sequence of calls, each awaited; after each settles, kg.stats (read
+# synchronously) must equal what getStats() then resolves to. Returns the checks made.
+STATS_JS = """async (name) => {
+    const kg = await window.api.CortexKG.create({name, columns: 12});
+    let seed = 12;
+    const random = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    const canonical = (stats) => JSON.stringify(Object.keys(stats).sort().map((k) => [k, stats[k]]));
+    const mismatches = [], allocated = new Set();
+    const check = async (label) => {
+        const synchronous = canonical(kg.stats), answered = canonical(await kg.getStats());
+        if (synchronous !== answered) mismatches.push([label, synchronous, answered]);
+        allocated.add(kg.stats.allocated);
+    };
+    await check('created');
+    const calls = [
+        () => kg.allocateConcept(random(20)), () => kg.deallocateConcept(random(20)),
+        () => kg.allocateBatch([random(20), random(20), -1]), () => kg.deallocateBatch([random(20)]),
+        () => kg.activateConcept(random(20), 0.5), () => kg.optimizeAllocations(),
+        () => kg.getAllocationInfo(random(20)), () => kg.allocateConcept('bad'),
+    ];
+    for (let i = 0; i < 80; i++) {
+        await calls[random(calls.length)]().catch(() => {});
+        await check(`call ${i}`);
+    }
+    // a coalesced group too
+    await Promise.allSettled(Array.from({length: 15}, (_, i) => kg.allocateConcept(100 + i)));
+    await check('group');
+    await kg.reset({columns: 3});
+    await check('reset');
+    kg.close();
+    return {isolated: crossOriginIsolated, mismatches, allocated: allocated.size};
+}"""
+
+
+def test_stats_read_synchronously_equal_get_stats_after_every_settled_call(
+        counted_page: Page) -> None:
+    out = counted_page.evaluate(STATS_JS, "stats")
+    assert out["isolated"] is True  # the shared-memory path
+    assert out["mismatches"] == []
+    assert out["allocated"] >= 5  # the counters did move along the sequence
+
+
+def test_stats_without_cross_origin_isolation_come_with_the_answers(
+        browser: Browser, server: Server) -> None:
+    # the same site served without COOP/COEP: no SharedArrayBuffer for the page
+    context = browser.new_context()
+
+    def strip(route):
+        response = route.fetch()
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() not in ("cross-origin-opener-policy", "cross-origin-embedder-policy")}
+        route.fulfill(response=response, headers=headers)
+
+    context.route("**/*", strip)
+    page = context.new_page()
+    page.goto(server.url + "api.html")
+    page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+    out = page.evaluate(STATS_JS, "fallback")
+    context.close()
+    assert out["isolated"] is False
+    assert out["mismatches"] == []
+    assert out["allocated"] >= 5
