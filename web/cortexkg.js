@@ -5,50 +5,28 @@
 //
 // Each instance owns a dedicated module worker running the Python engine in Pyodide; the
 // main thread never runs Python. The state persists in IndexedDB under the engine's name:
-// a mutation resolves only once it is durable, and create() loads what is stored. Every method returns a promise; many calls may be in
-// flight at once; calls issued in the same task travel to the worker as one message. Failures reject with the error classes
-// exported below, carrying the engine's message. After every change the instance
-// dispatches a "change" event, and a "log" event per engine log line.
+// a mutation resolves only once it is durable, and create() loads what is stored. Every
+// method returns a promise; many calls may be in flight at once. Calls issued in the same
+// task travel to the worker as one message, run in one Python call and are answered in
+// one message, each exactly as if it had been sent alone. kg.stats reads the counters
+// synchronously. Failures reject with the error classes exported below (errors.js),
+// carrying the engine's message. After every change the instance dispatches a "change"
+// event, and a "log" event per engine log line.
 //
 // Why a hand-written protocol rather than comlink: the worker must map Python errors to
-// these classes, transfer typed arrays, and report per-call progress for long batches;
-// with comlink each of these needs its own wrapper, and the whole protocol here is one
-// request id and four message shapes (see worker.js).
+// these classes, transfer typed arrays, coalesce calls and report per-call progress for
+// long batches; with comlink each of these needs its own wrapper. The messages are
+// declared in protocol.js.
 
-// Each class names itself: a minifier renames classes, so new.target.name would not do.
-export class CortexKGError extends Error {
-  name = "CortexKGError";
-}
-/** No free column, or a concept that is not allocated. */
-export class AllocationError extends CortexKGError {
-  name = "AllocationError";
-}
-/** A bad argument: an id outside 0..2**32-1, a wrong embedding, an unknown option. */
-export class InvalidInputError extends CortexKGError {
-  name = "InvalidInputError";
-}
-/** The engine is not initialized, or this instance was closed. */
-export class NotInitializedError extends CortexKGError {
-  name = "NotInitializedError";
-}
-/** Stored or imported state is invalid, or an engine invariant is broken. */
-export class StateError extends CortexKGError {
-  name = "StateError";
-}
-/** A change cannot be made durable now (the browser refuses writes: quota, I/O); the
- *  engine is left as it was. kg.storage says when writes are accepted again. */
-export class StorageError extends CortexKGError {
-  name = "StorageError";
-}
-/** The engine's runtime could not start (worker, Pyodide, the wheel or the kernel). */
-export class BootError extends CortexKGError {
-  name = "BootError";
-}
+import {
+  BootError, CortexKGError, errorOf, InvalidInputError, NotInitializedError,
+} from "./errors.js";
+import { groupMessage, readStats, statsSequence, statsView } from "./protocol.js";
 
-import { STAT_NUMBERS, STATS_BYTES } from "./stats.js";
-
-/** The error classes by name (the name a failure's type carries). */
-export const ERROR_CLASSES = { AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError };
+export {
+  AllocationError, BootError, CortexKGError, ERROR_CLASSES, InvalidInputError, NotInitializedError, StateError,
+  StorageError,
+} from "./errors.js";
 
 /** The most ids one batch takes (cortexkg.validation.MAX_BATCH_LENGTH): checked here
  *  too, so that a larger one is refused before it is copied to the worker. */
@@ -76,11 +54,17 @@ export class CortexKG extends EventTarget {
   #worker;
   #pending = new Map(); // request id -> {resolve, reject, onProgress}
   #nextId = 1;
-  #outbox = []; // calls issued in this task: {id, method, args}, posted together
+  #outbox = []; // calls issued in this task, [id, method, args], posted as one group
   #nextGroup = 1; // message number of the next group posted
-  #groups = new Map(); // message number -> ids of its calls, until answered
-  #stats = null; // getStats() as of the last answer
-  #shared = null; // {seq, numbers} over the SharedArrayBuffer the worker publishes to
+  #groups = new Map(); // group number -> its calls, until answered
+  // kg.stats: the keys, the newest update received, the shared buffer's view (when
+  // cross-origin isolated), and the object last built from them (rebuilt when they change)
+  #statsLayout = null;
+  #statsUpdate = null;
+  #shared = null;
+  #sharedNumbers = null;
+  #statsObject = null;
+  #statsSequence = -1;
   #closed = false;
 
   /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
@@ -126,12 +110,13 @@ export class CortexKG extends EventTarget {
       throw new BootError(`The engine's worker cannot start from ${new URL("./worker.js", import.meta.url)}: ${error?.name ?? "Error"}: ${error?.message}`);
     }
     try {
-      // cross-origin isolated: the worker publishes the stats where they can be read at once
-      const buffer = globalThis.crossOriginIsolated ? new SharedArrayBuffer(STATS_BYTES) : undefined;
-      if (buffer !== undefined) {
-        kg.#shared = { seq: new Int32Array(buffer, 0, 1), numbers: new Float64Array(buffer, 8, STAT_NUMBERS.length) };
+      const { runtime, config, storage, stats } = await kg.#withTimeout(kg.#call("open", [settings]));
+      kg.#statsLayout = stats.layout;
+      kg.#receiveStats(stats.update);
+      if (stats.buffer !== null) {
+        kg.#shared = statsView(stats.buffer);
+        kg.#sharedNumbers = new Float64Array(stats.layout.numbers.length);
       }
-      const { runtime, config, storage } = await kg.#withTimeout(kg.#call("open", [settings, buffer]));
       kg.runtime = runtime;
       kg.config = { name: settings.name, ...config };
       const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
@@ -153,10 +138,9 @@ export class CortexKG extends EventTarget {
       else if (data.type === "storage") {
         this.storage = { ...this.storage, ...data.storage };
         this.dispatchEvent(new CustomEvent("storage", { detail: this.storage }));
-      } else if (data.type === "remote-change") {
-        this.#stats = data.stats;
-        this.#changed({ kind: "remote" });
-      }
+      } else if (data.type === "remote-change") this.#changed({ kind: "remote" });
+      else if (data.type === "stats") this.#receiveStats(data.stats);
+      else if (data.type === "progress") this.#pending.get(data.id)?.onProgress?.(...data.progress);
       else this.#answer(data);
     });
     this.#worker.addEventListener("error", (event) => {
@@ -291,25 +275,43 @@ export class CortexKG extends EventTarget {
 
   /**
    * getStats() as of the engine's last change, synchronously (no round trip): equal to
-   * what getStats() resolves to once every call made so far has settled. Published by the
-   * worker in shared memory when the page is cross-origin isolated, else taken from the
-   * last answer. Refractory columns whose time ran out since the last call still count as
-   * refractory here (a call expires them). null before create() resolved.
+   * what getStats() resolves to once every call made so far has settled. When the page is
+   * cross-origin isolated the worker publishes the counters in shared memory as it runs
+   * the calls (so they may show a change before its call settles); otherwise they come
+   * with the answers. Refractory columns whose time ran out since the last call still
+   * count as refractory here (a call expires them). null before create() resolved.
    */
   get stats() {
-    if (this.#stats === null) return null;
-    const stats = { ...this.#stats };
+    if (this.#statsLayout === null) return null;
     if (this.#shared !== null) {
-      const { seq, numbers } = this.#shared;
-      let before, values;
-      do { // a sequence lock: odd while the worker writes; retry a read it overlapped
-        before = Atomics.load(seq, 0);
-        values = Array.from(numbers);
-      } while (before % 2 === 1 || Atomics.load(seq, 0) !== before);
-      STAT_NUMBERS.forEach((key, index) => { stats[key] = values[index]; });
+      const sequence = statsSequence(this.#shared);
+      if (sequence !== this.#statsSequence) {
+        this.#statsSequence = readStats(this.#shared, this.#sharedNumbers);
+        this.#statsObject = null;
+      }
     }
+    this.#statsObject ??= this.#buildStats();
+    return { ...this.#statsObject };
+  }
+
+  #buildStats() {
+    const { numbers, others } = this.#statsLayout;
+    const values = this.#sharedNumbers ?? this.#statsUpdate.numbers;
+    const stats = {};
+    numbers.forEach((key, index) => { stats[key] = values[index]; });
+    others.forEach((key, index) => { stats[key] = this.#statsUpdate.others[index]; });
     return stats;
   }
+
+  // The newest update wins: answers and events may arrive in another order than the
+  // worker made them (a mutation's answer waits for its commit).
+  #receiveStats(update) {
+    if (update === null || update === undefined) return;
+    if (this.#statsUpdate !== null && update.version <= this.#statsUpdate.version) return;
+    this.#statsUpdate = update;
+    this.#statsObject = null;
+  }
+
   /** Typed arrays, one per field: state (0 available, 1 allocated, 2 refractory), concept,
    *  activation, usage, confidence. */
   getColumnStates() { return this.#call("getColumnStates", []); }
@@ -345,21 +347,21 @@ export class CortexKG extends EventTarget {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
-  // Calls issued in the same task travel as one message (posted in a microtask), run in
-  // one worker turn and come back in one message, each with its own answer.
+  // Calls issued in the same task travel as one group message, posted in a microtask.
   #call(method, args, onProgress) {
     if (this.#closed) return Promise.reject(new NotInitializedError("CortexKG is closed"));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
       if (this.#outbox.length === 0) queueMicrotask(() => this.#flushOutbox());
-      this.#outbox.push({ id, method, args });
+      this.#outbox.push([id, method, args]);
     });
   }
 
   #flushOutbox() {
-    const calls = this.#outbox.splice(0);
-    if (this.#closed || calls.length === 0) return;
+    const calls = this.#outbox;
+    this.#outbox = [];
+    if (this.#closed) return;
     if (!this.#post(calls) && calls.length > 1) {
       // one call cannot be cloned (a function as an argument, say): post them one by one,
       // in order, so that only that call fails
@@ -367,37 +369,38 @@ export class CortexKG extends EventTarget {
     }
   }
 
-  // Post one group; the worker numbers the messages it receives 1, 2, ... so that an
-  // unreadable one is still answered, by its number. Returns whether it was posted.
+  // Post one group; returns whether it was posted. The worker numbers the groups it
+  // receives 1, 2, ..., so an unreadable one is still answered, by its number.
   #post(calls) {
     const group = this.#nextGroup;
     try {
-      this.#worker.postMessage({ group, ids: calls.map((c) => c.id), calls: calls.map(({ method, args }) => ({ method, args })) });
+      this.#worker.postMessage(groupMessage(group, calls));
     } catch (error) {
       if (calls.length === 1) {
-        const { id, method, args } = calls[0];
+        const [id, method, args] = calls[0];
         const name = method === "replace" ? { import: "importState", reset: "reset" }[args[0]] : method;
         this.#settle(id, { ok: false, error: { type: "InvalidInputError", message: `Invalid argument for ${name}: ${error.message}` } });
       }
       return false;
     }
     this.#nextGroup += 1;
-    this.#groups.set(group, calls.map((c) => c.id));
+    this.#groups.set(group, calls);
     return true;
   }
 
   #answer(data) {
-    if (data.answers !== undefined) {
-      this.#groups.delete(data.group);
-      this.#stats = data.stats ?? this.#stats;
-      for (const answer of data.answers) this.#settle(answer.id, answer);
-    } else if (data.progress !== undefined) {
-      this.#pending.get(data.id)?.onProgress?.(...data.progress);
-    } else if (data.group !== undefined) {
-      // the whole message was unreadable: every call in it fails alike
-      const ids = this.#groups.get(data.group) ?? [];
-      this.#groups.delete(data.group);
-      for (const id of ids) this.#settle(id, data);
+    const calls = this.#groups.get(data.group);
+    if (calls === undefined) return;
+    this.#groups.delete(data.group);
+    if (data.type === "answers") {
+      this.#receiveStats(data.stats);
+      for (let index = 0; index < calls.length; index += 1) this.#settle(calls[index][0], data.answers[index]);
+    } else if (calls.length > 1 && data.group === this.#nextGroup - 1) {
+      // the worker could not read the group (an argument nested too deeply) and ran none
+      // of it; none posted since: send its calls one by one, so that only that one fails
+      for (const call of calls) this.#post([call]);
+    } else {
+      for (const [id] of calls) this.#settle(id, data);
     }
   }
 
@@ -409,7 +412,7 @@ export class CortexKG extends EventTarget {
       this.dispatchEvent(new CustomEvent("log", { detail: { message } }));
     }
     if (ok) request.resolve(value);
-    else request.reject(new (ERROR_CLASSES[error.type] ?? CortexKGError)(error.message));
+    else request.reject(errorOf(error));
   }
 
   #failAll(error) {

@@ -20,6 +20,7 @@
 //   only the lock holder can make; the other tabs follow the state it stores.
 
 import { databaseName, dumpDatabase, openDatabase, StoredStateError } from "./persistence.js";
+import { progressMessage } from "./protocol.js";
 import { rawJson } from "./raw-json.js";
 import { describeWriteError, messageOf, TypedError } from "./worker-errors.js";
 
@@ -87,7 +88,7 @@ export class DurableSession {
     const { Session } = pyodide.pyimport("cortexkg.session");
     let session;
     try {
-      session = Session(options, (id, done, total) => notify({ id, progress: [done, total] }));
+      session = Session(options, (id, done, total) => notify(progressMessage(id, done, total)));
     } finally {
       Session.destroy();
     }
@@ -257,20 +258,32 @@ export class DurableSession {
   // --- calls ---
 
   /**
-   * Run one API call. Returns {answer, acknowledged}: answer is ready at once;
-   * acknowledged (null for a query) resolves when a mutation's record is durable and
-   * rejects with StorageError when it cannot be made durable (the engine is then rolled
-   * back, and answer must not be given).
+   * Run a group of API calls [[method, id, args], ...] in one Python call, each as if it
+   * came alone. Returns {answers, mutations, acknowledged, stats}: answers (one per call)
+   * are ready at once; mutations are the indices of the calls whose records were
+   * written; acknowledged (null when there are none) resolves once all their records are
+   * committed, in one transaction, and rejects with StorageError when they cannot be
+   * made durable (the engine is then rolled back, and their answers must not be given);
+   * stats: the counters when they changed (Session.stats_update), else null.
    */
-  call(id, method, args) {
-    const answer = py(this.#session.call(method, id, ...args));
-    const { record, compact, ...reply } = answer;
-    if (record === undefined) return { answer: reply, acknowledged: null };
-    record.seq = ++this.#lastSeq;
-    this.#sinceSnapshot += 1;
+  callMany(calls) {
+    const { answers, records, mutations, compact, stats } = py(this.#session.call_many(calls));
+    if (records.length === 0) return { answers, mutations, acknowledged: null, stats: stats ?? null };
+    for (const record of records) record.seq = ++this.#lastSeq;
+    this.#sinceSnapshot += records.length;
     const snapshot = compact || this.#sinceSnapshot >= COMPACT_AFTER ? this.#snapshot() : null;
     this.#scheduleIdleCompaction();
-    return { answer: reply, acknowledged: this.#commit([record], snapshot) };
+    return { answers, mutations, acknowledged: this.#commit(records, snapshot), stats: stats ?? null };
+  }
+
+  /** The counters when they changed since last published (Session.stats_update), else null. */
+  statsUpdate() {
+    return py(this.#session.stats_update()) ?? null;
+  }
+
+  /** The keys of the counters, {numbers, others} (Session.stats_layout). */
+  statsLayout() {
+    return py(this.#session.stats_layout());
   }
 
   // A snapshot superseding the journal, or null when taking it failed (then the journal

@@ -18,7 +18,8 @@
 // its recorded allocation time runs from the JavaScript call to the allocation. Other arguments go
 // through cortexkg._sync_engine, which converts them as the worker's session does.
 import { boot } from "./boot.js";
-import { BootError, checkIds, CortexKGError, ERROR_CLASSES, InvalidInputError, NotInitializedError } from "./cortexkg.js";
+import { checkIds } from "./cortexkg.js";
+import { BootError, CortexKGError, errorOf, InvalidInputError, NotInitializedError } from "./errors.js";
 
 const LOAD_OPTIONS = ["onProgress"];
 // The Python host clock in this thread is timeOrigin + performance.now() (cortexkg/host.py)
@@ -98,7 +99,7 @@ function engineClass(PythonError, python) {
     if (error instanceof CortexKGError) return error;
     if (!(error instanceof PythonError)) return new CortexKGError(error?.message ?? String(error));
     const [type, message] = toJs(lastError());
-    return new (ERROR_CLASSES[type] ?? CortexKGError)(message);
+    return errorOf({ type, message });
   }
 
   /** The CortexKG allocation engine, every method synchronous (see engine.d.ts). */

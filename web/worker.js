@@ -1,27 +1,22 @@
 // The dedicated module worker: the only place Python runs. A thin adapter between the
-// page's messages and the durable session (durable.js); it decides nothing itself.
-// Booting is in boot.js. Calls run one at a time in arrival order; a mutation's answer
-// waits for its journal record to be committed while later calls already run. The page
-// sends the calls issued in one task as one group message, answered by one message.
-// Every call gets exactly one answer, whatever fails while handling or answering it.
+// page's messages (declared in protocol.js) and the durable session (durable.js); it
+// decides nothing itself. Booting is in boot.js.
 //
-// From the page:  {group, ids, calls: [{method, args}, ...]}   group n (1, 2, ...) of calls:
-//                   {method: "open", args: [options, buffer]}  boot, create the engine;
-//                                                    buffer: a SharedArrayBuffer for the stats
-//                   {method: "replace", args: [kind, payload]} import or reset
-//                   {method: "flush" | "dump", args: []}
-//                   {method, args}                             one API call
-// To the page:    {type: "boot", message}                 a boot step
-//                 {type: "storage", storage}              the storage state changed
-//                 {type: "remote-change", stats}          another tab's writer changed state
-//                 {id, progress: [done, total]}           a long batch's progress
-//                 {group, answers: [answer, ...], stats}  the group's answers, in order,
-//                                                         and getStats() after them:
-//                   {id, ok: true, value, logs}           (typed arrays transferred)
-//                   {id, ok: false, error: {type, message}}  a failure, typed for the page
-//                 {group, ok: false, error}               the group message was unreadable
+// Groups run one at a time in arrival order. The API calls of a group run in one Python
+// call (DurableSession.callMany), each as if it came alone; its mutations' records commit
+// in one transaction, and the group is answered once they are committed, while later
+// groups already run. A command (open, replace, flush, dump) finishes before the next call
+// starts. Every call gets exactly one answer, whatever fails while handling or answering it.
+//
+// Calls: {method: "open", args: [options]}   boot, create the engine; resolves to Opened
+//        {method: "replace", args: [kind, payload]}   import or reset
+//        {method: "flush" | "dump", args: []}
+//        {method, args}                      an API call, run by the Python session
 import { boot } from "./boot.js";
-import { STAT_NUMBERS } from "./stats.js";
+import { errorType } from "./errors.js";
+import {
+  answersMessage, isGroupMessage, statsBuffer, statsMessage, statsView, unreadableMessage, writeStats,
+} from "./protocol.js";
 import { messageOf, TypedError } from "./worker-errors.js";
 
 const booting = boot((message) => postMessage({ type: "boot", message }));
@@ -31,101 +26,25 @@ const durableModule = import("./durable.js");
 durableModule.catch(() => {});
 let durable = null;
 let queue = Promise.resolve();
+let shared = null; // the page's stats buffer (statsView), when cross-origin isolated
 
-// The engine's counters (getStats()) after the last change: sent with every answer, and
-// written to the page's SharedArrayBuffer when it gave one (see publish()).
-let latestStats = null;
-let shared = null; // {seq: Int32Array, numbers: Float64Array}
-
-// The page numbers its messages 1, 2, ... in the order it posts them, so a message that
-// arrives unreadable (nested too deeply to deserialize) is still answered, by its number.
 let lastGroup = 0;
 
 function receive(data) {
-  const readable = data !== null && typeof data === "object" && Number.isInteger(data.group)
-    && Array.isArray(data.ids) && Array.isArray(data.calls) && data.ids.length === data.calls.length;
+  const readable = isGroupMessage(data);
   const group = readable ? data.group : lastGroup + 1;
   lastGroup = group;
-  queue = queue.then(() => (readable ? runGroup(data) : postGroupError(group, new TypedError("InvalidInputError",
-    "The call's arguments could not be read by the engine's worker (nested too deeply?)"))))
-    .catch((error) => postGroupError(group, error));
+  queue = queue.then(() => (readable ? runGroup(data) : postMessage(unreadableMessage(group, errorData(
+    new TypedError("InvalidInputError", "The call's arguments could not be read by the engine's worker (nested too deeply?)"))))))
+    .catch((error) => postMessage(unreadableMessage(group, errorData(error))));
 }
 
 self.addEventListener("message", ({ data }) => receive(data));
 self.addEventListener("messageerror", () => receive(null));
 
 const success = (value) => ({ ok: true, value, logs: [] });
-const failure = (error) => ({ ok: false, error: { type: errorType(error), message: messageOf(error) } });
-
-function postGroupError(group, error) {
-  postMessage({ group, ...failure(error) });
-}
-
-// Run a group's calls in order, each as if it came alone: a command (open, replace, ...)
-// finishes before the next call starts; a mutation's answer waits for its record's commit
-// while the next calls already run. The group is answered once, when all have settled.
-async function runGroup({ group, ids, calls }) {
-  const answers = [];
-  for (let i = 0; i < calls.length; i += 1) {
-    const id = ids[i];
-    answers.push(start(id, calls[i]).then((answer) => ({ id, ...answer }), (error) => ({ id, ...failure(error) })));
-    // a command must finish before the next call: await its answer
-    if (!isApiCall(calls[i])) await answers[i];
-  }
-  Promise.all(answers).then((settled) => {
-    try {
-      // queries change nothing, unless refractory columns are there to expire
-      if (calls.some((call) => !QUERIES.has(call?.method)) || !(latestStats?.refractory === 0)) publish();
-    } catch {
-      // stale counters must not cost the calls their answers; the next group retries
-    }
-    reply(group, settled);
-  });
-}
-
-// Read the counters once all of a group settled (a rollback included), and publish them:
-// in the shared buffer under a sequence lock (odd while writing: the page retries), in
-// STAT_NUMBERS order; the strings and flags travel with the answers.
-function publish() {
-  if (durable === null) return;
-  const { answer } = durable.call(0, "getStats", []);
-  if (!answer.ok) return;
-  latestStats = answer.value;
-  if (shared === null) return;
-  Atomics.add(shared.seq, 0, 1);
-  STAT_NUMBERS.forEach((key, index) => { shared.numbers[index] = Number(latestStats[key]); });
-  Atomics.add(shared.seq, 0, 1);
-}
-
-// The calls that change no counter, as long as no column is refractory (a read expires
-// refractory columns whose time is up).
-const QUERIES = new Set([
-  "getAllocationInfo", "getFreeColumnCount", "getAllocatedCount", "getAverageTime",
-  "getAllocationEfficiency", "getAllocationHistory", "getAllocationTimes", "getFragmentation",
-  "getStats", "getColumnStates", "getColumn", "validate", "exportState", "getDiagnostics", "dump",
-]);
-
-function isApiCall(call) {
-  return durable !== null && durable.gate === null && !(call?.method in commands) && call?.method !== "open";
-}
-
-// An answer that cannot be posted (a value the structured clone refuses) becomes an error
-// answer for that call alone, so that every call still settles.
-function reply(group, answers) {
-  try {
-    postMessage({ group, answers, stats: latestStats }, answers.flatMap((answer) => transferables(answer.value)));
-  } catch {
-    const cloned = answers.map((answer) => {
-      try {
-        structuredClone(answer.value);
-        return answer;
-      } catch (error) {
-        return { id: answer.id, ok: false, error: { type: "Error", message: `The answer could not be sent: ${messageOf(error)}` } };
-      }
-    });
-    postMessage({ group, answers: cloned, stats: latestStats }, cloned.flatMap((answer) => transferables(answer.value)));
-  }
-}
+const failure = (error) => ({ ok: false, error: errorData(error) });
+const errorData = (error) => ({ type: errorType(error), message: messageOf(error) });
 
 const commands = {
   replace: (kind, payload) => durable.replace(kind, payload),
@@ -133,20 +52,81 @@ const commands = {
   dump: () => durable.dump(),
 };
 
-// One call; resolves to its answer {ok, value, logs} | {ok: false, error}.
-async function start(id, { method, args }) {
-  if (method === "open") return success(await open(args[0], args[1]));
-  if (durable === null) return { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } };
-  if (durable.gate !== null) await durable.gate; // a rollback is under way
-  if (method in commands) {
-    const value = await commands[method](...args);
-    return success(method === "replace" ? { config: value, storage: durable.storage } : value);
+const isApiCall = ([, method]) => method !== "open" && !(method in commands);
+
+// Run a group (see above). Resolves once its calls have run; its answer is posted when
+// their records are committed.
+async function runGroup({ group, calls }) {
+  const answers = new Array(calls.length);
+  const committing = [];
+  let stats = null;
+  for (let start = 0; start < calls.length;) {
+    if (durable === null || !isApiCall(calls[start])) {
+      answers[start] = await command(calls[start]).catch(failure);
+      start += 1;
+      continue;
+    }
+    if (durable.gate !== null) await durable.gate; // a rollback is under way
+    let end = start + 1;
+    while (end < calls.length && isApiCall(calls[end])) end += 1;
+    const run = calls.slice(start, end).map(([id, method, args]) => [method, id, args.map(withoutNull)]);
+    try {
+      const ran = durable.callMany(run);
+      ran.answers.forEach((answer, index) => { answers[start + index] = answer; });
+      stats = publish(ran.stats) ?? stats;
+      const first = start;
+      committing.push(ran.acknowledged?.catch((error) => {
+        for (const index of ran.mutations) answers[first + index] = failure(error);
+        publishEvent(durable.statsUpdate()); // rolled back
+      }));
+    } catch (error) {
+      for (let index = start; index < end; index += 1) answers[index] = failure(error);
+    }
+    start = end;
   }
-  const { answer, acknowledged } = durable.call(id, method, args.map(withoutNull));
-  return acknowledged === null ? answer : acknowledged.then(() => answer);
+  Promise.all(committing).then(() => reply(group, answers, shared === null ? stats : null));
 }
 
-async function open(options, buffer) {
+// A call that is not an API call, or any call before the engine opened.
+async function command([, method, args]) {
+  if (method === "open") return success(await open(args[0]));
+  if (durable === null) return { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } };
+  if (durable.gate !== null) await durable.gate;
+  const value = await commands[method](...args);
+  publishEvent(durable.statsUpdate());
+  return success(method === "replace" ? { config: value, storage: durable.storage } : value);
+}
+
+// The counters, when they changed: into the shared buffer if there is one. Returns them.
+function publish(stats) {
+  if (stats !== null && shared !== null) writeStats(shared, stats);
+  return stats;
+}
+
+// The counters changed outside a call (a command, a rollback, another tab's change).
+function publishEvent(stats) {
+  if (stats !== null) postMessage(statsMessage(publish(stats)));
+}
+
+// An answer that cannot be posted (a value the structured clone refuses) becomes an error
+// answer for that call alone, so that every call still settles.
+function reply(group, answers, stats) {
+  try {
+    postMessage(answersMessage(group, answers, stats), answers.flatMap((answer) => transferables(answer.value)));
+  } catch {
+    const sendable = answers.map((answer) => {
+      try {
+        structuredClone(answer.value);
+        return answer;
+      } catch (error) {
+        return { ok: false, error: { type: "Error", message: `The answer could not be sent: ${messageOf(error)}` } };
+      }
+    });
+    postMessage(answersMessage(group, sendable, stats), sendable.flatMap((answer) => transferables(answer.value)));
+  }
+}
+
+async function open(options) {
   if (durable !== null) throw new TypedError("StateError", "Already initialized");
   let pyodide, runtime, DurableSession;
   try {
@@ -154,25 +134,21 @@ async function open(options, buffer) {
   } catch (error) {
     throw new TypedError("BootError", `The Python runtime could not start: ${messageOf(error)}`);
   }
-  if (buffer !== undefined && buffer !== null) { // given only when the page is cross-origin isolated
-    shared = { seq: new Int32Array(buffer, 0, 1), numbers: new Float64Array(buffer, 8, STAT_NUMBERS.length) };
-  }
   durable = await DurableSession.open(pyodide, options, (event) => {
-    if (event.type !== "remote-change") postMessage(event);
-    else {
-      publish();
-      postMessage({ ...event, stats: latestStats });
+    postMessage(event);
+    // another tab's change, a rollback, a takeover: the counters may have moved
+    if (durable !== null && (event.type === "remote-change" || event.type === "storage")) {
+      publishEvent(durable.statsUpdate());
     }
   });
-  return { runtime, config: durable.config, storage: durable.storage };
-}
-
-// A Python exception (PythonError) names its class in .type, as do the worker's own
-// typed errors; a bad option is bad input.
-function errorType(error) {
-  const type = error?.type;
-  if (["StateError", "InvalidInputError", "StorageError", "BootError", "AllocationError"].includes(type)) return type;
-  return type === "ValueError" || type === "TypeError" ? "InvalidInputError" : "Error";
+  const layout = durable.statsLayout();
+  const update = durable.statsUpdate();
+  const buffer = self.crossOriginIsolated ? statsBuffer(layout.numbers.length) : null;
+  if (buffer !== null) {
+    shared = statsView(buffer);
+    writeStats(shared, update);
+  }
+  return { runtime, config: durable.config, storage: durable.storage, stats: { layout, update, buffer } };
 }
 
 // Pyodide turns null into jsnull but undefined into None; to the engine both mean None,

@@ -22,9 +22,10 @@ from typing import Any, Callable
 
 from . import exchange
 from .engine import AllocationEngine
+from .errors import error_type
 from .facade import column_states
 from .host import default_host
-from .session import ERROR_CLASSES, JsBytes, _config, _flag, _from_js, _options
+from .session import JsBytes, _config, _flag, _from_js, _options
 from .validation import quoted
 
 # Options of `new AllocationEngine(columnCount, enableSimd, options)`: CortexKG.create's
@@ -129,8 +130,7 @@ def last_error() -> tuple[str, str]:
     the failed call's frames, and whatever they hold, alive."""
     error = getattr(sys, "last_exc", None)
     sys.last_exc = sys.last_value = sys.last_type = sys.last_traceback = None
-    kind = next((name for types, name in ERROR_CLASSES if isinstance(error, types)), "Error")
-    return kind, str(error)
+    return error_type(error), str(error)
 
 
 def diagnostics() -> dict:

@@ -23,3 +23,19 @@ class StateError(CortexKGError):
 
 class StorageError(CortexKGError):
     """A change cannot be made durable now (the store refuses writes: quota, I/O)."""
+
+
+# Python exception -> the JavaScript error class the page raises (first match in order
+# wins; web/errors.js declares those classes, and a test checks that the two agree).
+ERROR_CLASSES = (
+    (AllocationError, "AllocationError"),
+    (NotInitializedError, "NotInitializedError"),
+    (StateError, "StateError"),
+    (StorageError, "StorageError"),
+    ((ValueError, TypeError), "InvalidInputError"),
+)
+
+
+def error_type(error: BaseException) -> str:
+    """The name of the JavaScript error class for ``error`` ("Error" for any other)."""
+    return next((name for types, name in ERROR_CLASSES if isinstance(error, types)), "Error")

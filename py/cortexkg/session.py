@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from . import exchange
 from .engine import AllocationEngine
-from .errors import AllocationError, NotInitializedError, StateError, StorageError
+from .errors import StateError, StorageError, error_type
 from .facade import CortexKG, CortexKGConfig
 from .host import default_host
 from .journal import ClockTape, replay, run_recorded
@@ -33,14 +33,6 @@ try:
 except ImportError:  # CPython: no JavaScript values arrive
     jsnull = None
 
-# Python exception -> JavaScript error class (first match in order wins).
-ERROR_CLASSES = (
-    (AllocationError, "AllocationError"),
-    (NotInitializedError, "NotInitializedError"),
-    (StateError, "StateError"),
-    (StorageError, "StorageError"),
-    ((ValueError, TypeError), "InvalidInputError"),
-)
 _FLOAT_FORMATS = ("f", "d")
 _WITH_PROGRESS = frozenset({"allocateBatch", "deallocateBatch"})
 # The deepest argument a call takes: options {embeddings: [[numbers]]}.
@@ -207,6 +199,9 @@ class Session:
         self._pending: AllocationEngine | None = None  # an import or reset awaiting its write
         self._read_only: str | None = None
         self.write_error: str | None = None  # why mutations cannot be made durable now
+        self._last_stats: dict | None = None  # getStats() as last published
+        self._stats_version = 0
+        self._stats_layout: tuple[list, list] = ([], [])
         self._queries: dict[str, Callable] = {
             "getAllocationInfo": self.kg.get_allocation_info,
             "getFreeColumnCount": self.kg.get_free_column_count,
@@ -351,6 +346,53 @@ class Session:
             "backend": engine.backend_name,
         }
 
+    def call_many(self, calls: Any) -> dict:
+        """Run a group of API calls ``[[method, request id, [args]], ...]`` in order, each
+        exactly as :meth:`call` would run it alone, in one crossing from JavaScript.
+
+        Returns ``{"answers": [{ok, value, logs} | {ok: False, error}], "records": the
+        journal records of the mutations that succeeded, in order, "mutations": their
+        indices in the group, "compact": whether one of them asks for a snapshot, "stats":
+        the counters after the group when they changed (see :meth:`stats_update`), else
+        None}``.
+        """
+        answers, records, mutations, compact = [], [], [], False
+        for index, (method, request_id, args) in enumerate(_from_js(calls, 3)):
+            answer = self.call(method, request_id, *args)
+            record = answer.pop("record", None)
+            if record is not None:
+                records.append(record)
+                mutations.append(index)
+                compact = compact or answer.pop("compact")
+            answer.pop("compact", None)
+            answers.append(answer)
+        return {"answers": answers, "records": records, "mutations": mutations,
+                "compact": compact, "stats": self.stats_update()}
+
+    def stats_layout(self) -> dict:
+        """The keys of getStats(): ``numbers`` (published in shared memory) and
+        ``others`` (strings and flags), in the order :meth:`stats_update` gives them."""
+        stats = self.kg.stats()
+        numbers = [k for k, v in stats.items() if type(v) in (int, float)]
+        self._stats_layout = (numbers, [k for k in stats if k not in numbers])
+        return {"numbers": numbers, "others": self._stats_layout[1]}
+
+    def stats_update(self) -> dict | None:
+        """getStats() as ``{"version", "numbers": [...], "others": [...]}`` (keys as
+        :meth:`stats_layout` names them) when it changed since the last update, else None;
+        the version grows by one per update, so the newest wins whatever order they arrive
+        in."""
+        stats = self.kg.stats()
+        if stats == self._last_stats:
+            return None
+        self._last_stats = stats
+        self._stats_version += 1
+        if not self._stats_layout[0]:
+            self.stats_layout()
+        numbers, others = self._stats_layout
+        return {"version": self._stats_version, "numbers": [stats[k] for k in numbers],
+                "others": [stats[k] for k in others]}
+
     def call(self, method: str, request_id: int, *args: Any) -> dict:
         """Run one API call and answer it; a mutation's answer carries its journal record.
 
@@ -399,8 +441,7 @@ class Session:
 
     def _failure(self, error: Exception) -> dict:
         self._logs = []
-        kind = next((name for types, name in ERROR_CLASSES if isinstance(error, types)), "Error")
-        return {"ok": False, "error": {"type": kind, "message": str(error)}}
+        return {"ok": False, "error": {"type": error_type(error), "message": str(error)}}
 
     # how each mutation's JavaScript arguments map onto the engine
 

@@ -1,5 +1,6 @@
 """The call path (issue 12): calls issued in one task travel, run and come back as one
-message each way, with the answers and errors of the same calls sent one by one.
+message each way, with the answers and errors of the same calls sent one by one; kg.stats
+reads the counters synchronously; the error classes agree with Python's.
 
 Messages are counted with a wrapper around Worker.prototype.postMessage and a listener
 on the engine's worker, both installed by the page before the engine is created: they
@@ -11,40 +12,52 @@ from __future__ import annotations
 import pytest
 from harness import Server
 from playwright.sync_api import Browser, Page
-from test_api import api_page as api_page  # noqa: F401  (the shared API page, window.kg)
+
+import cortexkg.errors
 
 pytestmark = pytest.mark.browser
 
-# Count page -> worker posts and worker -> page answers (not events, not batch progress).
+# Count page -> worker posts and worker -> page answer messages (not events or progress),
+# and note whether the engine was opened with a shared stats buffer.
 COUNT_JS = """() => {
-    window.traffic = {posted: 0, answered: 0};
+    window.traffic = {posted: 0, answered: 0, sharedStats: false};
     const post = Worker.prototype.postMessage, seen = new WeakSet();
     Worker.prototype.postMessage = function (...args) {
         window.traffic.posted += 1;
         if (!seen.has(this)) {
             seen.add(this);
-            this.addEventListener('message', ({data}) => { if (data.type === undefined && data.progress === undefined) window.traffic.answered += 1; });
+            this.addEventListener('message', ({data}) => {
+                if (data.type !== 'answers' && data.type !== 'unreadable') return;
+                window.traffic.answered += 1;
+                const buffer = data.answers?.[0]?.value?.stats?.buffer;
+                if (buffer instanceof SharedArrayBuffer) window.traffic.sharedStats = true;
+            });
         }
         return post.apply(this, args);
     };
 }"""
 
-# Each call as [method, args]; an error is reported as "<ErrorName>: <message>".
+# Each call as [method, args] on an engine of 5 columns: failures in the middle, calls that
+# depend on earlier ones (activate what was just allocated, allocate into a column just
+# freed, a full engine refusing), reads between mutations, and a command (flush).
 CORPUS = """[
-    ['allocateConcept', [1]], ['allocateConcept', ['7']], ['getAllocationInfo', [1]],
-    ['deallocateConcept', [5]], ['allocateBatch', [[2, 3, 2]]], ['activateConcept', [1, 0.5]],
+    ['allocateConcept', [1]], ['allocateConcept', ['7']], ['activateConcept', [1, 0.5]],
+    ['getAllocationInfo', [1]], ['deallocateConcept', [5]], ['allocateBatch', [[2, 3, 2]]],
     ['activateConcept', [9]], ['getFreeColumnCount', []], ['allocateConcept', [4]],
     ['allocateConcept', [-1]], ['allocateConcept', [6]], ['allocateConcept', [7]],
-    ['getAllocatedCount', []], ['deallocateConcept', [2]], ['allocateConcept', [8, {embedding: [1]}]],
+    ['getAllocatedCount', []], ['flush', []], ['deallocateConcept', [2]],
+    ['allocateConcept', [8, {embedding: [1]}]], ['allocateConcept', [8]],
     ['getAllocationHistory', [{start: 1}]], ['optimizeAllocations', []], ['getColumn', [99]],
     ['deallocateBatch', [[1, 4, 11]]], ['getAllocationEfficiency', []], ['getFragmentation', []],
+    ['getStats', []],
 ]"""
 
 RUN_JS = """async ([name, together]) => {
     const kg = await window.api.CortexKG.create({name, columns: 5});
     const calls = """ + CORPUS + """;
-    // timestamps are clock readings: the same calls made later differ in them alone
-    const timeless = (v) => JSON.parse(JSON.stringify(v ?? null, (k, x) => (k === 'timestamp' ? 'time' : x)));
+    // clock readings: the same calls made later differ in them alone
+    const timeless = (v) => JSON.parse(JSON.stringify(v ?? null,
+        (k, x) => (k === 'timestamp' || k === 'average_time_ms' ? 'time' : x)));
     const settle = (p) => p.then((v) => ['ok', timeless(v)], (e) => [e.name, e.message]);
     const before = {...window.traffic};
     let results;
@@ -62,7 +75,7 @@ RUN_JS = """async ([name, together]) => {
 
 
 @pytest.fixture(scope="module")
-def counted_page(api_page: Page) -> Page:  # noqa: F811
+def counted_page(api_page: Page) -> Page:
     api_page.evaluate(COUNT_JS)
     api_page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
     return api_page
@@ -75,12 +88,52 @@ def test_a_group_issued_in_one_task_answers_exactly_as_calls_awaited_one_by_one(
     assert together["results"] == alone["results"]
     assert together["state"] == alone["state"]
     kinds = [kind for kind, _ in together["results"]]
-    # the corpus mixes successes and every kind of failure, mutations and queries
-    assert {"ok", "InvalidInputError", "AllocationError"} <= set(kinds)
-    assert kinds.count("ok") >= 10
-    # one message each way for the group; one each way per call one by one
+    # failures in the middle of the group, of each kind, and the calls after them went on
+    assert kinds[1] == kinds[9] == kinds[15] == kinds[19] == "InvalidInputError"
+    assert kinds[6] == kinds[11] == "AllocationError"  # not allocated; no free column
+    assert kinds.count("ok") == 18
+    # dependent calls saw the earlier ones: activated what was just allocated (else an
+    # AllocationError), allocated into column 1, freed just before
+    assert together["results"][2] == ["ok", 1] and together["results"][16] == ["ok", 1]
+    # one message each way for the group (the command in it included)
     assert together["traffic"] == {"posted": 1, "answered": 1}
-    assert alone["traffic"] == {"posted": 21, "answered": 21}
+    assert alone["traffic"] == {"posted": 24, "answered": 24}
+
+
+def test_each_mutation_of_a_group_resolves_only_once_its_record_is_committed(
+        counted_page: Page) -> None:
+    # The page holds a readwrite transaction on the engine's journal open (a chain of
+    # requests), so the worker's commit waits behind it. A query issued after the group
+    # runs after it and is answered at once: by then the group's answers would have come
+    # too, had they not waited for the commit.
+    out = counted_page.evaluate("""async () => {
+        const kg = await window.api.CortexKG.create({name: 'strict-group', columns: 8});
+        const db = await new Promise((ok) => { const r = indexedDB.open('cortexkg:strict-group'); r.onsuccess = () => ok(r.result); });
+        let hold = true;
+        const journal = db.transaction('journal', 'readwrite').objectStore('journal');
+        const spin = () => { if (hold) journal.get(0).onsuccess = spin; };
+        spin();
+        const settled = [];
+        const group = [kg.allocateConcept(1), kg.allocateConcept(-1), kg.allocateConcept(2),
+            kg.getAllocatedCount()].map((call, index) => call.finally(() => settled.push(index)));
+        await new Promise((resolve) => setTimeout(resolve)); // a later task: a group of its own
+        const countWhileHeld = await kg.getAllocatedCount();
+        const settledWhileHeld = [...settled];
+        hold = false;
+        const results = await Promise.allSettled(group);
+        const stored = await new Promise((ok) => {
+            const request = db.transaction('journal').objectStore('journal').getAllKeys();
+            request.onsuccess = () => ok(request.result);
+        });
+        db.close();
+        await kg.reset();
+        kg.close();
+        return {countWhileHeld, settledWhileHeld, results: results.map((r) => r.status), stored};
+    }""")
+    assert out["countWhileHeld"] == 2  # the group had run
+    assert out["settledWhileHeld"] == []  # but none of it was answered before its commit
+    assert out["results"] == ["fulfilled", "rejected", "fulfilled", "fulfilled"]
+    assert out["stored"] == [1, 2]
 
 
 def test_a_group_with_an_argument_that_cannot_be_sent_fails_that_call_only(
@@ -98,27 +151,26 @@ def test_a_group_with_an_argument_that_cannot_be_sent_fails_that_call_only(
     assert out[1][0] == "InvalidInputError" and "allocateConcept" in out[1][1]
 
 
-def test_an_unreadable_group_fails_every_call_in_it_and_the_engine_goes_on(
+def test_a_group_the_worker_cannot_read_fails_only_the_unreadable_call(
         counted_page: Page) -> None:
     out = counted_page.evaluate("""async () => {
         const kg = await window.api.CortexKG.create({name: 'unreadable', columns: 4});
         const settle = (p) => p.then((v) => ['ok', v], (e) => [e.name, e.message]);
         let deep = [];
         for (let i = 0; i < 3000; i++) deep = [deep]; // posted, but too deep to read in the worker
-        const failed = await Promise.all([kg.allocateConcept(1), kg.allocateBatch(deep),
+        const results = await Promise.all([kg.allocateConcept(1), kg.allocateBatch(deep),
             kg.getAllocatedCount()].map(settle));
-        const after = await Promise.all([kg.allocateConcept(2), kg.getAllocatedCount()].map(settle));
         await kg.reset();
         kg.close();
-        return {failed, after};
+        return results;
     }""")
-    assert [kind for kind, _ in out["failed"]] == ["InvalidInputError"] * 3
-    assert "could not be read" in out["failed"][0][1]
-    assert out["after"] == [["ok", 0], ["ok", 1]]  # the unreadable group changed nothing
+    assert out[0] == ["ok", 0] and out[2] == ["ok", 1]
+    assert out[1][0] == "InvalidInputError" and "could not be read" in out[1][1]
 
 
-# A seeded random sequence of calls, each awaited; after each settles, kg.stats (read
-# synchronously) must equal what getStats() then resolves to. Returns the checks made.
+# A seeded random sequence of calls, each awaited, and groups of calls issued together;
+# after each settles, kg.stats (read synchronously) must equal what getStats() then
+# resolves to. Returns the mismatches and how far the counters moved.
 STATS_JS = """async (name) => {
     const kg = await window.api.CortexKG.create({name, columns: 12});
     let seed = 12;
@@ -136,25 +188,23 @@ STATS_JS = """async (name) => {
         () => kg.allocateBatch([random(20), random(20), -1]), () => kg.deallocateBatch([random(20)]),
         () => kg.activateConcept(random(20), 0.5), () => kg.optimizeAllocations(),
         () => kg.getAllocationInfo(random(20)), () => kg.allocateConcept('bad'),
+        () => Promise.allSettled(Array.from({length: 1 + random(6)}, () => calls[random(7)]())),
     ];
     for (let i = 0; i < 80; i++) {
         await calls[random(calls.length)]().catch(() => {});
         await check(`call ${i}`);
     }
-    // a coalesced group too
-    await Promise.allSettled(Array.from({length: 15}, (_, i) => kg.allocateConcept(100 + i)));
-    await check('group');
-    await kg.reset({columns: 3});
+    await kg.reset({columns: 3, strategy: 'affinity'});
     await check('reset');
     kg.close();
-    return {isolated: crossOriginIsolated, mismatches, allocated: allocated.size};
+    return {isolated: crossOriginIsolated, mismatches, allocated: allocated.size, shared: window.traffic?.sharedStats};
 }"""
 
 
 def test_stats_read_synchronously_equal_get_stats_after_every_settled_call(
         counted_page: Page) -> None:
     out = counted_page.evaluate(STATS_JS, "stats")
-    assert out["isolated"] is True  # the shared-memory path
+    assert out["isolated"] is True and out["shared"] is True  # the shared-memory path
     assert out["mismatches"] == []
     assert out["allocated"] >= 5  # the counters did move along the sequence
 
@@ -170,12 +220,37 @@ def test_stats_without_cross_origin_isolation_come_with_the_answers(
                    if k.lower() not in ("cross-origin-opener-policy", "cross-origin-embedder-policy")}
         route.fulfill(response=response, headers=headers)
 
-    context.route("**/*", strip)
-    page = context.new_page()
-    page.goto(server.url + "api.html")
-    page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
-    out = page.evaluate(STATS_JS, "fallback")
-    context.close()
-    assert out["isolated"] is False
+    try:
+        context.route("**/*", strip)
+        page = context.new_page()
+        page.goto(server.url + "api.html")
+        page.evaluate(COUNT_JS)
+        page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+        out = page.evaluate(STATS_JS, "fallback")
+    finally:
+        context.close()
+    assert out["isolated"] is False and out["shared"] is False
     assert out["mismatches"] == []
     assert out["allocated"] >= 5
+
+
+def test_the_error_classes_of_the_page_agree_with_pythons(counted_page: Page) -> None:
+    # every exception class cortexkg raises, and the built-ins it maps: the class the
+    # worker names for it (errorType, from its Python class name) must be the one Python's
+    # error_type names in the answers, and the page must have that class
+    python = {cls.__name__: cortexkg.errors.error_type(cls("x"))
+              for cls in [*vars(cortexkg.errors).values(), ValueError, TypeError, KeyError,
+                          RuntimeError]
+              if isinstance(cls, type) and issubclass(cls, Exception)}
+    out = counted_page.evaluate("""async (names) => {
+        const errors = await import('./errors.js');
+        const api = window.api;
+        return {
+            types: Object.fromEntries(names.map((name) => [name, errors.errorType({type: name})])),
+            classes: Object.keys(errors.ERROR_CLASSES).sort(),
+            exported: Object.keys(errors.ERROR_CLASSES).every((name) => api[name] === errors.ERROR_CLASSES[name]),
+        };
+    }""", list(python))
+    assert out["types"] == python
+    assert out["classes"] == sorted({*python.values()} - {"Error"} | {"BootError"})
+    assert out["exported"] is True
