@@ -208,10 +208,12 @@ export class CortexKG extends EventTarget {
   getFragmentation(): Promise<number>;
   getStats(): Promise<Stats>;
   /**
-   * getStats() as of the engine's last change, read synchronously (no round trip): equal
-   * to what getStats() resolves to once every call made so far has settled. Shared memory
-   * when the page is cross-origin isolated, else the last answer. Refractory columns whose
-   * time ran out since the last call still count as refractory (a call expires them).
+   * getStats() as of the engine's last change, read synchronously (no round trip, well
+   * under a microsecond): equal to what getStats() resolves to once every call made so far
+   * has settled. When the page is cross-origin isolated the worker publishes the counters
+   * in shared memory as it runs the calls (a change may show before its call settles);
+   * otherwise they come with the answers. Refractory columns whose time ran out since the
+   * last call still count as refractory (a call expires them). A fresh object per read;
    * null before create() resolved.
    */
   readonly stats: Stats | null;

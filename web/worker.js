@@ -75,16 +75,20 @@ async function runGroup({ group, calls }) {
       ran.answers.forEach((answer, index) => { answers[start + index] = answer; });
       stats = publish(ran.stats) ?? stats;
       const first = start;
-      committing.push(ran.acknowledged?.catch((error) => {
-        for (const index of ran.mutations) answers[first + index] = failure(error);
-        publishEvent(durable.statsUpdate()); // rolled back
-      }));
+      if (ran.acknowledged !== null) {
+        committing.push(ran.acknowledged.catch((error) => {
+          for (const index of ran.mutations) answers[first + index] = failure(error);
+          publishEvent(durable.statsUpdate()); // rolled back
+        }));
+      }
     } catch (error) {
       for (let index = start; index < end; index += 1) answers[index] = failure(error);
     }
     start = end;
   }
-  Promise.all(committing).then(() => reply(group, answers, shared === null ? stats : null));
+  const answer = () => reply(group, answers, shared === null ? stats : null);
+  if (committing.length === 0) answer();
+  else Promise.all(committing).then(answer);
 }
 
 // A call that is not an API call, or any call before the engine opened.

@@ -192,6 +192,41 @@ def test_query_values_are_the_engines():
     assert exchange.unpack(value(session.call("exportState", 1))).to_bytes() == session.snapshot()
 
 
+GROUP = [  # a failure in the middle, calls that depend on earlier ones, reads between
+    ["allocateConcept", 1, [5]], ["allocateConcept", 2, [-1]], ["activateConcept", 3, [5, 0.5]],
+    ["getAllocationInfo", 4, [5]], ["allocateBatch", 5, [[6, 7, 6]]], ["deallocateConcept", 6, [5]],
+    ["deallocateConcept", 7, [5]], ["getStats", 8, []], ["optimizeAllocations", 9, []],
+]
+
+
+def test_a_group_answers_and_records_exactly_as_its_calls_made_one_by_one():
+    group, _ = open_session(host=SteppingHost(step=0.5))
+    alone, _ = open_session(host=SteppingHost(step=0.5))
+    ran = group.call_many(FakeJsProxy(GROUP))
+    answers = [alone.call(method, request_id, *args) for method, request_id, args in GROUP]
+    records = [answer.pop("record") for answer in answers if "record" in answer]
+    compact = [answer.pop("compact") for answer in answers if "compact" in answer]
+    assert ran["answers"] == answers
+    assert ran["records"] == records and len(records) == 6
+    assert ran["mutations"] == [0, 2, 4, 5, 6, 8]  # the failed allocate wrote nothing
+    assert ran["compact"] is any(compact)
+    assert [answer["ok"] for answer in answers].count(False) == 1
+    assert group.snapshot() == alone.snapshot()
+
+
+def test_stats_come_with_a_group_only_when_they_changed_newest_version_last():
+    session, _ = open_session()
+    layout = session.stats_layout()
+    first = session.call_many(FakeJsProxy([["allocateConcept", 1, [5]]]))["stats"]
+    stats = session.kg.stats()
+    assert first["numbers"] == [stats[key] for key in layout["numbers"]]
+    assert first["others"] == [stats[key] for key in layout["others"]]
+    assert session.call_many(FakeJsProxy([["getStats", 2, []], ["allocateConcept", 3, [-1]]]))["stats"] is None
+    second = session.call_many(FakeJsProxy([["deallocateConcept", 4, [5]]]))["stats"]
+    assert second["version"] == first["version"] + 1
+    assert session.stats_update() is None
+
+
 def test_mutation_records_hold_the_arguments_and_every_clock_reading_in_order():
     host = SteppingHost(step=0.5)
     session, _ = open_session({"dim": 2, "strategy": "affinity"}, host)

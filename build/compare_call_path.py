@@ -1,0 +1,87 @@
+"""The call path before and after a change, side by side in one headless Chromium run.
+
+Usage: .venv/bin/python build/compare_call_path.py [BEFORE_REV] [--rounds N]
+Builds dist/ of BEFORE_REV (default main; a git archive in a temporary directory) and of
+this working tree, serves both (cross-origin isolated, each on its own origin) and times
+the same calls on each, alternating rounds, at 100K and 1M columns. Prints the best round
+per figure, and after/before ratios.
+"""
+import argparse, os, subprocess, sys, tempfile
+from pathlib import Path
+from playwright.sync_api import sync_playwright
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests/browser"))
+import harness
+
+MEASURE = r"""async ([columns, round]) => {
+  const { CortexKG } = await import('./cortexkg.js');
+  const now = () => performance.now();
+  const kg = await CortexKG.create({name: `cmp-${columns}-${round}`, columns});
+  const out = {};
+  const quantile = (a, q) => a.sort((x, y) => x - y)[Math.floor(q * (a.length - 1))] * 1000;
+  let next = 0;
+  for (let i = 0; i < 200; i++) await kg.allocateConcept(next++);  // warm-up
+  const waits = [];
+  for (let i = 0; i < 1000; i++) { const t = now(); await kg.allocateConcept(next++); waits.push(now() - t); }
+  out['awaited allocate p50'] = quantile(waits, 0.5); out['awaited allocate p99'] = quantile(waits, 0.99);
+  let t = now();
+  await Promise.all(Array.from({length: 5000}, () => kg.allocateConcept(next++)));
+  out['pipelined allocate (5,000)'] = (now() - t) * 1000 / 5000;
+  const reads = [];
+  for (let i = 0; i < 300; i++) { const t = now(); await kg.getFreeColumnCount(); reads.push(now() - t); }
+  out['awaited getter p50'] = quantile(reads, 0.5);
+  if ('stats' in kg) {
+    t = now(); let sum = 0;
+    for (let i = 0; i < 100000; i++) sum += kg.stats.allocated;
+    out['kg.stats'] = (now() - t) * 1000 / 100000;
+  }
+  const ids = Uint32Array.from({length: Math.min(100000, columns - next - 10)}, (_, i) => 10_000_000 + i);
+  t = now(); await kg.allocateBatch(ids, {columnar: true});
+  out['batch per item'] = (now() - t) * 1000 / ids.length;
+  await kg.reset(); kg.close();
+  return out;
+}"""
+
+
+def build(root: Path) -> Path:
+    harness.load_build_script("build_site").build_site(root=root, dist=root / "dist", cache=ROOT / ".cache")
+    return root / "dist"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("before", nargs="?", default="main")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    before = Path(tempfile.mkdtemp()) / "before"
+    before.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
+    os.symlink(ROOT / "node_modules", before / "node_modules")
+    sites = {"before": build(before), "after": build(ROOT)}
+    best = {}
+    with harness.serve(sites["before"], before / "before.log") as old, \
+            harness.serve(sites["after"], before / "after.log") as new, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=harness.chromium_executable(), args=harness.chromium_args())
+        pages = {}
+        for label, server in (("before", old), ("after", new)):
+            pages[label] = browser.new_page()
+            pages[label].set_default_timeout(600_000)
+            pages[label].goto(server.url + "api.html")
+        for round in range(args.rounds):
+            for columns in (100_000, 1_000_000):
+                for label in ("before", "after"):
+                    for figure, value in pages[label].evaluate(MEASURE, [columns, round]).items():
+                        key = (figure, columns, label)
+                        best[key] = min(best.get(key, float("inf")), value)
+        browser.close()
+    print(f"best of {args.rounds} rounds, µs per call; before = {args.before}, after = working tree")
+    print("| figure | columns | before | after | after / before |\n|---|---|---|---|---|")
+    for figure, columns in dict.fromkeys((f, c) for f, c, _ in best):
+        b, a = best.get((figure, columns, "before")), best[(figure, columns, "after")]
+        ratio = f"{a / b:.2f}" if b else ""
+        print(f"| {figure} | {columns:,} | {'—' if b is None else f'{b:,.1f}'} | {a:,.2f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
