@@ -144,7 +144,8 @@ def test_activate_optimize_and_queries(api_page: Page) -> None:
                             "usage": 0, "confidence": None, "timestamp": None, "field": []}
     assert out["stateTypes"] == {"state": "Uint8Array", "concept": "Uint32Array",
                                  "activation": "Float32Array", "usage": "Uint32Array",
-                                 "confidence": "Float32Array"}
+                                 "confidence": "Float32Array", "allocatedAt": "Float64Array",
+                                 "activatedMs": "Float32Array", "refractoryLeftMs": "Float32Array"}
     assert out["state"] == [1, 1, 0, 0, 0, 0, 0, 0]
     assert out["valid"] is None
 
