@@ -1,7 +1,8 @@
 // What an app does with the package: create an engine from where it serves the runtime
 // assets (public/cortexkg/, copied there by copy-assets.mjs), allocate, batch, read, export
-// and import, and catch the typed errors by class. The outcome is written into the page as
-// JSON for tests/browser/test_consumer.py.
+// and import, and catch the typed errors by class; and run the synchronous engine in a
+// worker of its own (engine-worker.ts). The outcome is written into the page as JSON for
+// tests/browser/test_consumer.py.
 import {
   AllocationError, CortexKG, CortexKGError, InvalidInputError, NotInitializedError, StateError,
   type ChangeDetail,
@@ -70,6 +71,13 @@ async function run(): Promise<Record<string, unknown>> {
   report.changes = changes; // once: only the first change reached the listener
   kg.close();
   report.closed = await failure(() => kg.getAllocatedCount());
+
+  const worker = new Worker(new URL("./engine-worker.ts", import.meta.url), { type: "module" });
+  report.engineWorker = await new Promise((resolve) => {
+    worker.addEventListener("message", ({ data }) => resolve(data), { once: true });
+    worker.postMessage({ assetsURL: new URL("cortexkg/", document.baseURI).href });
+  });
+  worker.terminate();
   return report;
 }
 
