@@ -58,7 +58,8 @@ export const BOOT_TIMEOUT_MS = 120_000;
 /** The longest engine name: it names a database, a lock and a channel. */
 export const MAX_NAME_LENGTH = 256;
 
-/** Option names of create() and their defaults (those of the Python facade). */
+/** The options of create() that configure the engine, and their defaults (those of the
+ *  Python facade); create() also takes onProgress and assetsURL. */
 export const DEFAULTS = Object.freeze({
   name: "default",
   columns: 1024,
@@ -69,6 +70,13 @@ export const DEFAULTS = Object.freeze({
   activationHalfLifeMs: 0,
   backend: "auto",
 });
+
+// This module's URL, out of the `new URL("...", import.meta.url)` form that bundlers
+// rewrite into an asset of their own: only the worker's URL is meant for them.
+const MODULE_URL = import.meta.url;
+
+// Only create() holds it: a CortexKG made without it would have no engine.
+const CREATE = Symbol("create");
 
 export class CortexKG extends EventTarget {
   #worker;
@@ -93,19 +101,21 @@ export class CortexKG extends EventTarget {
   storage;
 
   /**
-   * Boot a worker and create an engine. onProgress(message) hears the boot steps.
+   * Boot a worker and create an engine. onProgress(message) hears the boot steps; the
+   * worker loads the runtime from assetsURL (default: this module's folder).
    * @returns {Promise<CortexKG>}
    */
   static async create(options = {}) {
-    const { onProgress, ...rest } = optionsOf(options, "create");
+    const { onProgress, assetsURL, ...rest } = optionsOf(options, "create");
     checkProgress(onProgress);
     const unknown = Object.keys(rest).filter((key) => !(key in DEFAULTS));
     if (unknown.length > 0) {
       throw new InvalidInputError(
         `Unknown option ${unknown.slice(0, 5).map(describe).join(", ")}${unknown.length > 5 ? " and more" : ""}: `
-        + `expected some of ${Object.keys(DEFAULTS).join(", ")}`,
+        + `expected some of ${[...Object.keys(DEFAULTS), "onProgress", "assetsURL"].join(", ")}`,
       );
     }
+    const assets = assetsFolder(assetsURL, MODULE_URL);
     const settings = { ...DEFAULTS, ...rest };
     if (typeof settings.name !== "string" || settings.name === "" || settings.name.length > MAX_NAME_LENGTH) {
       throw new InvalidInputError(
@@ -113,13 +123,13 @@ export class CortexKG extends EventTarget {
     }
     let kg;
     try {
-      kg = new CortexKG(onProgress);
+      kg = new CortexKG(CREATE, onProgress);
     } catch (error) {
       // e.g. a SecurityError: this module was loaded from another origin than the page's
-      throw new BootError(`The engine's worker cannot start from ${new URL("./worker.js", import.meta.url)}: ${error?.name ?? "Error"}: ${error?.message}`);
+      throw new BootError(`The engine's worker cannot start from ${new URL("./worker.js", MODULE_URL)}: ${error?.name ?? "Error"}: ${error?.message}`);
     }
     try {
-      const { runtime, config, storage } = await kg.#withTimeout(kg.#call("open", [settings]));
+      const { runtime, config, storage } = await kg.#withTimeout(kg.#call("open", [settings, assets]));
       kg.runtime = runtime;
       kg.config = { name: settings.name, ...config };
       const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
@@ -132,8 +142,12 @@ export class CortexKG extends EventTarget {
     }
   }
 
-  /** @private Use CortexKG.create(). */
-  constructor(onBootProgress) {
+  /** @private Use CortexKG.create(); anything else throws NotInitializedError before a
+   *  worker starts. */
+  constructor(token, onBootProgress) {
+    if (token !== CREATE) {
+      throw new NotInitializedError("new CortexKG() makes no engine: use await CortexKG.create(options)");
+    }
     super();
     this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.addEventListener("message", ({ data }) => {
@@ -369,6 +383,29 @@ export function checkIds(conceptIds) {
       `Invalid concept id ${index in conceptIds ? "undefined" : "undefined (a hole)"} at batch index ${index} `
       + `of ${conceptIds.length}: expected an integer in 0..${2 ** 32 - 1}`);
   }
+}
+
+/**
+ * The folder of the runtime assets (site.json, vendor/, ...) as an absolute URL string:
+ * value (a string or URL, relative to the page or worker) or, when undefined, the folder
+ * of moduleURL. Throws InvalidInputError for anything that is not a folder URL ending in "/".
+ */
+export function assetsFolder(value, moduleURL) {
+  if (value === undefined) return new URL("./", moduleURL).href;
+  let url = null;
+  if (typeof value === "string" || value instanceof URL) {
+    try {
+      url = new URL(value, globalThis.document?.baseURI ?? globalThis.location?.href);
+    } catch {
+      // reported below, with what was expected
+    }
+  }
+  if (url === null || !["http:", "https:"].includes(url.protocol) || !url.pathname.endsWith("/")
+      || url.search !== "" || url.hash !== "") {
+    throw new InvalidInputError(
+      `Invalid assetsURL ${describe(value)}: expected the URL of the folder that serves site.json, ending in "/" (e.g. "/cortexkg/")`);
+  }
+  return url.href;
 }
 
 // A call's options: an object, or undefined (and, but for reset, which destroys the state,

@@ -4,7 +4,7 @@
 // waits for its journal record to be committed while later calls already run.
 // Every message gets exactly one answer, whatever fails while handling or answering it.
 //
-// From the page:  {id, method: "open", args: [options]}   boot, create the engine
+// From the page:  {id, method: "open", args: [options, assetsURL]}   boot, create the engine
 //                 {id, method: "replace", args: [kind, payload]}   import or reset
 //                 {id, method: "flush" | "dump", args: []}
 //                 {id, method, args}                      one API call
@@ -17,9 +17,10 @@
 import { boot } from "./boot.js";
 import { messageOf, TypedError } from "./worker-errors.js";
 
-const booting = boot((message) => postMessage({ type: "boot", message }));
-booting.catch(() => {}); // handled when "open" awaits it; not an unhandled rejection before
-// Imported here, not above, so that booting starts before its module graph has loaded.
+// Booting waits for "open", which names the assets' folder: a bundler may have moved this
+// worker away from them. The page posts "open" at once, so little time is lost.
+let booting = null;
+// Imported here, not above, so that the page's "open" is read before its module graph has loaded.
 const durableModule = import("./durable.js");
 durableModule.catch(() => {});
 let durable = null;
@@ -66,7 +67,7 @@ const commands = {
 async function handle({ id, method, args }) {
   try {
     if (method === "open") {
-      reply(id, success(await open(args[0])));
+      reply(id, success(await open(args[0], args[1])));
     } else if (durable === null) {
       reply(id, { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } });
     } else {
@@ -85,8 +86,9 @@ async function handle({ id, method, args }) {
   }
 }
 
-async function open(options) {
+async function open(options, assetsURL) {
   if (durable !== null) throw new TypedError("StateError", "Already initialized");
+  booting ??= boot((message) => postMessage({ type: "boot", message }), assetsURL);
   let pyodide, runtime, DurableSession;
   try {
     [{ pyodide, runtime }, { DurableSession }] = await Promise.all([booting, durableModule]);
