@@ -246,3 +246,199 @@ def test_a_browser_kill_keeps_an_exact_prefix_within_the_window(
     context.close()
     report("relaxed, browser kill", trials)
     assert recorder.problems() == []
+
+
+# --- configuration, flush, close, hiding the page --------------------------------------
+
+# What the database holds, read from the page behind the engine's back: the last
+# acknowledged seq its meta record names and the journal's last key.
+STORED_JS = """async (name) => {
+    const db = await new Promise((ok, fail) => { const r = indexedDB.open('cortexkg:' + name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    const tx = db.transaction(['meta', 'journal']);
+    const meta = tx.objectStore('meta').get('meta'), keys = tx.objectStore('journal').getAllKeys();
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+    return {lastSeq: meta.result.lastSeq, lastRecord: keys.result.at(-1) ?? null};
+}"""
+
+# How many times the page's kg.flush() is called when the page is hidden, shown again,
+# left (pagehide), and hidden after kg.close().
+HIDE_JS = """async () => {
+    let calls = 0;
+    const flush = kg.flush.bind(kg);
+    kg.flush = () => { calls += 1; return flush(); };
+    let visibility = 'visible';
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => visibility});
+    const counted = async (dispatch) => { const before = calls; dispatch(); await kg.getAllocatedCount(); return calls - before; };
+    const hide = (state) => () => { visibility = state; document.dispatchEvent(new Event('visibilitychange')); };
+    const seen = {hidden: await counted(hide('hidden')), visible: await counted(hide('visible')),
+                  pagehide: await counted(() => dispatchEvent(new PageTransitionEvent('pagehide')))};
+    await kg.close();
+    const before = calls;
+    hide('hidden')();
+    seen.closed = calls - before;
+    delete document.visibilityState;
+    return seen;
+}"""
+
+
+def open_page(context: BrowserContext, server: Server) -> Page:
+    page = context.new_page()
+    page.set_default_timeout(BOOT_TIMEOUT_MS)
+    page.goto(server.url + "api.html")
+    page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+    return page
+
+
+def create(page: Page, **options) -> dict:
+    """window.kg = CortexKG.create(options); its config and storage."""
+    return page.evaluate("""async (options) => {
+        window.kg = await api.CortexKG.create(options);
+        return {config: kg.config, storage: kg.storage};
+    }""", options)
+
+
+def history(page: Page) -> list[int]:
+    return page.evaluate("async () => (await kg.getAllocationHistory()).map((h) => h.conceptId)")
+
+
+def refusal(page: Page, script: str) -> str:
+    return page.evaluate(f"async () => {{ try {{ await {script}; return 'accepted'; }} "
+                         "catch (e) { return e.name + ': ' + e.message; } }")
+
+
+def test_durability_is_the_instances_choice_flush_and_close_write_what_was_acknowledged(
+    context: BrowserContext, server: Server
+) -> None:
+    page = open_page(context, server)
+    page.evaluate(f"() => {{ window.stored = {STORED_JS}; }}")
+    assert page.evaluate("() => [api.DEFAULTS.durability, api.RELAXED_WINDOW_MS]") == ["strict", WINDOW_MS]
+    for bad, named in [("'fast'", '"fast"'), ("1", "1"), ("null", "null")]:
+        assert refusal(page, f"api.CortexKG.create({{name: 'never', durability: {bad}}})") == (
+            f'InvalidInputError: Invalid durability {named}: expected "strict" or "relaxed"')
+
+    strict = create(page, name="mode", columns=16)
+    assert strict["config"]["durability"] == "strict"
+    page.evaluate("async () => { await kg.allocateBatch([1, 2]); }")
+    # hiding or leaving the page asks a strict engine for nothing: each change is stored
+    assert page.evaluate(HIDE_JS) == {"hidden": 0, "visible": 0, "pagehide": 0, "closed": 0}
+
+    # the engine written strictly, opened relaxed: the mode is not the stored engine's
+    relaxed = create(page, name="mode", columns=16, durability="relaxed")
+    assert relaxed["config"]["durability"] == "relaxed"
+    assert relaxed["storage"]["ignored"] == [] and relaxed["storage"]["restored"]["allocated"] == 2
+    page.evaluate("async () => { await kg.allocateConcept(3); }")
+    assert refusal(page, "kg.reset({durability: 'never'})") == (
+        'InvalidInputError: Invalid durability "never": expected "strict" or "relaxed"')
+    assert page.evaluate("() => kg.config.durability") == "relaxed" and history(page) == [1, 2, 3]
+
+    # flush() resolves once every acknowledged change is in the database; calls pending
+    # when close() is called settle first, and close() writes them too
+    page.evaluate("async () => { await kg.reset({columns: 4096}); }")
+    first = page.evaluate("() => stored('mode')")["lastSeq"]  # the reset's snapshot
+    written = page.evaluate("""async () => {
+        await Promise.all(Array.from({length: 500}, (_, i) => kg.allocateConcept(i)));
+        await kg.flush();
+        const flushed = await stored('mode');
+        window.pending = Array.from({length: 300}, (_, i) => kg.deallocateConcept(i).then(() => 'resolved', (e) => e.name));
+        return flushed;
+    }""")
+    assert written == {"lastSeq": first + 500, "lastRecord": first + 500}
+    # a relaxed engine writes at once when the page is hidden or left (not when shown),
+    # and no longer listens once closed
+    assert page.evaluate(HIDE_JS) == {"hidden": 1, "visible": 0, "pagehide": 1, "closed": 0}
+    closed = page.evaluate("async () => ({outcomes: [...new Set(await Promise.all(pending))], stored: await stored('mode')})")
+    assert closed == {"outcomes": ["resolved"], "stored": {"lastSeq": first + 800, "lastRecord": first + 800}}
+
+    again = create(page, name="mode")
+    assert again["config"]["durability"] == "strict" and history(page) == list(range(300, 500))
+    # reset() may change the instance's durability
+    config = page.evaluate("async () => kg.reset({durability: 'relaxed', columns: 8})")
+    assert config["durability"] == "relaxed" and config["columns"] == 8 and history(page) == []
+
+
+# --- write failures ----------------------------------------------------------------------
+
+# Calls the page makes while the quota is exceeded; per call "resolved" or the error's name.
+OUTAGE_JS = """async () => {
+    const outcome = (p) => p.then(() => 'resolved', (e) => e.name);
+    const saved = (wanted) => new Promise((resolve) => {
+        const check = () => { if (kg.storage.saved === wanted) { kg.removeEventListener('storage', check); resolve(); } };
+        kg.addEventListener('storage', check);
+        check();
+    });
+    // the batch's record is larger than the quota's room: its write fails after the
+    // batch (and whatever followed it at once) was acknowledged
+    const first = await Promise.all([
+        outcome(kg.allocateBatch(Uint32Array.from({length: 200000}, (_, i) => i + 10), {columnar: true})),
+        outcome(kg.allocateConcept(7)), outcome(kg.deallocateConcept(1))]);
+    await saved(false);
+    const then = await Promise.all([outcome(kg.allocateConcept(8)), outcome(kg.deallocateBatch([2]))]);
+    const flush = await kg.flush().then(() => 'resolved', (e) => e.name + ': ' + e.message);
+    return {first, then, flush, storage: kg.storage, allocated: await kg.getAllocatedCount(),
+            info: await Promise.all([1, 7, 10].map((id) => kg.getAllocationInfo(id)))};
+}"""
+
+
+def outage(context: BrowserContext, server: Server, name: str) -> tuple[Page, dict, int]:
+    """A relaxed engine with concepts 1, 2, 3 stored, then acknowledged changes whose
+    write exceeds the quota; the page, what the outage showed, and the seq stored before."""
+    context.expected_errors.append("QuotaExceededError")  # Chromium may log the refused writes
+    page = open_page(context, server)
+    page.evaluate(f"() => {{ window.stored = {STORED_JS}; }}")
+    create(page, name=name, columns=300_000, durability="relaxed")
+    # Chromium grants writes an allowance for 30 s after one first asks for quota, so the
+    # quota is set before the first write: small writes fit, the batch's record does not
+    cdp = context.new_cdp_session(page)
+    usage = page.evaluate("async () => (await navigator.storage.estimate()).usage")
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": server.url.rstrip("/"), "quotaSize": usage + 128 * 1024})
+    before = page.evaluate(f"async () => {{ await kg.allocateBatch([1, 2, 3]); await kg.flush(); return (await stored({json.dumps(name)})).lastSeq; }}")
+    seen = page.evaluate(OUTAGE_JS)
+    acknowledged = seen["first"].count("resolved")
+    # the batch was acknowledged; whatever came after it was acknowledged until the write
+    # failed, and refused with StorageError from then on
+    assert seen["first"] == ["resolved"] * acknowledged + ["StorageError"] * (3 - acknowledged), seen["first"]
+    assert seen["then"] == ["StorageError", "StorageError"]
+    # the failure is not silent: storage says how many acknowledged changes are unsaved,
+    # and so does flush(); the engine keeps them applied
+    assert seen["storage"]["saved"] is False and "QuotaExceededError" in seen["storage"]["error"]
+    assert seen["storage"]["unsaved"] == acknowledged
+    plural = "change is" if acknowledged == 1 else "changes are"
+    assert seen["flush"].startswith(f"StorageError: {acknowledged} acknowledged {plural} not saved: QuotaExceededError")
+    applied = {1: 200_003, 2: 200_004, 3: 200_003}[acknowledged]
+    assert seen["allocated"] == applied and seen["info"][2] is not None
+    assert (seen["info"][1] is not None) == (acknowledged >= 2)
+    assert (seen["info"][0] is None) == (acknowledged == 3)
+    return page, seen, before
+
+
+def test_relaxed_changes_a_write_failed_on_stay_applied_and_are_written_once_it_can(
+    context: BrowserContext, server: Server
+) -> None:
+    page, seen, before = outage(context, server, "quota-lifted")
+    acknowledged = seen["storage"]["unsaved"]
+    context.new_cdp_session(page).send("Storage.overrideQuotaForOrigin", {"origin": server.url.rstrip("/")})
+    after = page.evaluate("""async () => {
+        await kg.flush();
+        const storage = kg.storage;
+        const column = await kg.allocateConcept(9);
+        await kg.flush();
+        return {storage: [storage.saved, storage.error, storage.unsaved], column, stored: await stored('quota-lifted')};
+    }""")
+    assert after["storage"] == [True, None, 0]
+    # first fit: concept 1's column if its deallocation was acknowledged, else the next
+    assert after["column"] == (0 if acknowledged == 3 else seen["allocated"])
+    # the held changes were written in order, then the new one
+    assert after["stored"]["lastSeq"] == before + acknowledged + 1
+
+
+def test_relaxed_changes_a_write_failed_on_are_lost_when_the_engine_closes_and_it_says_so(
+    context: BrowserContext, server: Server
+) -> None:
+    page, seen, before = outage(context, server, "quota-closed")
+    acknowledged = seen["storage"]["unsaved"]
+    closed = page.evaluate("async () => kg.close().then(() => 'resolved', (e) => e.name + ': ' + e.message)")
+    plural = "change is" if acknowledged == 1 else "changes are"
+    assert closed.startswith(f"StorageError: {acknowledged} acknowledged {plural} not saved")
+    # what the database holds is the state before the outage, consistent and complete
+    assert page.evaluate("() => stored('quota-closed')") == {"lastSeq": before, "lastRecord": before}
