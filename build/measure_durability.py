@@ -3,7 +3,9 @@
 Usage: [NOBUILD=1] .venv/bin/python build/measure_durability.py [--columns 100000] [--calls 4000]
 One headless Chromium page, cross-origin isolated; one engine per mode; the modes take
 turns in blocks of 250 calls (after 250 warm-up calls each), so that a loaded machine
-slows both alike. Prints p50, p90, p99 and calls/s per mode.
+slows both alike. A third row, awaited getFreeColumnCount() on the relaxed engine, is the
+floor: a round trip to the worker and into Python that writes nothing. Prints p50, p90,
+p99 and calls/s per row.
 """
 import argparse
 import os
@@ -23,26 +25,30 @@ SCRIPT = """async ([columns, calls]) => {
     engines[durability] = await api.CortexKG.create({name: 'measure-' + durability, columns, durability});
     await engines[durability].reset();
   }
-  const times = {strict: [], relaxed: []}, spent = {strict: 0, relaxed: 0};
+  const times = {strict: [], relaxed: [], query: []}, spent = {strict: 0, relaxed: 0, query: 0};
   let next = 0;
   const block = async (durability, n, keep) => {
-    const kg = engines[durability], started = performance.now();
+    const kg = engines[durability === 'query' ? 'relaxed' : durability], started = performance.now();
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      await kg.allocateConcept(next++);
+      if (durability === 'query') await kg.getFreeColumnCount();
+      else await kg.allocateConcept(next++);
       if (keep) times[durability].push(performance.now() - t);
     }
     if (keep) spent[durability] += performance.now() - started;
   };
-  for (const durability of ['strict', 'relaxed']) await block(durability, 250, false);
-  for (let done = 0; done < calls; done += 250) for (const durability of ['strict', 'relaxed']) await block(durability, 250, true);
+  const rows = ['strict', 'relaxed', 'query'];
+  for (const durability of rows) await block(durability, 250, false);
+  for (let done = 0; done < calls; done += 250) for (const durability of rows) await block(durability, 250, true);
   const out = {isolated: crossOriginIsolated};
   for (const [durability, list] of Object.entries(times)) {
     list.sort((a, b) => a - b);
     const at = (q) => list[Math.min(list.length - 1, Math.floor(q * list.length))] * 1000;
     out[durability] = {p50: at(0.5), p90: at(0.9), p99: at(0.99), perSecond: list.length / spent[durability] * 1000};
-    await engines[durability].reset();
-    await engines[durability].close();
+  }
+  for (const kg of Object.values(engines)) {
+    await kg.reset();
+    await kg.close();
   }
   return out;
 }"""
@@ -63,10 +69,12 @@ def main() -> None:
         out = page.evaluate(SCRIPT, [args.columns, args.calls])
         browser.close()
     print(f"{args.columns:,} columns, {args.calls} awaited calls per mode, crossOriginIsolated={out['isolated']}")
-    print("| durability | p50 | p90 | p99 | calls/s |\n|---|---|---|---|---|")
-    for mode in ("strict", "relaxed"):
+    print("| awaited one at a time | p50 | p90 | p99 | calls/s |\n|---|---|---|---|---|")
+    labels = {"strict": "allocateConcept, strict", "relaxed": "allocateConcept, relaxed",
+              "query": "getFreeColumnCount (floor)"}
+    for mode, label in labels.items():
         r = out[mode]
-        print(f"| {mode} | {r['p50']:.0f} µs | {r['p90']:.0f} µs | {r['p99']:.0f} µs | {r['perSecond']:,.0f} |")
+        print(f"| {label} | {r['p50']:.0f} µs | {r['p90']:.0f} µs | {r['p99']:.0f} µs | {r['perSecond']:,.0f} |")
 
 
 if __name__ == "__main__":
