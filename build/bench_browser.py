@@ -18,7 +18,12 @@ measures, through Playwright and Debian's chromium:
 - the dashboard: ``page_ready`` (cold in a new profile, warm on reload; ``pyodide_s``:
   loadPyodide() alone), ``dashboard_redraw`` (one allocation to the frame after the grid
   shows it), ``longtasks`` (PerformanceObserver during a batch made with the controls);
-- ``kernel_scan``: the scan kernel against a memory-bandwidth pass (bench_kernel.py).
+- ``kernel_scan``: the scan kernel against a memory-bandwidth pass (bench_kernel.py);
+- ``side_by_side`` (web/bench/side.js), in a page of its own: the reference design's
+  JavaScript port (web/bench/reference.js) against the synchronous engine (engine.js) and
+  the async API in each durability mode ("relaxed" recorded as unavailable where
+  create() refuses it): allocations one at a time, pipelined, batched, and stats reads,
+  at each size; one record per engine and size.
 
 The first line describes the machine; every other line is one record as
 cortexkg.bench.report.write_jsonl writes the runner's, of runtime "pyodide" or "chromium".
@@ -74,14 +79,21 @@ class Plan:
     longtasks: tuple[int, int]  # dashboard columns, batch size
     scan_ms: float  # shortest timed loop of the kernel scan
     ready_samples: int  # page_ready: new profiles per measurement (the median counts)
+    side_sizes: tuple[int, ...]  # side_by_side: columns
+    side_counts: dict  # side_by_side: calls of each kind (side.js plan() caps them by size)
+    side_budget_ms: float  # side_by_side: the reference port's time per measurement
 
 
 # The full run's journal: 100K allocations plus the most a journal holds between two
 # compactions (durable.js COMPACT_AFTER = 10,000), so recovery replays 9,999 records.
 FULL = Plan(DEFAULT_SIZES, DEFAULT_BUDGET_S, 2000, (10_000, 100_000, 1_000_000), 109_999,
-            (10_000, 1_000_000), 10, (200_000, 100_000), 100, 5)
+            (10_000, 1_000_000), 10, (200_000, 100_000), 100, 5,
+            DEFAULT_SIZES, {"sequential": 2000, "pipelined": 5000, "batch": 100_000,
+                            "getters": 200, "statsReads": 10_000}, 5000)
 QUICK = Plan(QUICK_SIZES, QUICK_BUDGET_S, 200, (QUICK_SIZES[-1],), 2_000, (QUICK_SIZES[-1],), 3,
-             (20_000, 10_000), 20, 1)
+             (20_000, 10_000), 20, 1,
+             (1_000,), {"sequential": 50, "pipelined": 200, "batch": 250, "getters": 20,
+                        "statsReads": 1000}, 300)
 
 # One allocation through the dashboard's engine, timed to the frame after the grid
 # showed it (its data-allocated changed), repeats times, each once the page is idle.
@@ -181,6 +193,53 @@ def api_records(page: Page, plan: Plan) -> list[dict]:
                           records_replayed=restored["records"],
                           from_snapshot=restored["snapshot"]))
     return records
+
+
+def side_by_side(browser, url: str, plan: Plan) -> list[dict]:
+    """side.js in a page of its own: one ``side_by_side`` record per engine and size
+    (us_per_op: µs per allocation called or awaited one at a time, the mean)."""
+    context = browser.new_context()
+    context.set_default_timeout(0)
+    page = context.new_page()
+    page.on("console", show_progress)
+    page.goto(url + "bench/index.html")
+    result = page.evaluate("(options) => bench.sideBySide(options)",
+                           {"sizes": plan.side_sizes, "counts": plan.side_counts,
+                            "budgetMs": plan.side_budget_ms})
+    context.close()
+    return [side_record(r, plan.side_budget_ms) for r in result["records"]]
+
+
+def side_record(r: dict, budget_ms: float) -> dict:
+    """One of side.js's records in the records' shape."""
+    engine, n = r["engine"], r["n"]
+    if not r["available"]:
+        return record("side_by_side", n, None, r["counts"]["sequential"], engine=engine,
+                      note=f"unavailable: {r['note']}", available=False)
+    seq, batch, getters = r["sequential"], r["batch"], r["getters"]
+    pipelined, stats = r["pipelined"] or {}, r["stats"] or {}
+    seconds = seq["mean_us"] * seq["done"] / 1e6 if seq["done"] else None
+    over = [f"{name} {m['done']:,} of {m['planned']:,}" for name, m in
+            (("one at a time", seq), ("batch", batch)) if m["done"] < m["planned"]]
+    note = {"reference": "JavaScript port of the reference design, in the page",
+            "sync": "web/engine.js in the page's thread",
+            "strict": "async API, durability strict",
+            "relaxed": "async API, durability relaxed"}[engine]
+    if over:
+        note += f"; over its {budget_ms / 1000:g} s budget: " + ", ".join(over)
+    if stats and not stats["available"]:
+        note += f"; {stats['note']}"
+    return {**record("side_by_side", n, seconds, seq["planned"], engine=engine, note=note),
+            "done": seq["done"], "complete": seq["done"] == seq["planned"],
+            "us_per_op": seq["mean_us"], "ops_per_s": 1e6 / seq["mean_us"] if seq["mean_us"] else None,
+            "available": True,
+            "p50_us": seq["p50_us"], "p99_us": seq["p99_us"],
+            "pipelined_calls": pipelined.get("done"),
+            "pipelined_us_per_call": pipelined.get("us_per_call"),
+            "pipelined_p50_us": pipelined.get("p50_us"), "pipelined_p99_us": pipelined.get("p99_us"),
+            "batch_items": batch["done"], "batch_us_per_item": batch["us_per_item"],
+            "getters_us": getters["mean_us"], "getters_p50_us": getters.get("p50_us"),
+            "stats_us": stats.get("mean_us")}
 
 
 def page_ready(playwright: Playwright, url: str, samples: int) -> dict:
@@ -292,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: the bench page (Pyodide, kernel scan, JavaScript API)", flush=True)
         runtime, records = bench_page(page, server.url, plan)
         context.close()
+        print("bench: side by side (reference port, synchronous engine, async API)", flush=True)
+        records += side_by_side(browser, server.url, plan)
         print("bench: the dashboard", flush=True)
         records.append(page_ready(playwright, server.url, plan.ready_samples))
         records += dashboard_records(browser, server.url, plan)

@@ -6,11 +6,14 @@ run the call path 40,000 times, for each size: ROUNDS times a new first_fit engi
 allocateConcept(id) for ids 0..k-1 one call at a time (k = min(size, 100,000)), then
 deallocateConcept of each, then destroy(). Prints one JSON line per size: the median over
 rounds of µs per call (the JS→Python call included), the engine's own mean allocation
-time (getAverageTime: from inside allocate_concept, so without the call and the id
-check), and µs per getAllocatedCount() (the cost of any call: JS→Python and back).
-best_*: the fastest block of 1,000 calls of all rounds, which is what the call costs
-when the thread has a core to itself (other processes on a loaded machine inflate the
-medians). A benchmark, not a test: nothing is asserted.
+time (getAverageTime: from the JavaScript call to the allocation, engine.js passing its
+start reading in), and µs per getAllocatedCount() (the cost of any call: JS→Python and
+back). python_clocks_us: in the same rounds, on an engine of a second Pyodide in the same
+page, the path engine.js took before allocate_concept_at (the bound allocate_concept
+reading performance.now() twice and Date.now() once from Python); ratio: allocate_us /
+python_clocks_us. best_*: the fastest block of 1,000 calls of all rounds, which is what
+the call costs when the thread has a core to itself (other processes on a loaded machine
+inflate the medians). A benchmark, not a test: nothing is asserted.
 
 Usage: time_sync_engine.py [--size N ...] [--rounds R]   (needs dist/ built; serves it)
 """
@@ -32,6 +35,17 @@ DEFAULT_SIZES = [1_000, 10_000, 100_000, 1_000_000]
 TIME_JS = """async ({sizes, rounds}) => {
   const { loadEngine } = await import('./engine.js');
   const { AllocationEngine, runtime } = await loadEngine();
+  // before: engine.js's previous hot path, the bound allocate_concept (clocks read in Python)
+  const { boot } = await import('./boot.js');
+  const { pyodide } = await boot(() => {});
+  const python = pyodide.pyimport('cortexkg._sync_engine');
+  const pythonClocks = (size) => {
+    const engine = python.create(size, true), allocate = engine.engine.allocate_concept;
+    const call = (id) => {
+      try { return allocate(id); } catch (error) { throw error; }
+    };
+    return { call, destroy() { allocate.destroy(); engine.destroy(); } };
+  };
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const BLOCK = 1000;
   let best = Infinity; // µs per call of the fastest block of the last perCall()
@@ -51,11 +65,14 @@ TIME_JS = """async ({sizes, rounds}) => {
     perCall((id) => warm.deallocateConcept(id), 20000);
   }
   warm.destroy();
+  const warmBefore = pythonClocks(20000);
+  perCall(warmBefore.call, 20000);
+  warmBefore.destroy();
   const lines = [];
   for (const size of sizes) {
     const k = Math.min(size, 100000);
-    const samples = {allocate: [], deallocate: [], engine: [], call: []};
-    const fastest = {allocate: Infinity, deallocate: Infinity, call: Infinity};
+    const samples = {allocate: [], deallocate: [], engine: [], call: [], python_clocks: []};
+    const fastest = {allocate: Infinity, deallocate: Infinity, call: Infinity, python_clocks: Infinity};
     const timed = (name, run) => {
       samples[name].push(perCall(run, k));
       fastest[name] = Math.min(fastest[name], best);
@@ -67,13 +84,17 @@ TIME_JS = """async ({sizes, rounds}) => {
       timed('call', () => engine.getAllocatedCount());
       timed('deallocate', (id) => engine.deallocateConcept(id));
       engine.destroy();
+      const before = pythonClocks(size);
+      timed('python_clocks', before.call);
+      before.destroy();
     }
     lines.push({size, calls: k, rounds, backend: runtime.wasmSimd ? 'wasm' : 'other',
                 crossOriginIsolated: runtime.crossOriginIsolated,
                 ...Object.fromEntries(Object.entries(samples).map(
                   ([name, values]) => [`${name}_us`, +median(values).toFixed(2)])),
                 ...Object.fromEntries(Object.entries(fastest).map(
-                  ([name, value]) => [`best_${name}_us`, +value.toFixed(2)]))});
+                  ([name, value]) => [`best_${name}_us`, +value.toFixed(2)])),
+                ratio: +(median(samples.allocate) / median(samples.python_clocks)).toFixed(3)});
   }
   return lines;
 }"""

@@ -49,6 +49,11 @@ export interface CreateOptions {
   seed?: number;
   /** How long a released column rests before reuse, in ms; default 0. */
   refractoryMs?: number;
+  /**
+   * Activation halves every this many ms of wall-clock time since a concept's last
+   * activation; default 0: it never decays (the reference design).
+   */
+  activationHalfLifeMs?: number;
   backend?: Backend;
   /** This instance's durability (not stored with the engine); default "strict". */
   durability?: Durability;
@@ -63,6 +68,7 @@ export interface Config {
   dim: number;
   seed: number;
   refractoryMs: number;
+  activationHalfLifeMs: number;
   backend: string;
   /** The durability in force in this instance. */
   durability: Durability;
@@ -126,6 +132,7 @@ export interface Stats {
   dim: number;
   seed: number;
   refractory_ms: number;
+  activation_half_life_ms: number;
   enable_simd: boolean;
   backend: string;
 }
@@ -134,9 +141,19 @@ export interface ColumnStates {
   /** 0 available, 1 allocated, 2 refractory. */
   state: Uint8Array;
   concept: Uint32Array;
+  /**
+   * As of the last activation. Its value at wall-clock time t, with a half-life h > 0:
+   * activation * 0.5 ** ((t - allocatedAt - activatedMs) / h) (no decay while t is earlier).
+   */
   activation: Float32Array;
   usage: Uint32Array;
   confidence: Float32Array;
+  /** Wall-clock ms (Date.now()) of the allocation; 0 without a concept. */
+  allocatedAt: Float64Array;
+  /** ms from the allocation to the last activation. */
+  activatedMs: Float32Array;
+  /** ms until a refractory column becomes available; 0 for the others. */
+  refractoryLeftMs: Float32Array;
 }
 
 export interface Column {

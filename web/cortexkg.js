@@ -69,6 +69,7 @@ export const DEFAULTS = Object.freeze({
   dim: 0,
   seed: 0,
   refractoryMs: 0,
+  activationHalfLifeMs: 0,
   backend: "auto",
   durability: "strict",
 });
@@ -92,9 +93,10 @@ export class CortexKG extends EventTarget {
 
   /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
   runtime;
-  /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs, backend,
-   *  durability}. durability is this instance's ("strict" or "relaxed"), not stored with
-   *  the engine: another instance may open the same engine in the other mode. */
+  /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs,
+   * activationHalfLifeMs, backend, durability}. durability is this instance's ("strict" or
+   * "relaxed"), not stored with the engine: another instance may open the same engine in
+   * the other mode. */
   config;
   /**
    * Where the state lives: {mode: "writer" | "reader" | "failed", saved, error, restored,

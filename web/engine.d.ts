@@ -26,6 +26,8 @@ export interface EngineOptions {
   seed?: number;
   /** How long a released column rests before reuse, in ms; default 0. */
   refractoryMs?: number;
+  /** Activation halves every this many ms since a concept's last activation; default 0 (never). */
+  activationHalfLifeMs?: number;
   /** Default "auto" (the WebAssembly SIMD kernel where the browser has SIMD). */
   backend?: Backend;
 }
@@ -60,6 +62,8 @@ export declare class AllocationEngine {
   getAllocationInfo(conceptId: ConceptId): number | null;
   getFreeColumnCount(): number;
   getAllocatedCount(): number;
+  /** Mean of the last 1000 allocation times in ms; allocateConcept times each from its
+   *  JavaScript call to the allocation (the JS→Python crossing included). */
   getAverageTime(): number;
   getAllocationEfficiency(): number;
   getAllocationHistory(range?: { start?: number; stop?: number }): HistoryRecord[];

@@ -13,12 +13,16 @@
 //
 // The hot path: when every argument is a number, a method calls the Python engine's
 // bound method directly (a number arrives as a Python int, an int result comes back as
-// a number: nothing else is converted, no answer object is built). Other arguments go
+// a number: nothing else is converted, no answer object is built). allocateConcept
+// reads performance.now() and Date.now() here and passes them in (allocate_concept_at):
+// its recorded allocation time runs from the JavaScript call to the allocation. Other arguments go
 // through cortexkg._sync_engine, which converts them as the worker's session does.
 import { boot } from "./boot.js";
 import { BootError, checkIds, CortexKGError, ERROR_CLASSES, InvalidInputError, NotInitializedError } from "./cortexkg.js";
 
 const LOAD_OPTIONS = ["onProgress"];
+// The Python host clock in this thread is timeOrigin + performance.now() (cortexkg/host.py)
+const ORIGIN = performance.timeOrigin;
 const TO_JS = { dict_converter: Object.fromEntries, create_pyproxies: false };
 
 let loading = null; // this thread's boot, shared by every loadEngine()
@@ -103,7 +107,7 @@ function engineClass(PythonError, python) {
 
     /**
      * columnCount columns, all free. Options (defaults as CortexKG.create's): strategy,
-     * dim, seed, refractoryMs, backend. Throws InvalidInputError for a bad value.
+     * dim, seed, refractoryMs, activationHalfLifeMs, backend. Throws InvalidInputError for a bad value.
      */
     constructor(columnCount, enableSimd = true, options = undefined) {
       let engine;
@@ -115,7 +119,7 @@ function engineClass(PythonError, python) {
       // attribute proxies are borrowed: they live until the proxy they came from is destroyed
       const core = engine.engine;
       this.#calls = {
-        allocate: core.allocate_concept,
+        allocate: core.allocate_concept_at,
         deallocate: core.deallocate_concept,
         activate: core.activate_concept,
         optimize: core.optimize_allocations,
@@ -165,8 +169,10 @@ function engineClass(PythonError, python) {
     /** Allocate a concept (idempotent); returns its column. Options: {embedding}. */
     allocateConcept(conceptId, options) {
       try {
+        // the start and wall-clock readings taken here: a reading from Python costs a
+        // crossing into JavaScript (~0.7 µs each); the engine reads the end itself
         return typeof conceptId === "number" && options === undefined
-          ? this.#calls.allocate(conceptId)
+          ? this.#calls.allocate(conceptId, ORIGIN + performance.now(), Date.now())
           : this.#calls.allocateWith(conceptId, options);
       } catch (error) {
         throw typed(error);

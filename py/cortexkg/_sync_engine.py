@@ -22,14 +22,14 @@ from typing import Any, Callable
 
 from . import exchange
 from .engine import AllocationEngine
-from .facade import COLUMN_STATE_VIEWS
+from .facade import column_states
 from .host import default_host
 from .session import ERROR_CLASSES, JsBytes, _config, _flag, _from_js, _options
 from .validation import quoted
 
 # Options of `new AllocationEngine(columnCount, enableSimd, options)`: CortexKG.create's
 # without name and columns.
-OPTION_NAMES = ("strategy", "dim", "seed", "refractoryMs", "backend")
+OPTION_NAMES = ("strategy", "dim", "seed", "refractoryMs", "activationHalfLifeMs", "backend")
 IMPORT_OPTION_NAMES = ("backend",)
 
 _live: weakref.WeakSet = weakref.WeakSet()  # every SyncEngine not yet freed
@@ -85,8 +85,7 @@ class SyncEngine:
 
     def get_column_states(self) -> dict:
         """Copies of the per-column buffers the API shows (see the facade's)."""
-        buffers = self.engine.column_buffers()
-        return {name: buffers[name] for name in COLUMN_STATE_VIEWS}
+        return column_states(self.engine)
 
     def export_state(self) -> bytes:
         """The export file of the whole state (:mod:`cortexkg.exchange`)."""

@@ -2,7 +2,7 @@
 
 Column state proper is 13 bytes per column (``state`` 1, ``concept`` 4, ``activation`` 4,
 ``usage`` 4). The allocation record of the concept in a column (``allocated_at`` 8,
-``confidence`` 4) and the receptive ``fields`` (4 * stride) sit beside it. Nothing here is
+``activated_ms`` 4, ``confidence`` 4) and the receptive ``fields`` (4 * stride) sit beside it. Nothing here is
 ever resized, so buffer addresses stay valid for zero-copy views and kernels.
 """
 
@@ -17,6 +17,9 @@ ROW_TYPECODES = {
     "state": "B",
     "concept": "I",
     "activation": "f",
+    # ms from the allocation (``allocated_at``) to the last activation: activation decays
+    # from there (float32 is exact to 8 ms a day after the allocation, plenty for a decay)
+    "activated_ms": "f",
     "usage": "I",
     "allocated_at": "d",
     "confidence": "f",
@@ -41,6 +44,7 @@ class ColumnStore:
         self.state: bytearray = _zeros("B", count)
         self.concept: array = _zeros("I", count)
         self.activation: array = _zeros("f", count)
+        self.activated_ms: array = _zeros("f", count)
         self.usage: array = _zeros("I", count)
         self.allocated_at: array = _zeros("d", count)
         self.confidence: array = _zeros("f", count)
@@ -77,6 +81,7 @@ class ColumnStore:
         self.state[column] = ALLOCATED
         self.concept[column] = concept
         self.activation[column] = 1.0
+        self.activated_ms[column] = 0.0
         self.usage[column] = 0
         self.allocated_at[column] = wall_ms
         self.confidence[column] = confidence
@@ -91,6 +96,7 @@ class ColumnStore:
         self.state[start:stop] = bytes([ALLOCATED]) * count
         self.concept[start:stop] = array("I", concepts)
         self.activation[start:stop] = array("f", [1.0]) * count
+        self.activated_ms[start:stop] = _zeros("f", count)
         self.usage[start:stop] = _zeros("I", count)
         self.allocated_at[start:stop] = array("d", [wall_ms]) * count
         self.confidence[start:stop] = array("f", [1.0]) * count
@@ -100,6 +106,7 @@ class ColumnStore:
         self.state[column] = state
         self.concept[column] = 0
         self.activation[column] = 0.0
+        self.activated_ms[column] = 0.0
         self.usage[column] = 0
         self.allocated_at[column] = 0.0
         self.confidence[column] = 0.0

@@ -12,6 +12,7 @@ import math
 import sys
 from array import array
 from collections import Counter, deque
+from heapq import heappop
 from typing import Any, Callable
 
 from . import fields as fdef
@@ -54,7 +55,8 @@ def _plausible_times(times: array) -> bool:
     return not bytes(top).translate(None, _BELOW_0x7F)
 
 
-def check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed) -> dict:
+def check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed,
+                 activation_half_life_ms=0.0) -> dict:
     """The validated engine configuration (raises ValueError naming the bad value)."""
     if type(enable_simd) is not bool:
         raise ValueError(f"Invalid enable_simd {check.quoted(enable_simd)}: expected True or False")
@@ -75,6 +77,8 @@ def check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed) 
         "dim": dim,
         "refractory_ms": check.non_negative_finite("refractory_ms", refractory_ms),
         "seed": check.non_negative_int("seed", seed, maximum=fdef.MAX_SEED),
+        "activation_half_life_ms": check.non_negative_finite(
+            "activation_half_life_ms", activation_half_life_ms),
     }
 
 
@@ -84,7 +88,10 @@ class AllocationEngine:
     ``strategy`` chooses the column: ``first_fit`` (the lowest available, as the reference
     design) or ``affinity`` (the available column whose receptive field has the highest
     dot product with the concept's embedding). Released columns stay ``refractory`` for
-    ``refractory_ms`` of host-clock time. ``backend`` selects the column scans.
+    ``refractory_ms`` of host-clock time. With ``activation_half_life_ms`` > 0 a
+    concept's activation halves every that many ms of wall-clock time since its last
+    activation (0: it never decays, the reference design's behaviour). ``backend``
+    selects the column scans.
     """
 
     def __init__(
@@ -96,10 +103,12 @@ class AllocationEngine:
         dim: int = 0,
         refractory_ms: float = 0.0,
         seed: int = 0,
+        activation_half_life_ms: float = 0.0,
         backend: str = "auto",
         host: Host | None = None,
     ):
-        config = check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed)
+        config = check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed,
+                              activation_half_life_ms)
         self._setup(config, select_scans(backend, enable_simd), host or default_host())
         if self.dim:
             self._scans.init_fields(self._columns.fields, self.dim, self._stride, self.seed)
@@ -111,6 +120,7 @@ class AllocationEngine:
         self.dim: int = config["dim"]
         self.refractory_ms: float = config["refractory_ms"]
         self.seed: int = config["seed"]
+        self.activation_half_life_ms: float = config["activation_half_life_ms"]
         self._scans = scans
         self._host = host
         self._now = host.now_ms
@@ -160,6 +170,56 @@ class AllocationEngine:
         if col < 0:
             raise AllocationError(NO_FREE_COLUMNS)
         self._times.add_one(self._now() - start)
+        return col
+
+    def allocate_concept_at(self, concept_id: int, start_ms: float, wall_ms: float) -> int:
+        """:meth:`allocate_concept` (no embedding) with two of its clock readings taken by
+        the caller: ``start_ms`` on the host clock (``host.now_ms``'s) when the call began,
+        ``wall_ms`` the wall clock. It reads the host clock once, at the end, so the time
+        it records runs from the caller's ``start_ms``.
+
+        For a caller across a language boundary (``web/engine.js``), where JavaScript
+        reads its own clocks in a fraction of the ~0.7 µs each Python -> JavaScript
+        reading costs. The first-fit placement is inlined here (``FirstFitFree.take``,
+        ``ColumnStore.place``, ``ConceptIndex.add``): each Python call saved is ~0.15 µs.
+        """
+        cid = (concept_id if type(concept_id) is int and 0 <= concept_id <= MAX_CONCEPT_ID
+               else check.concept_id(concept_id))
+        index = self._index
+        slot = index.slot(cid)
+        col = index.values[slot]
+        if col != EMPTY:
+            self._hit(col, 1)
+            return col
+        if self._refractory:
+            self._expire(start_ms)
+        free = self._free
+        if free is None or self.dim:
+            col = self._allocate_new(cid, None, wall_ms, slot)
+            if col < 0:
+                raise AllocationError(NO_FREE_COLUMNS)
+        else:
+            if self.column_count - index.size - len(self._refractory) == 0:
+                raise AllocationError(NO_FREE_COLUMNS)
+            if free.heap:
+                col = heappop(free.heap)
+            else:
+                col = free.frontier
+                free.frontier = col + 1
+            cols = self._columns
+            cols.state[col] = ALLOCATED
+            cols.concept[col] = cid
+            cols.activation[col] = 1.0
+            cols.usage[col] = 0
+            cols.allocated_at[col] = wall_ms
+            cols.confidence[col] = 1.0  # activated_ms: 0.0 already, as in every free column
+            index.values[slot] = col
+            order = index.order
+            index.position[col] = len(order)
+            order.append(col)
+            index.size += 1
+            self._counters["total_allocations"] += 1
+        self._times.add_one(self._now() - start_ms)
         return col
 
     def _hit(self, col: int, count: int) -> None:
@@ -357,18 +417,37 @@ class AllocationEngine:
     def activate_concept(self, concept_id: int, strength: float = 1.0) -> float:
         """Raise a concept's activation to ``min(1, activation + strength)``; count a use.
 
-        Returns the new activation. Raises :class:`AllocationError` when not allocated.
+        With a half-life, ``activation`` is first decayed to now (the wall clock, read once
+        and journaled, so a replay decays exactly as the live call did). Returns the new
+        activation. Raises :class:`AllocationError` when not allocated.
         """
         cid = check.concept_id(concept_id)
         strength = check.non_negative_finite("strength", strength)
         col = self._index.get(cid)
         if col is None:
             raise AllocationError(_not_allocated(cid))
-        activation = self._columns.activation
-        activation[col] = min(1.0, activation[col] + strength)
+        cols = self._columns
+        activation = cols.activation
+        if self.activation_half_life_ms:
+            now = self._wall()
+            activation[col] = min(1.0, self._activation_at(col, now) + strength)
+            # a wall clock set back before the allocation counts as the allocation instant
+            cols.activated_ms[col] = max(0.0, now - cols.allocated_at[col])
+        else:
+            activation[col] = min(1.0, activation[col] + strength)
         self._use(col, 1)
         self._counters["activations"] += 1
         return activation[col]
+
+    def _activation_at(self, col: int, wall_ms: float) -> float:
+        """Column ``col``'s activation at wall-clock ``wall_ms``: its stored activation
+        halved every ``activation_half_life_ms`` since its last activation (never grown
+        by a clock set back)."""
+        cols = self._columns
+        elapsed = wall_ms - cols.allocated_at[col] - cols.activated_ms[col]
+        if elapsed <= 0.0:
+            return cols.activation[col]
+        return cols.activation[col] * 0.5 ** (elapsed / self.activation_half_life_ms)
 
     # ------------------------------------------------------------------ optimization
 
@@ -473,6 +552,7 @@ class AllocationEngine:
             "dim": self.dim,
             "seed": self.seed,
             "refractory_ms": self.refractory_ms,
+            "activation_half_life_ms": self.activation_half_life_ms,
             "enable_simd": self.enable_simd,
             "backend": self.backend_name,
         }
@@ -489,13 +569,25 @@ class AllocationEngine:
         return {
             "id": col,
             "conceptId": cols.concept[col] if state == ALLOCATED else None,
-            "activation": cols.activation[col],
+            "activation": (self._activation_at(col, self._wall())
+                           if state == ALLOCATED and self.activation_half_life_ms
+                           else cols.activation[col]),
             "state": STATE_NAMES[state],
             "usage": cols.usage[col],
             "confidence": cols.confidence[col] if state == ALLOCATED else None,
             "timestamp": cols.allocated_at[col] if state == ALLOCATED else None,
             "field": cols.fields[col * stride : col * stride + self.dim].tolist(),
         }
+
+    def refractory_left_ms(self) -> array:
+        """Per column, the ms until a refractory column becomes available (0.0 for others)."""
+        self._expire_now()
+        left = array("f", bytes(4 * self.column_count))
+        if self._refractory:
+            now = self._now()
+            for deadline, col in self._refractory:
+                left[col] = deadline - now
+        return left
 
     def column_buffers(self) -> dict:
         """Copies of the per-column buffers by name (``state`` values: 0 available,
@@ -535,7 +627,7 @@ class AllocationEngine:
     def _validate_released(self, released: int, columns: array) -> None:
         """Columns without a concept are reset; fields are finite unit-range vectors."""
         cols, scans = self._columns, self._scans
-        for name in ("activation", "usage"):
+        for name in ("activation", "activated_ms", "usage"):
             buffer = getattr(cols, name)
             zeros = scans.count_between(buffer, None, 0, 0) - scans.count_between(
                 buffer, columns, 0, 0)
@@ -585,6 +677,8 @@ class AllocationEngine:
         for name in ("activation", "confidence"):
             if scans.count_between(getattr(cols, name), columns, 0.0, 1.0) != len(columns):
                 raise StateError(f"An allocated column has a {name} outside [0, 1]")
+        if scans.count_between(cols.activated_ms, columns, 0.0, math.inf) != len(columns):
+            raise StateError("An allocated column's last activation is negative, NaN or infinite")
         if not _plausible_times(cols.allocated_at):
             raise StateError("A column's allocation timestamp is negative, NaN or infinite")
 

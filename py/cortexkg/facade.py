@@ -18,8 +18,19 @@ from .storage import Storage
 from .validation import quoted
 
 NOT_INITIALIZED = "CortexKG not initialized"
-# The per-column buffers that get_column_states() copies out (the JavaScript API's grid).
-COLUMN_STATE_VIEWS = ("state", "concept", "activation", "usage", "confidence")
+# The per-column buffers that get_column_states() copies out (the JavaScript API's grid),
+# by the name it gives them.
+COLUMN_STATE_VIEWS = {"state": "state", "concept": "concept", "activation": "activation",
+                      "usage": "usage", "confidence": "confidence",
+                      "allocatedAt": "allocated_at", "activatedMs": "activated_ms"}
+
+
+def column_states(engine: AllocationEngine) -> dict:
+    """:meth:`CortexKG.get_column_states` of ``engine``."""
+    buffers = engine.column_buffers()
+    out = {name: buffers[buffer] for name, buffer in COLUMN_STATE_VIEWS.items()}
+    out["refractoryLeftMs"] = engine.refractory_left_ms()
+    return out
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class CortexKGConfig:
     dim: int = 0
     refractory_ms: float = 0.0
     seed: int = 0
+    activation_half_life_ms: float = 0.0
     backend: str = "auto"
 
     def __post_init__(self) -> None:
@@ -115,7 +127,8 @@ class CortexKG:
         self.config = CortexKGConfig(
             column_count=engine.column_count, enable_simd=engine.enable_simd,
             strategy=engine.strategy, dim=engine.dim, refractory_ms=engine.refractory_ms,
-            seed=engine.seed, backend=self.config.backend)
+            seed=engine.seed, activation_half_life_ms=engine.activation_half_life_ms,
+            backend=self.config.backend)
 
     # mutations
 
@@ -184,9 +197,10 @@ class CortexKG:
 
     def get_column_states(self) -> dict:
         """Columnar copies: ``state`` (0 available, 1 allocated, 2 refractory),
-        ``concept``, ``activation``, ``usage``, ``confidence``."""
-        buffers = self.engine.column_buffers()
-        return {name: buffers[name] for name in COLUMN_STATE_VIEWS}
+        ``concept``, ``activation`` (as of the last activation), ``usage``,
+        ``confidence``, ``allocatedAt`` (wall-clock ms), ``activatedMs`` (ms from the
+        allocation to the last activation), ``refractoryLeftMs`` (ms until available)."""
+        return column_states(self.engine)
 
     def get_allocation_info(self, concept_id: int) -> int | None:
         """The concept's column, or None."""

@@ -154,8 +154,10 @@ def _flag(options: dict, name: str) -> bool:
     return bool(value)
 
 
-OPTION_NAMES = ("name", "columns", "strategy", "dim", "seed", "refractoryMs", "backend")
-_PYTHON_NAMES = {"column_count": "columns", "refractory_ms": "refractoryMs"}
+OPTION_NAMES = ("name", "columns", "strategy", "dim", "seed", "refractoryMs",
+                "activationHalfLifeMs", "backend")
+_PYTHON_NAMES = {"column_count": "columns", "refractory_ms": "refractoryMs",
+                 "activation_half_life_ms": "activationHalfLifeMs"}
 
 
 def _config(options: dict) -> CortexKGConfig:
@@ -171,6 +173,7 @@ def _config(options: dict) -> CortexKGConfig:
             dim=options.get("dim", 0),
             seed=options.get("seed", 0),
             refractory_ms=options.get("refractoryMs", 0.0),
+            activation_half_life_ms=options.get("activationHalfLifeMs", 0.0),
             backend=options.get("backend", "auto"),
         )
     except (TypeError, ValueError) as error:
@@ -344,6 +347,7 @@ class Session:
             "dim": engine.dim,
             "seed": engine.seed,
             "refractoryMs": engine.refractory_ms,
+            "activationHalfLifeMs": engine.activation_half_life_ms,
             "backend": engine.backend_name,
         }
 

@@ -218,6 +218,7 @@ def _taken(engine) -> tuple[dict, dict]:
             "dim": engine.dim,
             "refractory_ms": engine.refractory_ms,
             "seed": engine.seed,
+            "activation_half_life_ms": engine.activation_half_life_ms,
         },
         "clock_ms": now,  # the reading refractory times left are relative to
         "counters": dict(engine._counters),
@@ -267,12 +268,20 @@ def _expected_buffers(config: dict) -> dict[str, tuple[str, int | None]]:
     return expected
 
 
+# Buffers that snapshots of earlier versions lack, and what stands in for them: activation
+# never decayed then, so every concept counts as last activated at its allocation.
+_ADDED_BUFFERS = {"activated_ms"}
+
+
 def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
     """Every expected buffer, checked against the header, as a new array (bytearray for "B")."""
     entries = {entry.get("name"): entry for entry in snapshot.header.get("buffers", [])}
     column_count, out = config["column_count"], {}
     for name, (typecode, count) in _expected_buffers(config).items():
         entry, data = entries.get(name), snapshot.buffers.get(name)
+        if entry is None and data is None and name in _ADDED_BUFFERS:
+            out[name] = array(typecode, bytes(array(typecode).itemsize * count))
+            continue
         if entry is None or data is None:
             raise StateError(f"Snapshot lacks buffer {name!r}")
         if entry.get("typecode") != typecode:

@@ -293,3 +293,33 @@ def test_optimize_log_line_reaches_the_browser_console(browser: Browser, server:
         context.close()
     assert any(line.startswith("Optimization completed in ") and line.endswith("ms, 1 changes made")
                for line in lines), lines
+
+
+def test_activation_decays_with_a_half_life_and_the_half_life_is_stored(api_page: Page) -> None:
+    """An engine with a 20 ms half-life: activation read after a wait has decayed by the
+    wall clock the page sees, the column states give what the decay is computed from, and
+    a reopened engine keeps the half-life and the last activations."""
+    decayed, states, reopened = run(api_page, """
+        const decaying = await api.CortexKG.create({name: 'decay', columns: 4, activationHalfLifeMs: 20});
+        await decaying.allocateConcept(9);
+        await new Promise((resolve) => setTimeout(resolve, 100));  // five half-lives at least
+        const before = Date.now();
+        const column = await decaying.getColumn(0);
+        await decaying.activateConcept(9, 0.5);
+        const states = await decaying.getColumnStates();
+        decaying.close();
+        const again = await api.CortexKG.create({name: 'decay'});
+        const kept = [again.config.activationHalfLifeMs, (await again.getColumnStates()).activatedMs[0]];
+        again.close();
+        return [[column.activation, before], {
+            allocatedAt: states.allocatedAt[0], activatedMs: states.activatedMs[0],
+            activation: states.activation[0], types: [states.allocatedAt.constructor.name,
+            states.activatedMs.constructor.name, states.refractoryLeftMs.constructor.name]}, kept];
+    """)
+    activation, before = decayed
+    assert activation < 1 / 32, decayed  # at least five half-lives after the allocation
+    assert states["types"] == ["Float64Array", "Float32Array", "Float32Array"]
+    # allocated at least the wait before the reading; activated that long after it
+    assert states["allocatedAt"] <= before - 99 and states["activatedMs"] >= 99, (states, before)
+    assert 0.5 <= states["activation"] < 0.5 + 1 / 32
+    assert reopened == [20, states["activatedMs"]]

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM_WORKLOADS = {
     "memory_browser", "kernel_scan", "api_allocate", "journal", "snapshot_save",
-    "snapshot_load", "recovery", "page_ready", "dashboard_redraw", "longtasks",
+    "snapshot_load", "recovery", "page_ready", "dashboard_redraw", "longtasks", "side_by_side",
 }
 # Fields that must be positive numbers, per chromium workload.
 POSITIVE = {
@@ -37,6 +37,8 @@ POSITIVE = {
     "page_ready": ("seconds", "cold_s", "warm_s", "pyodide_s"),
     "dashboard_redraw": ("seconds", "p50_ms", "max_ms", "acknowledged_ms"),
     "longtasks": ("seconds", "columns"),
+    "side_by_side": ("seconds", "us_per_op", "p50_us", "p99_us", "batch_items",
+                     "batch_us_per_item", "getters_us"),
 }
 
 
@@ -78,6 +80,8 @@ def test_every_browser_measurement_is_present_and_plausible(lines: list[dict]) -
     chromium = [r for r in lines[1:] if r["runtime"] == "chromium"]
     assert {r["workload"] for r in chromium} == CHROMIUM_WORKLOADS
     for r in chromium:
+        if r["workload"] == "side_by_side" and (r["engine"] == "reference" or not r["available"]):
+            continue  # the reference stops at its budget; a refused mode has no numbers
         assert r["complete"], r
         for field in POSITIVE[r["workload"]]:
             assert r[field] > 0, (field, r)
@@ -94,3 +98,20 @@ def test_every_browser_measurement_is_present_and_plausible(lines: list[dict]) -
     assert 0 <= tasks["over_50ms"] <= tasks["count"]
     assert tasks["max_ms"] >= 0
 
+
+
+def test_side_by_side_has_every_implementation_and_a_refused_mode_says_why(
+        lines: list[dict]) -> None:
+    side = {r["engine"]: r for r in lines[1:] if r["workload"] == "side_by_side"}
+    assert set(side) == {"reference", "sync", "strict", "relaxed"}
+    assert {r["size"] for r in side.values()} == {1_000}
+    for engine in ("reference", "sync", "strict"):
+        assert side[engine]["available"] and side[engine]["done"] > 0, side[engine]
+    for engine in ("strict", "relaxed"):
+        r = side[engine]
+        if r["available"]:  # the async API's pipelined calls and four getters
+            assert r["pipelined_us_per_call"] > 0 and r["getters_p50_us"] > 0, r
+            assert r["stats_us"] is None or r["stats_us"] > 0, r
+        else:
+            assert r["note"].startswith("unavailable: create() "), r
+    assert side["reference"]["pipelined_us_per_call"] is None

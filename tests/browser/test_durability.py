@@ -9,7 +9,9 @@ main thread, so nothing more is issued or acknowledged until the crash lands. Af
 reopening, the recovered state must be the state after an exact prefix of the issued
 operations (the reference engine replays them) containing every acknowledged one.
 
-A further test races three tabs to reset refused stored data: exactly one may write.
+A further test races three tabs to reset refused stored data: exactly one may write. The
+last test crashes the writer that won such a race (its renderer, or the whole browser)
+while its calls are in flight.
 
 Run with -s to see one line per trial and the totals.
 """
@@ -476,6 +478,22 @@ def test_no_acknowledged_operation_is_lost_when_the_renderer_crashes_in_a_quota_
 
 # --- several tabs reset refused data at once -------------------------------------------
 
+# The last journal record of engine `name` disappears behind the engine's back, so that
+# its stored data is refused ("truncated journal"); the keys left.
+DAMAGE_JS = """async (name) => {
+    const db = await new Promise((ok) => { const r = indexedDB.open('cortexkg:' + name); r.onsuccess = () => ok(r.result); });
+    const tx = db.transaction('journal', 'readwrite');
+    const store = tx.objectStore('journal');
+    let keys;
+    store.getAllKeys().onsuccess = ({target}) => {
+        store.delete(target.result.at(-1));
+        store.getAllKeys().onsuccess = (left) => { keys = left.target.result; };
+    };
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+    return keys;
+}"""
+
 # Arm the page: on the next message of the BroadcastChannel "race" it calls the API
 # (reset(), or allocateConcept(arg)); window.outcome settles with what that call did.
 ARM_JS = """(arg) => {
@@ -524,15 +542,7 @@ def test_after_refused_data_one_tab_of_three_resetting_at_once_becomes_the_write
     first.evaluate(OPEN_JS, {"name": "race", "columns": 16})
     first.evaluate("async () => { for (const id of [1, 2, 3]) await kg.allocateConcept(id); kg.close(); }")
     # journal record 3 disappears behind the engine's back: the stored data is refused
-    assert first.evaluate("""async () => {
-        const db = await new Promise((ok) => { const r = indexedDB.open('cortexkg:race'); r.onsuccess = () => ok(r.result); });
-        const tx = db.transaction('journal', 'readwrite');
-        tx.objectStore('journal').delete(3);
-        const keys = tx.objectStore('journal').getAllKeys();
-        await new Promise((ok) => { tx.oncomplete = ok; });
-        db.close();
-        return keys.result;
-    }""") == [1, 2]
+    assert first.evaluate(DAMAGE_JS, "race") == [1, 2]
     tabs = [first, open_sync(context, server), open_sync(context, server)]
     for tab in tabs:
         assert tab.evaluate(OPEN_JS, {"name": "race", "columns": 16}) == "failed"
@@ -570,3 +580,95 @@ def test_after_refused_data_one_tab_of_three_resetting_at_once_becomes_the_write
     assert reopened.evaluate(OPEN_JS, {"name": "race", "columns": 16}) == "writer"
     counters, history = reopened.evaluate(OBSERVE_JS)
     assert history == [[ids[writer], 0]] and counters[:2] == [1, 1], (counters, history)
+
+
+# --- crashes after a reset of refused data -----------------------------------------------
+
+REFUSED_TRIALS = 2  # of each kind: renderer crash, browser kill
+
+
+async def reset_refused_data(context: AsyncContext, server: Server, name: str
+                             ) -> tuple[AsyncPage, AsyncPage]:
+    """Two tabs on engine name whose stored data is refused, both resetting it at once:
+    (the writer, the other), the writer armed with window.drive."""
+    first = await context.new_page()
+    first.set_default_timeout(BOOT_TIMEOUT_MS)
+    await first.goto(server.url + "api.html")
+    assert await first.evaluate(OPEN_JS, {"name": name, "columns": COLUMNS}) == "writer"
+    await first.evaluate("async () => { for (const id of [1, 2, 3]) await kg.allocateConcept(id); kg.close(); }")
+    assert await first.evaluate(DAMAGE_JS, name) == [1, 2]
+    second = await context.new_page()
+    second.set_default_timeout(BOOT_TIMEOUT_MS)
+    await second.goto(server.url + "api.html")
+    tabs = [first, second]
+    for tab in tabs:
+        assert await tab.evaluate(OPEN_JS, {"name": name, "columns": COLUMNS}) == "failed"
+        await tab.evaluate(ARM_JS, None)
+    await first.evaluate(FIRE_JS, "reset")
+    outcomes = [await tab.evaluate("() => outcome") for tab in tabs]
+    writers = [tab for tab, outcome in zip(tabs, outcomes) if outcome["ok"]]
+    assert len(writers) == 1, f"{len(writers)} tabs became the writer: {outcomes}"
+    [writer] = writers
+    [other] = [tab for tab in tabs if tab is not writer]
+    assert await other.evaluate(MODE_JS, "reader") == "reader"
+    await writer.evaluate(DRIVER_JS)
+    return writer, other
+
+
+async def crash_after_reset(server: Server, recorder: Recorder, folder: Path) -> list[Trial]:
+    """Renderer crashes of the writer: the other tab takes over and shows what was stored.
+    Browser kills: a new browser reopens the engine."""
+    trials = []
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            folder / "renderer", executable_path=chromium_executable(), args=chromium_args())
+        recorder.attach(context)
+        for trial in range(REFUSED_TRIALS):
+            seed = 4000 + trial
+            rng = random.Random(seed)
+            ops = random_operations(rng, 400)
+            writer, other = await reset_refused_data(context, server, f"refused-{trial}")
+            point = await drive_and_crash(context, writer, random_plan(rng, ops))
+            # the surviving tab takes the writer lock the crash released, from the stored data
+            assert await other.evaluate(MODE_JS, "writer") == "writer"
+            recovered = as_state(await other.evaluate(OBSERVE_JS))
+            trials.append(judge(f"refused, renderer {trial} (seed {seed})", ops, point, recovered))
+            print(trials[-1].line())
+            await other.close()
+        await context.close()
+
+        for trial in range(REFUSED_TRIALS):
+            seed = 5000 + trial
+            rng = random.Random(seed)
+            ops = random_operations(rng, 400)
+            profile = folder / f"kill-{trial}"
+            context = await playwright.chromium.launch_persistent_context(
+                profile, executable_path=chromium_executable(), args=chromium_args())
+            recorder.attach(context)
+            writer, _ = await reset_refused_data(context, server, "refused")
+            messages: asyncio.Queue[str] = asyncio.Queue()
+            writer.on("console", lambda message: messages.put_nowait(message.text))
+            await writer.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
+            while not (text := await messages.get()).startswith("crash point "):
+                pass
+            async with context.expect_event("close"):  # Playwright saw the browser go
+                os.killpg(browser_process(profile), signal.SIGKILL)
+            context = await playwright.chromium.launch_persistent_context(
+                profile, executable_path=chromium_executable(), args=chromium_args())
+            recorder.attach(context)
+            page = await open_engine(context, server, "refused")
+            recovered = as_state(await page.evaluate(OBSERVE_JS))
+            point = json.loads(text.removeprefix("crash point "))
+            trials.append(judge(f"refused, kill {trial} (seed {seed})", ops, point, recovered))
+            print(trials[-1].line())
+            await context.close()
+    return trials
+
+
+def test_no_acknowledged_operation_is_lost_when_crashing_after_a_reset_of_refused_data(
+    server: Server, tmp_path: Path
+) -> None:
+    recorder = Recorder(origin=server.url)
+    trials = run_async(crash_after_reset(server, recorder, tmp_path), 600)
+    report("after a reset of refused data", trials)
+    assert recorder.problems() == []

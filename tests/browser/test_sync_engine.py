@@ -46,6 +46,11 @@ DIFFERENTIAL_JS = """async ({configs, steps}) => {
         if (method === 'getAllocationTimes') return [value.constructor.name, value.length];
         if (method === 'getStats') { const {average_time_ms, ...rest} = value; return rest; }
         if (method === 'getColumn') return {...value, timestamp: typeof value.timestamp};
+        if (method === 'getColumnStates') {  // instants: only whether there is one
+            const {allocatedAt, refractoryLeftMs, ...rest} = value;
+            return {...rest, allocatedAt: Array.from(allocatedAt, (ms) => ms > 0),
+                    refractoryLeftMs: Array.from(refractoryLeftMs, (ms) => ms > 0)};
+        }
         if (method === 'getAllocationHistory') {
             return value.map(({timestamp, ...rest}) => ({...rest, timestamp: typeof timestamp}));
         }
@@ -113,7 +118,7 @@ DIFFERENTIAL_JS = """async ({configs, steps}) => {
     async function finalState(call) {
         const {average_time_ms, ...stats} = await call('getStats');
         const history = (await call('getAllocationHistory')).map((h) => [h.conceptId, h.columnId]);
-        return plain({stats, history, columns: await call('getColumnStates')});
+        return plain({stats, history, columns: untimed('getColumnStates', await call('getColumnStates'))});
     }
 
     const runs = [];
@@ -252,7 +257,9 @@ def test_export_and_import_round_trip_and_match_the_async_format(sync_page: Page
         engine.activateConcept(20, 0.25);
         const moved = engine.optimizeAllocations();
         const observe = (e) => JSON.stringify([e.getStats(), e.getAllocationHistory(),
-            Object.values(e.getColumnStates()).map((a) => Array.from(a)), e.getColumn(3),
+            Object.entries(e.getColumnStates()).map(([name, a]) =>  // time left runs down
+                name === 'refractoryLeftMs' ? Array.from(a, (ms) => ms > 0) : Array.from(a)),
+            e.getColumn(3),
             Array.from(e.getAllocationTimes())]);
         const bytes = engine.exportState();
         const copy = AllocationEngine.importState(bytes);

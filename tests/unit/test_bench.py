@@ -206,6 +206,43 @@ def test_report_has_goals_notes_and_a_table_per_browser_workload():
     assert "| browser | 4.20 | 1.50 | 3.80 |" in text
 
 
+def _side(engine, n, **fields):
+    return {"workload": "side_by_side", "size": n, "engine": engine, "runtime": "chromium",
+            "note": f"{engine} note", "available": True, **fields}
+
+
+def test_side_by_side_table_gives_each_measure_with_its_ratio_to_the_reference():
+    records = [
+        _side("reference", 1000, us_per_op=8.0, p50_us=5.0, p99_us=20.0, batch_us_per_item=4.0,
+              getters_us=2.0),
+        _side("sync", 1000, us_per_op=6.0, p50_us=5.0, p99_us=10.0, batch_us_per_item=1.0,
+              getters_us=4.0),
+        _side("strict", 1000, us_per_op=800.0, p50_us=700.0, p99_us=2000.0,
+              pipelined_us_per_call=80.0, batch_us_per_item=2.0, getters_us=500.0,
+              stats_us=None),
+        {**_side("relaxed", 1000), "available": False,
+         "note": "unavailable: create() refused it"},
+        _side("reference", 10_000, us_per_op=50.0, getters_us=2.0),
+        _side("strict", 10_000, us_per_op=800.0, getters_us=500.0, stats_us=1.0),
+    ]
+    text = render([], records, {}, None, "python -m x")
+    assert "## Side by side: the reference design against ours (Chromium)" in text
+    assert "| measure | implementation | N = 1,000 | N = 10,000 |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| allocate one at a time, mean")]
+    assert rows == [
+        "| allocate one at a time, mean µs | reference design, JavaScript port | 8.00 | 50.0 |",
+        "| allocate one at a time, mean µs | ours: synchronous engine | 6.00 (0.75×) | - |",
+        "| allocate one at a time, mean µs | ours: async API, strict | 800 (100×) | 800 (16.00×) |",
+        "| allocate one at a time, mean µs | ours: async API, relaxed | unavailable | - |",
+    ]
+    # pipelined calls against the reference's single call; kg.stats against its getters,
+    # absent (None) where the build has no kg.stats
+    assert "| allocate pipelined, µs per call | ours: async API, strict | 80.0 (10.00×) | — |" in text
+    assert "| `kg.stats` read, µs | ours: async API, strict | — | 1.00 (0.50×) |" in text
+    assert "- relaxed, N = 1,000: unavailable: create() refused it" in text
+    assert "### side_by_side" not in text  # not repeated among the generic tables
+
+
 @needs_numpy  # the bench compares the numpy backend with the others
 def test_quick_bench_writes_json_lines_and_the_report_its_tables_and_plots(tmp_path, capsys):
     results = tmp_path / "cpython.jsonl"

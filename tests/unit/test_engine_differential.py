@@ -96,3 +96,24 @@ def test_affinity_batch_equals_one_by_one(n, dim, data):
     assert [(h["conceptId"], h["columnId"], h["confidence"]) for h in batch.get_allocation_history()] == [
         (h["conceptId"], h["columnId"], h["confidence"]) for h in one.get_allocation_history()]
     assert bytes(batch.column_buffers()["fields"]) == bytes(one.column_buffers()["fields"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(0, 8), dim=st.sampled_from([0, 3]), strategy=st.sampled_from(["first_fit", "affinity"]),
+       refractory_ms=st.sampled_from([0.0, 3.0]), data=st.data())
+def test_allocate_concept_at_equals_allocate_concept(n, dim, strategy, refractory_ms, data):
+    """The readings passed in (the synchronous engine's path) change nothing else: its
+    inlined first-fit placement and its fallback give allocate_concept's engine."""
+    ops = [op for op in data.draw(operations(dim)) if op[0] != "allocate" or op[2] is None]
+    runs = []
+    for at in (False, True):
+        host = FakeHost()
+        engine = AllocationEngine(n, strategy=strategy, dim=dim, refractory_ms=refractory_ms,
+                                  backend="reference", host=host)
+        if at:
+            engine.allocate_concept = lambda cid, _, e=engine, h=host: e.allocate_concept_at(
+                cid, h.now_ms(), h.wall_ms())
+        results = [apply(engine, host, op) for op in ops]
+        engine.validate()
+        runs.append((results, observe(engine)))
+    assert runs[0] == runs[1]

@@ -186,6 +186,18 @@ def test_average_time_is_the_mean_of_the_last_1000_allocations():
     assert e.stats()["timing_samples"] == 1000
 
 
+def test_allocate_concept_at_records_from_the_callers_start_and_stores_its_wall_clock():
+    host = FakeHost()
+    e = engine(4, host=host)
+    host.advance(7.0)  # the engine reads the end: 7 ms after the caller's start
+    assert e.allocate_concept_at(5, 1000.0, 1.6e12) == 0
+    assert list(e.get_allocation_times()) == [7.0]
+    assert e.get_allocation_history()[0]["timestamp"] == 1.6e12
+    assert e.allocate_concept_at(5, 0.0, 0.0) == 0  # a hit: no time, no new timestamp
+    assert list(e.get_allocation_times()) == [7.0]
+    assert e.stats()["usage_hits"] == 1
+
+
 def test_efficiency_and_fragmentation():
     e = engine(10)
     e.allocate_batch(range(10))

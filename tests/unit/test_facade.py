@@ -223,7 +223,8 @@ def test_view_follows_batches_and_activation():
     kg.deallocate_batch([12, 99])
     assert_view_matches_engine(kg)
     states = kg.get_column_states()
-    assert set(states) == {"state", "concept", "activation", "usage", "confidence"}
+    assert set(states) == {"state", "concept", "activation", "usage", "confidence",
+                           "allocatedAt", "activatedMs", "refractoryLeftMs"}
     assert bytes(states["state"]) == bytes([1, 1, 0, 0, 0, 0])
     assert list(states["usage"][:2]) == [1, 1]
 

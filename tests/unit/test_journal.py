@@ -37,18 +37,21 @@ class SteppingHost(FakeHost):
         return self.clock
 
 
-def make(host, strategy):
+def make(host, strategy, half_life=0.0):
     tape = ClockTape(host)
     engine = AllocationEngine(12, strategy=strategy, dim=3, refractory_ms=5.0, seed=9,
-                              backend="reference", host=tape.host())
+                              activation_half_life_ms=half_life, backend="reference",
+                              host=tape.host())
     return engine, tape
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=OPS, strategy=st.sampled_from(["first_fit", "affinity"]), data=st.data())
-def test_snapshot_plus_replayed_journal_equals_the_original(ops, strategy, data):
+@given(ops=OPS, strategy=st.sampled_from(["first_fit", "affinity"]),
+       half_life=st.sampled_from([0.0, 4.0]), data=st.data())
+def test_snapshot_plus_replayed_journal_equals_the_original(ops, strategy, half_life, data):
+    """With a half-life too: activations decay by the journaled wall clock readings."""
     host = SteppingHost()
-    engine, tape = make(host, strategy)
+    engine, tape = make(host, strategy, half_life)
     cut = data.draw(st.integers(0, len(ops)))
     snapshot, records = None, []
     for index, (method, args) in enumerate(ops):

@@ -341,7 +341,8 @@ def test_the_session_takes_the_javascript_options_and_describes_them():
     session, _ = open_session({"name": "default", "columns": 6, "strategy": "affinity",
                                "dim": 4, "seed": 9, "refractoryMs": 2.5})
     assert session.describe() == {"columns": 6, "strategy": "affinity", "dim": 4, "seed": 9,
-                                  "refractoryMs": 2.5, "backend": "reference"}
+                                  "refractoryMs": 2.5, "activationHalfLifeMs": 0.0,
+                                  "backend": "reference"}
 
 
 def test_no_options_are_the_defaults():
@@ -364,6 +365,8 @@ def test_no_options_are_the_defaults():
     ({"seed": -1}, "seed", "-1"),
     ({"refractoryMs": float("nan")}, "refractoryMs", "nan"),
     ({"refractoryMs": -2}, "refractoryMs", "-2"),
+    ({"activationHalfLifeMs": -1}, "activationHalfLifeMs", "-1"),
+    ({"activationHalfLifeMs": float("inf")}, "activationHalfLifeMs", "inf"),
     ({"backend": "gpu"}, "backend", "'gpu'"),
 ], ids=lambda v: repr(v) if isinstance(v, dict) else None)
 def test_a_bad_option_is_a_value_error_naming_the_option_and_its_value(options, name, shown):
@@ -839,7 +842,7 @@ def test_resetting_gives_a_new_empty_engine_of_the_given_options():
     target, host = with_three_concepts(REFRACTORY, SteppingHost(step=0.5))
     run_script(target, host, SCRIPT[:6])
     options = {"columns": 5, "strategy": "affinity", "dim": 2, "seed": 7, "refractoryMs": 3.0,
-               "backend": "reference"}
+               "activationHalfLifeMs": 60_000.0, "backend": "reference"}
     prepared = target.prepare_replace("reset", options)
     assert value(target.call("getAllocatedCount", 1)) > 0  # nothing changes before commit
     described = target.commit_replace()
@@ -1184,7 +1187,8 @@ def test_reset_options_default_to_the_current_configuration():
                                      "refractoryMs": 1.5})
     target.prepare_replace("reset", {"seed": 3})
     assert target.commit_replace() == {"columns": 6, "strategy": "affinity", "dim": 2,
-                                       "seed": 3, "refractoryMs": 1.5, "backend": "reference"}
+                                       "seed": 3, "refractoryMs": 1.5,
+                                       "activationHalfLifeMs": 0.0, "backend": "reference"}
 
 
 @pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), -1.0], ids=repr)

@@ -27,7 +27,7 @@ def test_create_takes_the_async_apis_options_with_their_defaults() -> None:
 
 
 @pytest.mark.parametrize(("args", "named"), [
-    ((8, True, {"columns": 8}), "unknown 'columns'; expected some of strategy, dim, seed, refractoryMs, backend"),
+    ((8, True, {"columns": 8}), "unknown 'columns'; expected some of strategy, dim, seed, refractoryMs, activationHalfLifeMs, backend"),
     ((8, True, {"name": "x"}), "unknown 'name'"),
     ((-1, True), "Invalid columns -1"),
     ((8, "yes"), "Invalid enableSimd 'yes'"),

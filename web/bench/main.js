@@ -1,7 +1,9 @@
 // The benchmark page (build_site.py --with-bench): what build/bench_browser.py calls
 // through Playwright. python() and pyodide() run in a new worker each (worker.js); the
-// others go through the JavaScript API (api.js). Progress lines go to the console.
+// others go through the JavaScript API (api.js); sideBySide() puts the reference
+// design's JavaScript port against ours (side.js). Progress lines go to the console.
 import { durability, latency, recovery, snapshot } from "./api.js";
+import { sideBySide } from "./side.js";
 
 function inWorker(message) {
   const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
@@ -26,5 +28,5 @@ window.bench = {
   },
   /** Seconds loadPyodide() takes alone, in a worker. */
   pyodide: () => inWorker({ run: "pyodide" }),
-  latency, durability, snapshot, recovery,
+  latency, durability, snapshot, recovery, sideBySide,
 };

@@ -136,6 +136,71 @@ def _generic_table(records: list[dict]) -> str:
     return _table(keys, [[r.get(key) for key in keys] for r in sorted(records, key=_sort_key)])
 
 
+SIDE_BY_SIDE = "side_by_side"
+SIDE_ENGINES = {"reference": "reference design, JavaScript port", "sync": "ours: synchronous engine",
+                "strict": "ours: async API, strict", "relaxed": "ours: async API, relaxed"}
+# measure, the records' field, the reference's field it is divided by (None: no ratio)
+SIDE_MEASURES = (
+    ("allocate one at a time, mean µs", "us_per_op", "us_per_op"),
+    ("allocate one at a time, p50 µs", "p50_us", "p50_us"),
+    ("allocate one at a time, p99 µs", "p99_us", "p99_us"),
+    ("allocate pipelined, µs per call", "pipelined_us_per_call", "us_per_op"),
+    ("batch allocate, µs per item", "batch_us_per_item", "batch_us_per_item"),
+    ("the four stats getters, µs", "getters_us", "getters_us"),
+    ("`kg.stats` read, µs", "stats_us", "getters_us"),
+)
+SIDE_METHOD = """\
+In one Chromium page (`web/bench/side.js`), at each size N every implementation gets a new
+engine of N columns and the same calls: min(2,000, N/4) allocations of new ids called (or
+awaited) one at a time, each timed alone (`performance.now`, 5 µs resolution: the p50
+and p99 of a few-µs call are quantized, the mean is not); then min(5,000, N/2) pipelined
+(issued together, µs per call = the whole span / calls; async API only); then one batch
+of min(100,000, N/4) new ids (ours `{columnar: true}`; the reference in calls of 1,000
+ids); then 200 reads of the four stats getters (`getFreeColumnCount`,
+`getAllocatedCount`, `getAverageTime`, `getAllocationEfficiency`; awaited one after
+another through the async API); then `kg.stats` read 10,000 times where the build has it.
+Each implementation's calls are warmed up first. **reference**: the reference design
+ported line by line (`web/bench/reference.js`, its O(n) `retain` per allocation and the
+rest kept on purpose), stopped at its time budget per measurement (then "over budget" in
+the note). **sync**: `web/engine.js` in the page's thread. **strict**, **relaxed**: the
+async API (`web/cortexkg.js`) in each durability mode; a mode `create()` refuses is shown
+as unavailable. Each cell is µs, then in brackets the ratio ours / reference (below 1:
+ours is faster); pipelined calls are divided by the reference's single call, `kg.stats`
+by its four getters."""
+
+
+def _side_by_side(records: list[dict]) -> str:
+    """The side-by-side table: one row per measure and implementation, one column per N."""
+    sizes = sorted({r["size"] for r in records})
+    at = {(r["engine"], r["size"]): r for r in records}
+    rows, notes = [], []
+    for label, field, against in SIDE_MEASURES:
+        for engine, name in SIDE_ENGINES.items():
+            cells = []
+            for n in sizes:
+                r, ref = at.get((engine, n)), at.get(("reference", n))
+                if r is None:
+                    cells.append("-")
+                elif not r.get("available", True):
+                    cells.append("unavailable")
+                elif r.get(field) is None:
+                    cells.append("—")
+                else:
+                    value = r[field]
+                    cell = number(value, 0 if value >= 100 else 1 if value >= 10 else 2)
+                    base = None if ref is None or engine == "reference" else ref.get(against)
+                    if base:
+                        ratio = value / base
+                        cell += f" ({number(ratio, 0 if ratio >= 100 else 2 if ratio >= 0.01 else 4)}×)"
+                    cells.append(cell)
+            if any(c not in ("-", "—") for c in cells):
+                rows.append([label, name, *cells])
+    for r in sorted(records, key=lambda r: (r["size"], list(SIDE_ENGINES).index(r["engine"]))):
+        notes.append(f"- {r['engine']}, N = {r['size']:,}: {r['note']}")
+    header = ["measure", "implementation", *(f"N = {n:,}" for n in sizes)]
+    return "\n\n".join([SIDE_METHOD, _table(header, rows), "\n".join(notes)])
+
+
 def render(sources: list[tuple[Path, list[dict]]], records: list[dict], plots: dict[str, str],
            notes: str | None, command: str) -> str:
     """The whole of BENCHMARKS.md. ``plots`` maps a workload to its image's relative path."""
@@ -173,7 +238,12 @@ def render(sources: list[tuple[Path, list[dict]]], records: list[dict], plots: d
     memory = [r for r in records if r["workload"] == "memory"]
     if memory:
         parts += ["### memory", _memory_table(memory)]
-    others = list(dict.fromkeys(r["workload"] for r in records if r["workload"] not in WORKLOADS))
+    side = [r for r in records if r["workload"] == SIDE_BY_SIDE]
+    if side:
+        parts += ["## Side by side: the reference design against ours (Chromium)",
+                  _side_by_side(side)]
+    others = list(dict.fromkeys(r["workload"] for r in records
+                                if r["workload"] not in (*WORKLOADS, SIDE_BY_SIDE)))
     if others:
         parts.append("## Browser measurements")
         for workload in others:
