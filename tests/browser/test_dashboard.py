@@ -383,7 +383,8 @@ def test_new_engine_after_confirmation_replaces_the_engine_and_the_url(app: App)
     expect(by_id(page, "status-engine")).to_contain_text("relaxed durability")
     query = dict(pair.split("=") for pair in page.url.split("?", 1)[1].split("&"))
     assert query == {"name": "default", "columns": "4096", "strategy": "affinity", "dim": "8",
-                          "seed": "0", "refractoryMs": "0", "backend": "auto", "durability": "relaxed"}
+                          "seed": "0", "refractoryMs": "0", "activationHalfLifeMs": "0", "backend": "auto",
+                     "durability": "relaxed"}
     expect(by_id(page, "allocations-table").locator("tbody tr")).to_have_count(0)
 
     # The new engine is driven by the controls just like the first one.

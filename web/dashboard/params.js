@@ -4,7 +4,7 @@
 
 import { DEFAULTS } from "../cortexkg.js";
 
-const NUMERIC = new Set(["columns", "dim", "seed", "refractoryMs"]);
+const NUMERIC = new Set(["columns", "dim", "seed", "refractoryMs", "activationHalfLifeMs"]);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /** {config, ignored}: the configuration search asks for, and parameters it does not know. */
