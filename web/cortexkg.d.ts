@@ -21,6 +21,10 @@ export declare const MAX_BATCH_LENGTH: number;
 export declare const BOOT_TIMEOUT_MS: number;
 /** The longest engine name, in characters. */
 export declare const MAX_NAME_LENGTH: number;
+export declare const DURABILITIES: readonly Durability[];
+/** Relaxed durability's bound: a crash loses at most the changes acknowledged in this many
+ *  ms (8) before the last acknowledgment. */
+export declare const RELAXED_WINDOW_MS: number;
 
 export type Strategy = "first_fit" | "affinity";
 /** Column scans: "wasm" is the WebAssembly SIMD kernel, the default ("auto") in browsers
@@ -30,6 +34,9 @@ export type Backend = "auto" | "numpy" | "wasm" | "reference";
 export type ConceptId = number | bigint;
 export type ConceptIds = ArrayLike<ConceptId> | Uint32Array | Int32Array | Float64Array;
 export type Embedding = ArrayLike<number> | Float32Array | Float64Array;
+/** "strict": a mutation resolves once its journal record is committed to IndexedDB.
+ *  "relaxed": once the engine applied it; the record commits within RELAXED_WINDOW_MS. */
+export type Durability = "strict" | "relaxed";
 
 export interface CreateOptions {
   /** Identifies the engine (and its database): 1 to MAX_NAME_LENGTH characters; default "default".
@@ -49,6 +56,8 @@ export interface CreateOptions {
    */
   activationHalfLifeMs?: number;
   backend?: Backend;
+  /** This instance's durability (not stored with the engine); default "strict". */
+  durability?: Durability;
   /** Hears each boot step ("Loading Pyodide 314.0.7", ...). */
   onProgress?: (message: string) => void;
   /**
@@ -68,6 +77,8 @@ export interface Config {
   refractoryMs: number;
   activationHalfLifeMs: number;
   backend: string;
+  /** The durability in force in this instance. */
+  durability: Durability;
 }
 
 export interface Runtime {
@@ -188,6 +199,9 @@ export interface Storage {
   snapshot: { seq: number; bytes: number; ms: number } | null;
   /** create() options that the loaded state overrode. */
   ignored: string[];
+  /** Relaxed: acknowledged changes held only in memory because writes fail (saved is
+   *  false); a crash or close loses them. 0 while writes succeed. */
+  unsaved: number;
 }
 
 /** The events of a CortexKG instance and what each carries. */
@@ -236,15 +250,19 @@ export class CortexKG extends EventTarget {
   exportState(): Promise<Uint8Array<ArrayBuffer>>;
   /** Validate an export file completely and replace the state atomically (StateError otherwise). */
   importState(bytes: Uint8Array | ArrayBuffer): Promise<Config>;
-  /** Replace the engine by a new, empty one (options default to the current ones). */
+  /** Replace the engine by a new, empty one (options default to the current ones; a
+   *  durability given applies to this instance from then on). */
   reset(options?: Partial<Omit<CreateOptions, "name" | "onProgress" | "assetsURL">>): Promise<Config>;
-  /** Write anything still buffered after a failed write. */
+  /** Resolves once every change acknowledged so far is durable; retries a failed write.
+   *  Rejects with StorageError while acknowledged changes cannot be written. */
   flush(): Promise<void>;
   /** The database's stored values as they are, whatever its schema (for data that could
    *  not be loaded): {meta, snapshots, journal} for CortexKG's own. */
   exportRawData(): Promise<Uint8Array<ArrayBuffer>>;
   getDiagnostics(): Promise<{ pythonObjects: number }>;
-  close(): void;
+  /** Stops the worker. Relaxed: after writing what was acknowledged (rejects with
+   *  StorageError when that fails). */
+  close(): Promise<void>;
 
   // EventTarget's own signatures come last: an override must accept everything they do.
   addEventListener<K extends keyof CortexKGEventMap>(type: K, listener: ((this: CortexKG, event: CortexKGEventMap[K]) => void) | null, options?: boolean | AddEventListenerOptions): void;

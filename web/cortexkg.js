@@ -5,7 +5,9 @@
 //
 // Each instance owns a dedicated module worker running the Python engine in Pyodide; the
 // main thread never runs Python. The state persists in IndexedDB under the engine's name:
-// a mutation resolves only once it is durable, and create() loads what is stored. Every method returns a promise; many calls may be in
+// a mutation resolves only once it is durable (durability "strict", the default), or once
+// it is applied, its record committed within RELAXED_WINDOW_MS (durability "relaxed"; see
+// flush()); create() loads what is stored. Every method returns a promise; many calls may be in
 // flight at once (answers come back in order). Failures reject with the error classes
 // exported below, carrying the engine's message. After every change the instance
 // dispatches a "change" event, and a "log" event per engine log line.
@@ -59,7 +61,8 @@ export const BOOT_TIMEOUT_MS = 120_000;
 export const MAX_NAME_LENGTH = 256;
 
 /** The options of create() that configure the engine, and their defaults (those of the
- *  Python facade); create() also takes onProgress and assetsURL. */
+ *  Python facade, and this instance's durability: "strict" or "relaxed"); create() also
+ *  takes onProgress and assetsURL. */
 export const DEFAULTS = Object.freeze({
   name: "default",
   columns: 1024,
@@ -69,6 +72,7 @@ export const DEFAULTS = Object.freeze({
   refractoryMs: 0,
   activationHalfLifeMs: 0,
   backend: "auto",
+  durability: "strict",
 });
 
 // This module's URL, out of the `new URL("...", import.meta.url)` form that bundlers
@@ -77,17 +81,29 @@ const MODULE_URL = import.meta.url;
 
 // Only create() holds it: a CortexKG made without it would have no engine.
 const CREATE = Symbol("create");
+/** The durability options: "strict" acknowledges a mutation once its record is committed,
+ *  "relaxed" once it is applied (web/durable.js). */
+export const DURABILITIES = Object.freeze(["strict", "relaxed"]);
+
+/** Relaxed durability's bound: no mutation is acknowledged while a change acknowledged
+ *  more than this many ms earlier is not committed, so a crash loses at most the changes
+ *  acknowledged in this many ms before the last acknowledgment. */
+export const RELAXED_WINDOW_MS = 8;
 
 export class CortexKG extends EventTarget {
   #worker;
   #pending = new Map(); // request id -> {resolve, reject, onProgress}
   #nextId = 1;
   #closed = false;
+  #closing = null; // close()'s promise
+  #onHide = null; // relaxed: writes what was acknowledged when the page is hidden or left
 
   /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
   runtime;
   /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs,
-   * activationHalfLifeMs, backend}. */
+   * activationHalfLifeMs, backend, durability}. durability is this instance's ("strict" or
+   * "relaxed"), not stored with the engine: another instance may open the same engine in
+   * the other mode. */
   config;
   /**
    * Where the state lives: {mode: "writer" | "reader" | "failed", saved, error, restored,
@@ -117,6 +133,9 @@ export class CortexKG extends EventTarget {
     }
     const assets = assetsFolder(assetsURL, MODULE_URL);
     const settings = { ...DEFAULTS, ...rest };
+    if (!DURABILITIES.includes(settings.durability)) {
+      throw new InvalidInputError(`Invalid durability ${describe(settings.durability)}: expected "strict" or "relaxed"`);
+    }
     if (typeof settings.name !== "string" || settings.name === "" || settings.name.length > MAX_NAME_LENGTH) {
       throw new InvalidInputError(
         `Invalid name ${describe(settings.name)}: expected a string of 1 to ${MAX_NAME_LENGTH} characters`);
@@ -135,6 +154,7 @@ export class CortexKG extends EventTarget {
       const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
         (key) => key !== "name" && key !== "backend" && rest[key] !== undefined && rest[key] !== config[key]);
       kg.storage = { ...storage, ignored };
+      kg.#flushWhenHidden();
       return kg;
     } catch (error) {
       kg.close();
@@ -253,7 +273,11 @@ export class CortexKG extends EventTarget {
     return this.config;
   }
 
-  /** Write anything still buffered (after a failed write, say) to the database. */
+  /**
+   * Resolves once every change acknowledged so far is durable (relaxed durability: those
+   * of the last few ms may not be yet); after a failed write, retries it at once. Rejects
+   * with StorageError while acknowledged changes cannot be written (kg.storage.unsaved).
+   */
   async flush() { await this.#call("flush", []); }
 
   // --- queries ---
@@ -301,12 +325,43 @@ export class CortexKG extends EventTarget {
   /** Worker-side facts for tests and benchmarks: {pythonObjects}. */
   getDiagnostics() { return this.#call("getDiagnostics", []); }
 
-  /** Stop the worker; pending and later calls reject with NotInitializedError. */
+  /**
+   * Stop the worker; later calls reject with NotInitializedError. Strict: at once, and
+   * pending calls reject too. Relaxed: pending calls settle and what was acknowledged is
+   * written first; the promise rejects with StorageError when that write fails.
+   */
   close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#worker.terminate();
-    this.#failAll(new NotInitializedError("CortexKG is closed"));
+    if (this.#closing !== null) return this.#closing;
+    if (this.#onHide !== null) {
+      removeEventListener("pagehide", this.#onHide);
+      document.removeEventListener("visibilitychange", this.#onHide);
+    }
+    const stop = () => {
+      this.#worker.terminate();
+      this.#failAll(new NotInitializedError("CortexKG is closed"));
+    };
+    if (this.config?.durability === "relaxed") {
+      this.#closing = this.flush().finally(stop);
+      this.#closed = true;
+    } else {
+      this.#closed = true;
+      stop();
+      this.#closing = Promise.resolve();
+    }
+    return this.#closing;
+  }
+
+  // Relaxed changes are written at once when the page is hidden or left: the browser may
+  // end the worker soon after.
+  #flushWhenHidden() {
+    if (typeof document === "undefined") return; // in a worker of the app's own
+    this.#onHide = (event) => {
+      if (this.config.durability === "relaxed" && (event.type === "pagehide" || document.visibilityState === "hidden")) {
+        this.flush().catch(() => {}); // a failure shows in kg.storage
+      }
+    };
+    addEventListener("pagehide", this.#onHide);
+    document.addEventListener("visibilitychange", this.#onHide);
   }
 
   // --- protocol ---
