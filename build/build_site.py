@@ -265,7 +265,9 @@ def assemble_kernel(source: Path, target: Path) -> Path:
 
 def find_runtime(root: Path) -> Runtime:
     """The Pyodide runtime in node_modules, checked against the version package.json pins."""
-    pinned = json.loads((root / "package.json").read_text())["dependencies"]["pyodide"]
+    # a development dependency: the package ships the runtime in dist/vendor/, so an app
+    # that installs it needs no pyodide of its own
+    pinned = json.loads((root / "package.json").read_text())["devDependencies"]["pyodide"]
     directory = root / "node_modules" / "pyodide"
     try:
         installed = json.loads((directory / "package.json").read_text())["version"]

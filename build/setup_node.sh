@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 installed=node_modules/.package-lock.json
 if [ ! -f "$installed" ] || [ package-lock.json -nt "$installed" ]; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund
+  # the runtime is a development dependency (the package ships it built): install it even
+  # where NODE_ENV=production would leave development dependencies out
+  npm ci --include=dev --no-audit --no-fund
 fi

@@ -3,14 +3,15 @@
 // Booting lives here, apart from worker.js, which only translates messages.
 import { compileKernel, loadKernel } from "./kernel.js";
 
-const siteRoot = new URL("./", import.meta.url);
-
 /**
- * Load Pyodide and cortexkg; onProgress(message) hears each step.
- * Resolves to {pyodide, runtime}: the Pyodide instance and a plain-data report on it
- * (wasmSimd: whether the WebAssembly SIMD scan kernel was loaded).
+ * Load Pyodide and cortexkg from the assets under siteRoot (an absolute folder URL, by
+ * default this module's folder: the built site's root; an app may serve site.json and the
+ * folders it names anywhere, and a bundler may move this module away from them);
+ * onProgress(message) hears each step. Resolves to {pyodide, runtime}: the Pyodide
+ * instance and a plain-data report on it (wasmSimd: whether the WebAssembly SIMD scan
+ * kernel was loaded).
  */
-export async function boot(onProgress) {
+export async function boot(onProgress, siteRoot = moduleFolder()) {
   const site = await fetchJSON(new URL("site.json", siteRoot));
 
   onProgress(`Loading Pyodide ${site.pyodide}`);
@@ -43,6 +44,12 @@ export async function boot(onProgress) {
 
   onProgress("Importing cortexkg");
   return { pyodide, runtime: { ...describe(pyodide), wasmSimd } };
+}
+
+// Not `new URL("./", import.meta.url)`: a bundler would try to bundle a file of that name.
+function moduleFolder() {
+  const here = import.meta.url;
+  return new URL("./", here).href;
 }
 
 // Browsers compile WebAssembly only when it is served as application/wasm.

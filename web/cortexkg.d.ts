@@ -21,6 +21,10 @@ export declare const MAX_BATCH_LENGTH: number;
 export declare const BOOT_TIMEOUT_MS: number;
 /** The longest engine name, in characters. */
 export declare const MAX_NAME_LENGTH: number;
+export declare const DURABILITIES: readonly Durability[];
+/** Relaxed durability's bound: a crash loses at most the changes acknowledged in this many
+ *  ms (8) before the last acknowledgment. */
+export declare const RELAXED_WINDOW_MS: number;
 
 export type Strategy = "first_fit" | "affinity";
 /** Column scans: "wasm" is the WebAssembly SIMD kernel, the default ("auto") in browsers
@@ -30,9 +34,13 @@ export type Backend = "auto" | "numpy" | "wasm" | "reference";
 export type ConceptId = number | bigint;
 export type ConceptIds = ArrayLike<ConceptId> | Uint32Array | Int32Array | Float64Array;
 export type Embedding = ArrayLike<number> | Float32Array | Float64Array;
+/** "strict": a mutation resolves once its journal record is committed to IndexedDB.
+ *  "relaxed": once the engine applied it; the record commits within RELAXED_WINDOW_MS. */
+export type Durability = "strict" | "relaxed";
 
 export interface CreateOptions {
-  /** Identifies the engine (and its database): 1 to MAX_NAME_LENGTH characters; default "default". */
+  /** Identifies the engine (and its database): 1 to MAX_NAME_LENGTH characters; default "default".
+   *  Engines of one origin share a database only when they share a name: give each app its own. */
   name?: string;
   /** Number of columns; default 1024. */
   columns?: number;
@@ -48,8 +56,16 @@ export interface CreateOptions {
    */
   activationHalfLifeMs?: number;
   backend?: Backend;
+  /** This instance's durability (not stored with the engine); default "strict". */
+  durability?: Durability;
   /** Hears each boot step ("Loading Pyodide 314.0.7", ...). */
   onProgress?: (message: string) => void;
+  /**
+   * The folder that serves the runtime assets (site.json, vendor/, wheels/, kernel/), as a
+   * URL ending in "/", absolute or relative to the page; default: the folder of this module
+   * (cortexkg.js). Set it when a bundler moves the module away from its assets.
+   */
+  assetsURL?: string | URL;
 }
 
 export interface Config {
@@ -61,6 +77,8 @@ export interface Config {
   refractoryMs: number;
   activationHalfLifeMs: number;
   backend: string;
+  /** The durability in force in this instance. */
+  durability: Durability;
 }
 
 export interface Runtime {
@@ -164,7 +182,7 @@ export type ChangeDetail =
   | { kind: "optimize"; changes: number }
   | { kind: "import" | "reset" | "remote" };
 
-export declare const DEFAULTS: Readonly<Required<Omit<CreateOptions, "onProgress">>>;
+export declare const DEFAULTS: Readonly<Required<Omit<CreateOptions, "onProgress" | "assetsURL">>>;
 
 export interface Storage {
   /** writer: this tab saves; reader: another tab writes and this one follows read-only;
@@ -181,10 +199,26 @@ export interface Storage {
   snapshot: { seq: number; bytes: number; ms: number } | null;
   /** create() options that the loaded state overrode. */
   ignored: string[];
+  /** Relaxed: acknowledged changes held only in memory because writes fail (saved is
+   *  false); a crash or close loses them. 0 while writes succeed. */
+  unsaved: number;
+}
+
+/** The events of a CortexKG instance and what each carries. */
+export interface CortexKGEventMap {
+  /** After every change, this instance's own or (kind "remote") another tab's. */
+  change: CustomEvent<ChangeDetail>;
+  /** One engine log line. */
+  log: CustomEvent<{ message: string }>;
+  /** kg.storage changed. */
+  storage: CustomEvent<Storage>;
 }
 
 export class CortexKG extends EventTarget {
+  /** Boot a worker and create (or load) the engine. */
   static create(options?: CreateOptions): Promise<CortexKG>;
+  /** Throws NotInitializedError: only create() makes an engine. */
+  private constructor();
   readonly runtime: Runtime;
   readonly config: Config;
   readonly storage: Storage;
@@ -193,8 +227,10 @@ export class CortexKG extends EventTarget {
   deallocateConcept(conceptId: ConceptId): Promise<boolean>;
   allocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false; embeddings?: (Embedding | null)[] }): Promise<AllocationResult[]>;
   allocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true; embeddings?: (Embedding | null)[] }): Promise<ColumnarResult>;
+  allocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { embeddings?: (Embedding | null)[] }): Promise<AllocationResult[] | ColumnarResult>;
   deallocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false }): Promise<DeallocationResult[]>;
   deallocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true }): Promise<ColumnarResult>;
+  deallocateBatch(conceptIds: ConceptIds, options?: BatchOptions): Promise<DeallocationResult[] | ColumnarResult>;
   activateConcept(conceptId: ConceptId, strength?: number): Promise<number>;
   optimizeAllocations(): Promise<number>;
 
@@ -221,20 +257,26 @@ export class CortexKG extends EventTarget {
   getColumn(columnId: number): Promise<Column>;
   validate(): Promise<void>;
   /** The whole state as one versioned, checksummed file. */
-  exportState(): Promise<Uint8Array>;
+  exportState(): Promise<Uint8Array<ArrayBuffer>>;
   /** Validate an export file completely and replace the state atomically (StateError otherwise). */
   importState(bytes: Uint8Array | ArrayBuffer): Promise<Config>;
-  /** Replace the engine by a new, empty one (options default to the current ones). */
-  reset(options?: Partial<Omit<CreateOptions, "name" | "onProgress">>): Promise<Config>;
-  /** Write anything still buffered after a failed write. */
+  /** Replace the engine by a new, empty one (options default to the current ones; a
+   *  durability given applies to this instance from then on). */
+  reset(options?: Partial<Omit<CreateOptions, "name" | "onProgress" | "assetsURL">>): Promise<Config>;
+  /** Resolves once every change acknowledged so far is durable; retries a failed write.
+   *  Rejects with StorageError while acknowledged changes cannot be written. */
   flush(): Promise<void>;
   /** The database's stored values as they are, whatever its schema (for data that could
    *  not be loaded): {meta, snapshots, journal} for CortexKG's own. */
-  exportRawData(): Promise<Uint8Array>;
+  exportRawData(): Promise<Uint8Array<ArrayBuffer>>;
   getDiagnostics(): Promise<{ pythonObjects: number }>;
-  close(): void;
+  /** Stops the worker. Relaxed: after writing what was acknowledged (rejects with
+   *  StorageError when that fails). */
+  close(): Promise<void>;
 
-  addEventListener(type: "change", listener: (event: CustomEvent<ChangeDetail>) => void): void;
-  addEventListener(type: "log", listener: (event: CustomEvent<{ message: string }>) => void): void;
-  addEventListener(type: "storage", listener: (event: CustomEvent<Storage>) => void): void;
+  // EventTarget's own signatures come last: an override must accept everything they do.
+  addEventListener<K extends keyof CortexKGEventMap>(type: K, listener: ((this: CortexKG, event: CortexKGEventMap[K]) => void) | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof CortexKGEventMap>(type: K, listener: ((this: CortexKG, event: CortexKGEventMap[K]) => void) | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }

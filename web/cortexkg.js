@@ -5,13 +5,14 @@
 //
 // Each instance owns a dedicated module worker running the Python engine in Pyodide; the
 // main thread never runs Python. The state persists in IndexedDB under the engine's name:
-// a mutation resolves only once it is durable, and create() loads what is stored. Every
-// method returns a promise; many calls may be in flight at once. Calls issued in the same
-// task travel to the worker as one message, run in one Python call and are answered in
-// one message, each exactly as if it had been sent alone. kg.stats reads the counters
-// synchronously. Failures reject with the error classes exported below (errors.js),
-// carrying the engine's message. After every change the instance dispatches a "change"
-// event, and a "log" event per engine log line.
+// a mutation resolves only once it is durable (durability "strict", the default), or once
+// it is applied, its record committed within RELAXED_WINDOW_MS (durability "relaxed"; see
+// flush()); create() loads what is stored. Every method returns a promise; many calls may
+// be in flight at once. Calls issued in the same task travel to the worker as one message,
+// run in one Python call and are answered in one message, each exactly as if it had been
+// sent alone. kg.stats reads the counters synchronously. Failures reject with the error
+// classes exported below (errors.js), carrying the engine's message. After every change
+// the instance dispatches a "change" event, and a "log" event per engine log line.
 //
 // Why a hand-written protocol rather than comlink: the worker must map Python errors to
 // these classes, transfer typed arrays, coalesce calls and report per-call progress for
@@ -38,7 +39,9 @@ export const BOOT_TIMEOUT_MS = 120_000;
 /** The longest engine name: it names a database, a lock and a channel. */
 export const MAX_NAME_LENGTH = 256;
 
-/** Option names of create() and their defaults (those of the Python facade). */
+/** The options of create() that configure the engine, and their defaults (those of the
+ *  Python facade, and this instance's durability: "strict" or "relaxed"); create() also
+ *  takes onProgress and assetsURL. */
 export const DEFAULTS = Object.freeze({
   name: "default",
   columns: 1024,
@@ -48,7 +51,23 @@ export const DEFAULTS = Object.freeze({
   refractoryMs: 0,
   activationHalfLifeMs: 0,
   backend: "auto",
+  durability: "strict",
 });
+
+// This module's URL, out of the `new URL("...", import.meta.url)` form that bundlers
+// rewrite into an asset of their own: only the worker's URL is meant for them.
+const MODULE_URL = import.meta.url;
+
+// Only create() holds it: a CortexKG made without it would have no engine.
+const CREATE = Symbol("create");
+/** The durability options: "strict" acknowledges a mutation once its record is committed,
+ *  "relaxed" once it is applied (web/durable.js). */
+export const DURABILITIES = Object.freeze(["strict", "relaxed"]);
+
+/** Relaxed durability's bound: no mutation is acknowledged while a change acknowledged
+ *  more than this many ms earlier is not committed, so a crash loses at most the changes
+ *  acknowledged in this many ms before the last acknowledgment. */
+export const RELAXED_WINDOW_MS = 8;
 
 export class CortexKG extends EventTarget {
   #worker;
@@ -66,11 +85,15 @@ export class CortexKG extends EventTarget {
   #statsObject = null;
   #statsSequence = -1;
   #closed = false;
+  #closing = null; // close()'s promise
+  #onHide = null; // relaxed: writes what was acknowledged when the page is hidden or left
 
   /** Versions and platform facts: {pyodide, python, cortexkg, crossOriginIsolated, ...}. */
   runtime;
   /** The engine's configuration: {name, columns, strategy, dim, seed, refractoryMs,
-   * activationHalfLifeMs, backend}. */
+   * activationHalfLifeMs, backend, durability}. durability is this instance's ("strict" or
+   * "relaxed"), not stored with the engine: another instance may open the same engine in
+   * the other mode. */
   config;
   /**
    * Where the state lives: {mode: "writer" | "reader" | "failed", saved, error, restored,
@@ -84,33 +107,38 @@ export class CortexKG extends EventTarget {
   storage;
 
   /**
-   * Boot a worker and create an engine. onProgress(message) hears the boot steps.
+   * Boot a worker and create an engine. onProgress(message) hears the boot steps; the
+   * worker loads the runtime from assetsURL (default: this module's folder).
    * @returns {Promise<CortexKG>}
    */
   static async create(options = {}) {
-    const { onProgress, ...rest } = optionsOf(options, "create");
+    const { onProgress, assetsURL, ...rest } = optionsOf(options, "create");
     checkProgress(onProgress);
     const unknown = Object.keys(rest).filter((key) => !(key in DEFAULTS));
     if (unknown.length > 0) {
       throw new InvalidInputError(
         `Unknown option ${unknown.slice(0, 5).map(describe).join(", ")}${unknown.length > 5 ? " and more" : ""}: `
-        + `expected some of ${Object.keys(DEFAULTS).join(", ")}`,
+        + `expected some of ${[...Object.keys(DEFAULTS), "onProgress", "assetsURL"].join(", ")}`,
       );
     }
+    const assets = assetsFolder(assetsURL, MODULE_URL);
     const settings = { ...DEFAULTS, ...rest };
+    if (!DURABILITIES.includes(settings.durability)) {
+      throw new InvalidInputError(`Invalid durability ${describe(settings.durability)}: expected "strict" or "relaxed"`);
+    }
     if (typeof settings.name !== "string" || settings.name === "" || settings.name.length > MAX_NAME_LENGTH) {
       throw new InvalidInputError(
         `Invalid name ${describe(settings.name)}: expected a string of 1 to ${MAX_NAME_LENGTH} characters`);
     }
     let kg;
     try {
-      kg = new CortexKG(onProgress);
+      kg = new CortexKG(CREATE, onProgress);
     } catch (error) {
       // e.g. a SecurityError: this module was loaded from another origin than the page's
-      throw new BootError(`The engine's worker cannot start from ${new URL("./worker.js", import.meta.url)}: ${error?.name ?? "Error"}: ${error?.message}`);
+      throw new BootError(`The engine's worker cannot start from ${new URL("./worker.js", MODULE_URL)}: ${error?.name ?? "Error"}: ${error?.message}`);
     }
     try {
-      const { runtime, config, storage, stats } = await kg.#withTimeout(kg.#call("open", [settings]));
+      const { runtime, config, storage, stats } = await kg.#withTimeout(kg.#call("open", [settings, assets]));
       kg.#statsLayout = stats.layout;
       kg.#receiveStats(stats.update);
       if (stats.buffer !== null) {
@@ -122,6 +150,7 @@ export class CortexKG extends EventTarget {
       const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
         (key) => key !== "name" && key !== "backend" && rest[key] !== undefined && rest[key] !== config[key]);
       kg.storage = { ...storage, ignored };
+      kg.#flushWhenHidden();
       return kg;
     } catch (error) {
       kg.close();
@@ -129,8 +158,12 @@ export class CortexKG extends EventTarget {
     }
   }
 
-  /** @private Use CortexKG.create(). */
-  constructor(onBootProgress) {
+  /** @private Use CortexKG.create(); anything else throws NotInitializedError before a
+   *  worker starts. */
+  constructor(token, onBootProgress) {
+    if (token !== CREATE) {
+      throw new NotInitializedError("new CortexKG() makes no engine: use await CortexKG.create(options)");
+    }
     super();
     this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.addEventListener("message", ({ data }) => {
@@ -238,7 +271,11 @@ export class CortexKG extends EventTarget {
     return this.config;
   }
 
-  /** Write anything still buffered (after a failed write, say) to the database. */
+  /**
+   * Resolves once every change acknowledged so far is durable (relaxed durability: those
+   * of the last few ms may not be yet); after a failed write, retries it at once. Rejects
+   * with StorageError while acknowledged changes cannot be written (kg.storage.unsaved).
+   */
   async flush() { await this.#call("flush", []); }
 
   // --- queries ---
@@ -326,12 +363,43 @@ export class CortexKG extends EventTarget {
   /** Worker-side facts for tests and benchmarks: {pythonObjects}. */
   getDiagnostics() { return this.#call("getDiagnostics", []); }
 
-  /** Stop the worker; pending and later calls reject with NotInitializedError. */
+  /**
+   * Stop the worker; later calls reject with NotInitializedError. Strict: at once, and
+   * pending calls reject too. Relaxed: pending calls settle and what was acknowledged is
+   * written first; the promise rejects with StorageError when that write fails.
+   */
   close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#worker.terminate();
-    this.#failAll(new NotInitializedError("CortexKG is closed"));
+    if (this.#closing !== null) return this.#closing;
+    if (this.#onHide !== null) {
+      removeEventListener("pagehide", this.#onHide);
+      document.removeEventListener("visibilitychange", this.#onHide);
+    }
+    const stop = () => {
+      this.#worker.terminate();
+      this.#failAll(new NotInitializedError("CortexKG is closed"));
+    };
+    if (this.config?.durability === "relaxed") {
+      this.#closing = this.flush().finally(stop);
+      this.#closed = true;
+    } else {
+      this.#closed = true;
+      stop();
+      this.#closing = Promise.resolve();
+    }
+    return this.#closing;
+  }
+
+  // Relaxed changes are written at once when the page is hidden or left: the browser may
+  // end the worker soon after.
+  #flushWhenHidden() {
+    if (typeof document === "undefined") return; // in a worker of the app's own
+    this.#onHide = (event) => {
+      if (this.config.durability === "relaxed" && (event.type === "pagehide" || document.visibilityState === "hidden")) {
+        this.flush().catch(() => {}); // a failure shows in kg.storage
+      }
+    };
+    addEventListener("pagehide", this.#onHide);
+    document.addEventListener("visibilitychange", this.#onHide);
   }
 
   // --- protocol ---
@@ -359,9 +427,10 @@ export class CortexKG extends EventTarget {
   }
 
   #flushOutbox() {
+    // posted even once closed: a relaxed close() flushes first (a terminated worker
+    // ignores what is posted to it)
     const calls = this.#outbox;
     this.#outbox = [];
-    if (this.#closed) return;
     if (!this.#post(calls) && calls.length > 1) {
       // one call cannot be cloned (a function as an argument, say): post them one by one,
       // in order, so that only that call fails
@@ -444,6 +513,29 @@ export function checkIds(conceptIds) {
       `Invalid concept id ${index in conceptIds ? "undefined" : "undefined (a hole)"} at batch index ${index} `
       + `of ${conceptIds.length}: expected an integer in 0..${2 ** 32 - 1}`);
   }
+}
+
+/**
+ * The folder of the runtime assets (site.json, vendor/, ...) as an absolute URL string:
+ * value (a string or URL, relative to the page or worker) or, when undefined, the folder
+ * of moduleURL. Throws InvalidInputError for anything that is not a folder URL ending in "/".
+ */
+export function assetsFolder(value, moduleURL) {
+  if (value === undefined) return new URL("./", moduleURL).href;
+  let url = null;
+  if (typeof value === "string" || value instanceof URL) {
+    try {
+      url = new URL(value, globalThis.document?.baseURI ?? globalThis.location?.href);
+    } catch {
+      // reported below, with what was expected
+    }
+  }
+  if (url === null || !["http:", "https:"].includes(url.protocol) || !url.pathname.endsWith("/")
+      || url.search !== "" || url.hash !== "") {
+    throw new InvalidInputError(
+      `Invalid assetsURL ${describe(value)}: expected the URL of the folder that serves site.json, ending in "/" (e.g. "/cortexkg/")`);
+  }
+  return url.href;
 }
 
 // A call's options: an object, or undefined (and, but for reset, which destroys the state,

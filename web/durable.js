@@ -1,13 +1,26 @@
 // One engine made durable: the Python session (cortexkg.session.Session) plus its
 // IndexedDB database, inside the worker.
 //
-// - A mutation is acknowledged only once its journal record is committed (strict
-//   durability). Records of calls that arrive while a transaction is in flight share the
-//   next transaction (group commit), so pipelined calls do not pay one commit each.
-// - A write that fails (quota, I/O) acknowledges nothing: every mutation whose record was
-//   in it or queued behind it rejects with StorageError, and the engine is rolled back to
-//   the state in the database. Until a write succeeds again (retried in the background)
-//   mutations are refused with StorageError; reads keep working.
+// - Strict durability (the default): a mutation is acknowledged only once its journal
+//   record is committed. Records of calls that arrive while a transaction is in flight
+//   share the next transaction (group commit), so pipelined calls do not pay one commit
+//   each.
+// - Relaxed durability: a mutation is acknowledged once the engine has applied it; its
+//   record is written within RELAXED_DELAY_MS, together with every record acknowledged
+//   meanwhile (one transaction). The bound: no mutation is acknowledged while a change
+//   acknowledged more than RELAXED_WINDOW_MS earlier is not yet committed (it waits for
+//   that commit instead), so a crash loses at most the changes acknowledged in the
+//   RELAXED_WINDOW_MS before the last acknowledgment. Records are committed in order and
+//   each call is one record, so what survives is always an exact prefix of them.
+// - The durability is the opening tab's choice, not the stored engine's: both write the
+//   same records, so a database written in one mode opens in the other.
+// - A write that fails (quota, I/O), strict: it acknowledged nothing, so every mutation
+//   whose record was in it or queued behind it rejects with StorageError, and the engine
+//   is rolled back to the state in the database. Relaxed: the changes were acknowledged
+//   already, so they stay applied and queued, storage says so (saved false, unsaved: how
+//   many), and the write is retried. In both modes, until a write succeeds again
+//   (retried in the background, or at flush) mutations are refused with StorageError;
+//   reads keep working.
 // - After an optimize that moved anything, and when the journal grows past
 //   COMPACT_AFTER records or on idle, a snapshot replaces the journal (compaction, one
 //   transaction). Compaction is background work: if it fails, calls go on and the failure
@@ -19,6 +32,7 @@
 //   engine opens "failed" and offers the raw data for export and an explicit reset, which
 //   only the lock holder can make; the other tabs follow the state it stores.
 
+import { DURABILITIES, RELAXED_WINDOW_MS } from "./cortexkg.js";
 import { databaseName, dumpDatabase, openDatabase, StoredStateError } from "./persistence.js";
 import { progressMessage } from "./protocol.js";
 import { rawJson } from "./raw-json.js";
@@ -27,6 +41,9 @@ import { describeWriteError, messageOf, TypedError } from "./worker-errors.js";
 const COMPACT_AFTER = 10_000; // journal records
 const IDLE_COMPACT_MS = 5_000;
 const RETRY_MS = 1_000;
+// How long a relaxed record waits for others to share its transaction: the writes cost the
+// worker's thread about 0.3 ms each, and the commit must fit in the rest of the window.
+const RELAXED_DELAY_MS = 2;
 // How long reset() waits for other tabs to close a database it must delete.
 const DELETE_WAIT_MS = 30_000;
 
@@ -43,6 +60,19 @@ function blobOf(bytes) {
   }
 }
 
+/** A durability option as given ("strict" when undefined); InvalidInputError otherwise. */
+export function durabilityOf(value) {
+  if (value === undefined) return "strict";
+  if (!DURABILITIES.includes(value)) {
+    const text = typeof value === "string" ? JSON.stringify(value.slice(0, 80))
+      : value !== null && typeof value === "object" ? `a ${value.constructor?.name ?? "null-prototype"} object` : String(value);
+    throw new TypedError("InvalidInputError", `Invalid durability ${text}: expected "strict" or "relaxed"`);
+  }
+  return value;
+}
+
+const ignore = () => {};
+
 /** A Python result as JavaScript data; the proxy it came in is destroyed. */
 function py(result) {
   if (result?.toJs === undefined) return result;
@@ -55,6 +85,8 @@ function py(result) {
 
 export class DurableSession {
   #session;
+  #durability;
+  #config = null; // the engine's options, as stored (durability is not among them)
   #db = null;
   #channel = null;
   #releaseLock = null; // set while this tab holds the writer lock
@@ -63,6 +95,9 @@ export class DurableSession {
   #queue = []; // {records, snapshot, resolve, reject}
   #writing = null; // the drain in flight
   #lastWritten = 0; // the last seq known to be in the database
+  #unwritten = []; // relaxed: {seq, at} of acknowledged records not yet committed, oldest first
+  #waiters = []; // relaxed: {seq, resolve} of acknowledgments waiting for seq's commit
+  #writeTimer = 0;
   #retryTimer = 0;
   #idleTimer = 0;
   #closed = false;
@@ -74,17 +109,25 @@ export class DurableSession {
    */
   gate = null;
 
-  /** storage = {mode: "writer" | "reader" | "failed", saved, error, restored, snapshot} */
-  storage = { mode: "failed", saved: false, error: null, restored: null, snapshot: null };
+  /** storage = {mode: "writer" | "reader" | "failed", saved, error, restored, snapshot,
+   *  unsaved}; unsaved: acknowledged (relaxed) changes held in memory while writes fail */
+  storage = { mode: "failed", saved: false, error: null, restored: null, snapshot: null, unsaved: 0 };
 
-  constructor(session, name, notify) {
+  constructor(session, name, durability, notify) {
     this.#session = session;
     this.name = name;
+    this.#durability = durability;
     this.#notify = notify; // (event) -> posted to the page
   }
 
+  /** The configuration as the page sees it: the engine's options and this tab's durability. */
+  get config() {
+    return { ...this.#config, durability: this.#durability };
+  }
+
   /** Create the session, take the writer lock if free, recover the stored state. */
-  static async open(pyodide, options, notify) {
+  static async open(pyodide, { durability, ...options }, notify) {
+    durability = durabilityOf(durability);
     const { Session } = pyodide.pyimport("cortexkg.session");
     let session;
     try {
@@ -92,7 +135,7 @@ export class DurableSession {
     } finally {
       Session.destroy();
     }
-    const durable = new DurableSession(session, options.name, notify);
+    const durable = new DurableSession(session, options.name, durability, notify);
     await durable.#open();
     return durable;
   }
@@ -102,7 +145,7 @@ export class DurableSession {
   }
 
   async #open() {
-    this.config = py(await this.#session.open());
+    this.#config = py(await this.#session.open());
     await this.#tryLock();
     this.#channel = new BroadcastChannel(databaseName(this.name));
     this.#channel.onmessage = ({ data }) => {
@@ -114,7 +157,7 @@ export class DurableSession {
       const stored = await this.#loadStored();
       if (stored !== null) {
         restored = { ...this.#recover(stored), ms: performance.now() - started };
-        this.config = py(this.#session.describe());
+        this.#config = py(this.#session.describe());
       }
       // the writer creates the database, or upgrades data just accepted; a reader reads
       if (this.#holdsLock) this.#db = await this.#openDatabase();
@@ -129,7 +172,7 @@ export class DurableSession {
       return;
     }
     this.storage = {
-      mode: this.#holdsLock ? "writer" : "reader", saved: true, error: null, restored, snapshot: null,
+      mode: this.#holdsLock ? "writer" : "reader", saved: true, error: null, restored, snapshot: null, unsaved: 0,
     };
     if (!this.#holdsLock) {
       this.#session.read_only = this.#readerReason();
@@ -162,7 +205,7 @@ export class DurableSession {
 
   async #openDatabase() {
     const db = await openDatabase(this.name, { onVersionChange: () => this.#versionChanged() });
-    db.config = this.config; // the engine options recorded with every write
+    db.config = this.#config; // the engine options recorded with every write
     return db;
   }
 
@@ -261,10 +304,12 @@ export class DurableSession {
    * Run a group of API calls [[method, id, args], ...] in one Python call, each as if it
    * came alone. Returns {answers, mutations, acknowledged, stats}: answers (one per call)
    * are ready at once; mutations are the indices of the calls whose records were
-   * written; acknowledged (null when there are none) resolves once all their records are
-   * committed, in one transaction, and rejects with StorageError when they cannot be
-   * made durable (the engine is then rolled back, and their answers must not be given);
-   * stats: the counters when they changed (Session.stats_update), else null.
+   * written; acknowledged is null when the answers may be given now (no mutation; relaxed
+   * mutations), else a promise: it resolves when they may be given (strict: the group's
+   * records, committed in one transaction, are durable; relaxed: older changes are) and
+   * rejects with StorageError when the changes cannot be made durable (strict: the engine
+   * is then rolled back, and the mutations' answers must not be given); stats: the
+   * counters when they changed (Session.stats_update), else null.
    */
   callMany(calls) {
     const { answers, records, mutations, compact, stats } = py(this.#session.call_many(calls));
@@ -273,7 +318,9 @@ export class DurableSession {
     this.#sinceSnapshot += records.length;
     const snapshot = compact || this.#sinceSnapshot >= COMPACT_AFTER ? this.#snapshot() : null;
     this.#scheduleIdleCompaction();
-    return { answers, mutations, acknowledged: this.#commit(records, snapshot), stats: stats ?? null };
+    const acknowledged = this.#durability === "strict"
+      ? this.#commit(records, snapshot) : this.#commitRelaxed(records, snapshot);
+    return { answers, mutations, acknowledged, stats: stats ?? null };
   }
 
   /** The counters when they changed since last published (Session.stats_update), else null. */
@@ -284,6 +331,42 @@ export class DurableSession {
   /** The keys of the counters, {numbers, others} (Session.stats_layout). */
   statsLayout() {
     return py(this.#session.stats_layout());
+  }
+
+  // Queue the records for a transaction RELAXED_DELAY_MS from now (shared with the records
+  // acknowledged meanwhile); acknowledge at once, unless a change acknowledged more than
+  // RELAXED_WINDOW_MS ago is still not committed: then once it is.
+  #commitRelaxed(records, snapshot) {
+    const now = performance.now();
+    this.#queue.push({ records, snapshot, resolve: ignore, reject: ignore });
+    for (const record of records) this.#unwritten.push({ seq: record.seq, at: now });
+    if (this.#writeTimer === 0 && this.#writing === null) {
+      this.#writeTimer = setTimeout(() => {
+        this.#writeTimer = 0;
+        this.#kick();
+      }, RELAXED_DELAY_MS);
+    }
+    const since = now - RELAXED_WINDOW_MS;
+    if (this.#unwritten[0].at >= since) return null;
+    // the newest overdue record: waiting for it waits for all older ones (commits are in
+    // order), and later acknowledgments wait at least as long, so answers stay in order
+    let seq = 0;
+    for (const entry of this.#unwritten) {
+      if (entry.at >= since) break;
+      seq = entry.seq;
+    }
+    return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
+  }
+
+  // Records up to seq are committed: they leave the unwritten list, and acknowledgments
+  // that waited for them are given.
+  #committed(seq) {
+    let written = 0;
+    while (written < this.#unwritten.length && this.#unwritten[written].seq <= seq) written += 1;
+    if (written > 0) this.#unwritten.splice(0, written);
+    let ready = 0;
+    while (ready < this.#waiters.length && this.#waiters[ready].seq <= seq) ready += 1;
+    for (const waiter of this.#waiters.splice(0, ready)) waiter.resolve();
   }
 
   // A snapshot superseding the journal, or null when taking it failed (then the journal
@@ -307,7 +390,7 @@ export class DurableSession {
       if (this.#sinceSnapshot === 0 || this.storage.mode !== "writer" || !this.storage.saved) return;
       const snapshot = this.#snapshot();
       // nothing waits for this write: a failure is reported through storage
-      if (snapshot !== null) this.#commit([], snapshot).catch(() => {});
+      if (snapshot !== null) this.#commit([], snapshot).catch(ignore);
     }, IDLE_COMPACT_MS);
   }
 
@@ -345,11 +428,47 @@ export class DurableSession {
           this.#setStorage({ snapshot: { seq: snapshot.seq, bytes: snapshot.bytes.size, ms } });
         }
       } catch (error) {
-        await this.#writeFailed(error, [...batch, ...this.#queue.splice(0)]);
+        if (this.#durability === "relaxed") this.#holdUnwritten(error, batch);
+        else await this.#writeFailed(error, [...batch, ...this.#queue.splice(0)]);
         return;
       }
+      this.#committed(lastSeq);
       for (const entry of batch) entry.resolve();
+      if (this.storage.unsaved > 0) this.#heldWritten();
     }
+  }
+
+  // Relaxed: the failed transaction's changes were acknowledged when they were applied.
+  // They stay applied and queued (first), the write is retried, and until it succeeds
+  // mutations are refused and storage says how many acknowledged changes a crash would
+  // lose. Acknowledgments waiting for older commits are given: the outage is reported.
+  // Compaction is optional: only the records are retried (a snapshot may be what no
+  // longer fits); with none held, the retry probes the store as strict does.
+  #holdUnwritten(error, batch) {
+    const held = [];
+    for (const entry of batch) {
+      if (entry.records.length > 0) held.push({ ...entry, snapshot: null });
+      else entry.reject(new TypedError("StorageError", `Compacting the journal failed: ${describeWriteError(error)}`));
+    }
+    this.#sinceSnapshot = Math.max(this.#sinceSnapshot, this.#unwritten.length);
+    this.#queue.unshift(...held);
+    const cause = describeWriteError(error);
+    this.#session.write_error = `Changes cannot be saved now: ${cause}`;
+    this.#setStorage({ saved: false, error: cause, unsaved: this.#unwritten.length });
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    this.#scheduleRetry();
+  }
+
+  // A write of held changes succeeded: fewer are unsaved, or none, and mutations are
+  // accepted again.
+  #heldWritten() {
+    if (this.#queue.length > 0 || this.#unwritten.length > 0) {
+      this.#setStorage({ unsaved: this.#unwritten.length });
+      return;
+    }
+    this.#session.write_error = undefined; // None
+    clearTimeout(this.#retryTimer);
+    this.#setStorage({ saved: true, error: null, unsaved: 0 });
   }
 
   // Nothing of the failed transaction was written, so nothing in it or behind it is
@@ -367,7 +486,7 @@ export class DurableSession {
       if (stored !== null) {
         this.#recover(stored);
       } else {
-        py(this.#session.prepare_replace("reset", this.config));
+        py(this.#session.prepare_replace("reset", this.#config));
         py(this.#session.commit_replace());
         this.#lastSeq = this.#lastWritten = 0;
         this.#sinceSnapshot = 0;
@@ -387,9 +506,15 @@ export class DurableSession {
     this.#retryTimer = setTimeout(() => this.#probe(), RETRY_MS);
   }
 
-  // A write that changes nothing but the meta record: does the store take writes again?
+  // Relaxed: write the held changes again. Strict: a write that changes nothing but the
+  // meta record: does the store take writes again?
   async #probe() {
     if (this.#closed || this.storage.saved || this.#db === null || this.storage.mode !== "writer") return;
+    if (this.#queue.length > 0) {
+      this.#kick();
+      await this.#writing; // a failure schedules the next retry
+      return;
+    }
     try {
       await this.#db.write({ records: [], snapshot: null, lastSeq: this.#lastWritten });
     } catch (error) {
@@ -401,26 +526,44 @@ export class DurableSession {
     this.#setStorage({ saved: true, error: null });
   }
 
-  /** Resolve once everything acknowledged is written; retries a failed store at once. */
+  /** Resolve once everything acknowledged is written; retries a failed store at once.
+   *  Rejects with StorageError while acknowledged (relaxed) changes cannot be written. */
   async flush() {
+    clearTimeout(this.#writeTimer);
+    this.#writeTimer = 0;
     if (!this.storage.saved) {
       clearTimeout(this.#retryTimer);
       await this.#probe();
+    } else {
+      this.#kick();
+      await this.#writing;
     }
-    this.#kick();
-    await this.#writing;
+    if (this.#unwritten.length > 0) {
+      throw new TypedError("StorageError", `${this.#unwritten.length} acknowledged `
+        + `change${this.#unwritten.length === 1 ? " is" : "s are"} not saved: ${this.storage.error ?? "the write failed"}`);
+    }
   }
 
-  /** Replace the whole state by an import or a new engine, stored atomically first. */
+  /** Replace the whole state by an import or a new engine, stored atomically first; a
+   *  reset's options may also change this tab's durability. */
   async replace(kind, payload) {
+    let durability = this.#durability;
+    if (kind === "reset" && payload?.constructor === Object) {
+      const { durability: asked, ...options } = payload;
+      if (asked !== undefined) durability = durabilityOf(asked);
+      payload = options;
+    }
     if (this.storage.mode === "reader") throw new TypedError("StateError", this.#session.read_only);
     if (!this.#holdsLock) {
       throw new TypedError("StateError",
         `Another tab holds "${this.name}" for writing: only it can ${kind === "reset" ? "reset" : "import into"} `
         + "the engine; this tab follows the state it stores.");
     }
-    if (this.storage.mode === "writer") await this.flush();
+    // relaxed changes that cannot be written now are replaced too, if the new state can be
+    if (this.storage.mode === "writer") await this.flush().catch(ignore);
     const bytes = blobOf(this.#session.prepare_replace(kind, payload));
+    clearTimeout(this.#retryTimer); // no retried write between this one and its outcome
+    clearTimeout(this.#idleTimer); // a compaction would snapshot the state being replaced
     if (this.#db === null) {
       // an explicit reset of a database this version cannot even open (newer schema)
       await this.#deleteDatabase();
@@ -431,19 +574,21 @@ export class DurableSession {
     try {
       await this.#db.replace({ seq, bytes });
     } catch (error) {
+      if (!this.storage.saved) this.#scheduleRetry();
       throw new TypedError("StorageError", `The ${kind} was not saved: ${describeWriteError(error)}`);
     }
+    for (const entry of this.#queue.splice(0)) entry.resolve(); // superseded
+    this.#committed(this.#lastSeq);
     this.#lastSeq = this.#lastWritten = seq;
     this.#sinceSnapshot = 0;
     this.#channel.postMessage({ type: "replaced" });
-    const config = py(this.#session.commit_replace());
-    this.config = config;
-    this.#db.config = config;
+    this.#config = py(this.#session.commit_replace());
+    this.#db.config = this.#config;
+    this.#durability = durability;
     this.#session.read_only = undefined; // None (null would arrive as jsnull)
     this.#session.write_error = undefined;
-    clearTimeout(this.#retryTimer);
-    this.#setStorage({ mode: "writer", saved: true, error: null });
-    return config;
+    this.#setStorage({ mode: "writer", saved: true, error: null, unsaved: 0 });
+    return this.config;
   }
 
   // deleteDatabase waits while another tab keeps a connection open (one that does not
@@ -482,6 +627,7 @@ export class DurableSession {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#writeTimer);
     this.#channel?.close();
     this.#db?.close();
     this.#unlock();

@@ -35,6 +35,10 @@ export interface EngineOptions {
 export interface LoadOptions {
   /** Hears each boot step of the first loadEngine() in this thread. */
   onProgress?: (message: string) => void;
+  /** The folder that serves the runtime assets (site.json, vendor/, wheels/, kernel/), as a
+   *  URL ending in "/", absolute or relative to this thread's location; default: the folder
+   *  of this module (engine.js). The first loadEngine() in a thread boots from it. */
+  assetsURL?: string | URL;
 }
 
 /**
@@ -54,8 +58,10 @@ export declare class AllocationEngine {
   deallocateConcept(conceptId: ConceptId): boolean;
   allocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false; embeddings?: (Embedding | null)[] }): AllocationResult[];
   allocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true; embeddings?: (Embedding | null)[] }): ColumnarResult;
+  allocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { embeddings?: (Embedding | null)[] }): AllocationResult[] | ColumnarResult;
   deallocateBatch(conceptIds: ConceptIds, options?: BatchOptions & { columnar?: false }): DeallocationResult[];
   deallocateBatch(conceptIds: ConceptIds, options: BatchOptions & { columnar: true }): ColumnarResult;
+  deallocateBatch(conceptIds: ConceptIds, options?: BatchOptions): DeallocationResult[] | ColumnarResult;
   activateConcept(conceptId: ConceptId, strength?: number): number;
   optimizeAllocations(): number;
 
@@ -74,7 +80,7 @@ export declare class AllocationEngine {
   getColumn(columnId: number): Column;
   validate(): void;
   /** The whole state as one versioned, checksummed file (the async API's format). */
-  exportState(): Uint8Array;
+  exportState(): Uint8Array<ArrayBuffer>;
   /** Free the Python engine; later calls throw NotInitializedError. */
   destroy(): void;
 }

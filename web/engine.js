@@ -18,10 +18,10 @@
 // its recorded allocation time runs from the JavaScript call to the allocation. Other arguments go
 // through cortexkg._sync_engine, which converts them as the worker's session does.
 import { boot } from "./boot.js";
-import { checkIds } from "./cortexkg.js";
+import { assetsFolder, checkIds } from "./cortexkg.js";
 import { BootError, CortexKGError, errorOf, InvalidInputError, NotInitializedError } from "./errors.js";
 
-const LOAD_OPTIONS = ["onProgress"];
+const LOAD_OPTIONS = ["onProgress", "assetsURL"];
 // The Python host clock in this thread is timeOrigin + performance.now() (cortexkg/host.py)
 const ORIGIN = performance.timeOrigin;
 const TO_JS = { dict_converter: Object.fromEntries, create_pyproxies: false };
@@ -30,7 +30,8 @@ let loading = null; // this thread's boot, shared by every loadEngine()
 
 /**
  * Boot Python in this thread (once) and resolve to {AllocationEngine, runtime}.
- * Options: {onProgress(message)}, which hears each boot step of the first call.
+ * Options of the first call: onProgress(message), which hears each boot step, and
+ * assetsURL, the folder of the runtime assets (default: this module's folder).
  * Rejects with BootError when the runtime cannot start (a later call tries again).
  */
 export function loadEngine(options = {}) {
@@ -39,17 +40,23 @@ export function loadEngine(options = {}) {
     return Promise.reject(new InvalidInputError(
       `Unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")}: expected some of ${LOAD_OPTIONS.join(", ")}`));
   }
+  let assets;
+  try {
+    assets = assetsFolder(options?.assetsURL, import.meta.url);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (loading === null) {
-    loading = load(options?.onProgress ?? (() => {}));
+    loading = load(options?.onProgress ?? (() => {}), assets);
     loading.catch(() => { loading = null; });
   }
   return loading;
 }
 
-async function load(onProgress) {
+async function load(onProgress, assets) {
   let pyodide, runtime;
   try {
-    ({ pyodide, runtime } = await boot(onProgress));
+    ({ pyodide, runtime } = await boot(onProgress, assets));
   } catch (error) {
     throw new BootError(`The Python runtime could not start: ${error?.message ?? error}`);
   }

@@ -95,6 +95,7 @@ function refreshParts(kg) {
       showConfig(kg, {
         name: kg.config.name, columns: engineStats.column_count, strategy: engineStats.strategy,
         dim: engineStats.dim, seed: engineStats.seed, refractoryMs: engineStats.refractory_ms,
+        durability: kg.config.durability,
       });
       // Refractory columns become available with time, not through a call, so no event
       // says so: look again once their time may be up.
@@ -159,7 +160,7 @@ async function attach(kg, requested) {
 // engine's own figures (config). Shown again only when it differs, so the form keeps
 // what the user is typing into it.
 function showConfig(kg, config = kg.config) {
-  const fields = ["name", "columns", "strategy", "dim", "seed", "refractoryMs"];
+  const fields = ["name", "columns", "strategy", "dim", "seed", "refractoryMs", "durability"];
   const key = JSON.stringify(fields.map((field) => config[field]));
   if (config !== kg.config && key === session.shownConfig) return;
   session.shownConfig = key;

@@ -8,7 +8,8 @@
 // groups already run. A command (open, replace, flush, dump) finishes before the next call
 // starts. Every call gets exactly one answer, whatever fails while handling or answering it.
 //
-// Calls: {method: "open", args: [options]}   boot, create the engine; resolves to Opened
+// Calls: {method: "open", args: [options, assetsURL]}   boot, create the engine; resolves
+//                                            to Opened
 //        {method: "replace", args: [kind, payload]}   import or reset
 //        {method: "flush" | "dump", args: []}
 //        {method, args}                      an API call, run by the Python session
@@ -19,9 +20,10 @@ import {
 } from "./protocol.js";
 import { messageOf, TypedError } from "./worker-errors.js";
 
-const booting = boot((message) => postMessage({ type: "boot", message }));
-booting.catch(() => {}); // handled when "open" awaits it; not an unhandled rejection before
-// Imported here, not above, so that booting starts before its module graph has loaded.
+// Booting waits for "open", which names the assets' folder: a bundler may have moved this
+// worker away from them. The page posts "open" at once, so little time is lost.
+let booting = null;
+// Imported here, not above, so that the page's "open" is read before its module graph has loaded.
 const durableModule = import("./durable.js");
 durableModule.catch(() => {});
 let durable = null;
@@ -93,7 +95,7 @@ async function runGroup({ group, calls }) {
 
 // A call that is not an API call, or any call before the engine opened.
 async function command([, method, args]) {
-  if (method === "open") return success(await open(args[0]));
+  if (method === "open") return success(await open(args[0], args[1]));
   if (durable === null) return { ok: false, error: { type: "NotInitializedError", message: "CortexKG not initialized" } };
   if (durable.gate !== null) await durable.gate;
   const value = await commands[method](...args);
@@ -130,8 +132,9 @@ function reply(group, answers, stats) {
   }
 }
 
-async function open(options) {
+async function open(options, assetsURL) {
   if (durable !== null) throw new TypedError("StateError", "Already initialized");
+  booting ??= boot((message) => postMessage({ type: "boot", message }), assetsURL);
   let pyodide, runtime, DurableSession;
   try {
     [{ pyodide, runtime }, { DurableSession }] = await Promise.all([booting, durableModule]);

@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
 
 ROOT = Path(__file__).resolve().parents[2]
-PYODIDE_VERSION = json.loads((ROOT / "package.json").read_text())["dependencies"]["pyodide"]
+PYODIDE_VERSION = json.loads((ROOT / "package.json").read_text())["devDependencies"]["pyodide"]
 RUNTIME_PATH = f"vendor/pyodide-{PYODIDE_VERSION}/"  # where build_site.py puts the runtime
 
 # Quiet, reproducible runs: no background traffic to Google, no GPU on headless machines.

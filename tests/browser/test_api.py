@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from harness import Server
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = pytest.mark.browser
 
@@ -144,7 +144,8 @@ def test_activate_optimize_and_queries(api_page: Page) -> None:
                             "usage": 0, "confidence": None, "timestamp": None, "field": []}
     assert out["stateTypes"] == {"state": "Uint8Array", "concept": "Uint32Array",
                                  "activation": "Float32Array", "usage": "Uint32Array",
-                                 "confidence": "Float32Array"}
+                                 "confidence": "Float32Array", "allocatedAt": "Float64Array",
+                                 "activatedMs": "Float32Array", "refractoryLeftMs": "Float32Array"}
     assert out["state"] == [1, 1, 0, 0, 0, 0, 0, 0]
     assert out["valid"] is None
 
@@ -323,3 +324,30 @@ def test_activation_decays_with_a_half_life_and_the_half_life_is_stored(api_page
     assert states["allocatedAt"] <= before - 99 and states["activatedMs"] >= 99, (states, before)
     assert 0.5 <= states["activation"] < 0.5 + 1 / 32
     assert reopened == [20, states["activatedMs"]]
+
+
+def test_create_and_load_engine_boot_from_assets_url_and_refuse_what_is_no_folder(
+    context: BrowserContext, server: Server
+) -> None:
+    context.expected_errors += ["404"]  # the browser reports the missing site.json
+    page = context.new_page()
+    page.goto(server.url + "api.html")
+    out = page.evaluate("""async () => {
+        const api = await import('./cortexkg.js');
+        const {loadEngine} = await import('./engine.js');
+        const outcome = (promise) => promise.then(() => 'resolved', (e) => `${e.name}: ${e.message}`);
+        const bad = [5, 'cortexkg', '/cortexkg/site.json', '/cortexkg/?v=1', 'data:text/plain,x/'];
+        return {
+            create: await Promise.all(bad.map((assetsURL) => outcome(api.CortexKG.create({name: 'assets', assetsURL})))),
+            load: await Promise.all(bad.map((assetsURL) => outcome(loadEngine({assetsURL})))),
+            createMissing: await outcome(api.CortexKG.create({name: 'assets', assetsURL: 'missing/'})),
+            loadMissing: await outcome(loadEngine({assetsURL: new URL('/missing/', location.href)})),
+        };
+    }""")
+    for message in out["create"] + out["load"]:
+        assert message.startswith("InvalidInputError: Invalid assetsURL "), message
+    assert [message.split(":")[1] for message in out["create"][:2]] == [" Invalid assetsURL 5", ' Invalid assetsURL "cortexkg"']
+    # relative to the page, and the worker (or this thread) fetched exactly there
+    missing = f"{server.url}missing/site.json answered 404"
+    assert out["createMissing"].startswith("BootError: ") and missing in out["createMissing"]
+    assert out["loadMissing"].startswith("BootError: ") and missing in out["loadMissing"]

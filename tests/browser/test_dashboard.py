@@ -365,6 +365,7 @@ def test_new_engine_after_confirmation_replaces_the_engine_and_the_url(app: App)
     by_id(page, "columns-input").fill("4096")
     by_id(page, "strategy-select").select_option("affinity")
     by_id(page, "dim-input").fill("8")
+    by_id(page, "durability-select").select_option("relaxed")
     messages = accept_next_dialog(page)
     by_id(page, "reset-button").click()
     wait_stat(page, "columns", 4096)
@@ -373,14 +374,17 @@ def test_new_engine_after_confirmation_replaces_the_engine_and_the_url(app: App)
     wait_stat(page, "allocated", 0)
     wait_grid(page, 0)
     assert page.get_by_test_id("column-grid").get_attribute("data-columns") == "4096"
-    assert api(page, "[kg.config.columns, kg.config.strategy, kg.config.dim]") == [4096, "affinity", 8]
+    assert api(page, "[kg.config.columns, kg.config.strategy, kg.config.dim, kg.config.durability]") \
+        == [4096, "affinity", 8, "relaxed"]
     # The same API instance, reset in place (kg.reset), so scripts holding it keep working.
     assert page.evaluate("(old) => old === window.cortexkg", old_engine)
     expect(by_id(page, "event-log")).to_contain_text("New engine: 4,096 columns, affinity")
     expect(by_id(page, "status-engine")).to_contain_text("4,096 columns · affinity · dim 8")
+    expect(by_id(page, "status-engine")).to_contain_text("relaxed durability")
     query = dict(pair.split("=") for pair in page.url.split("?", 1)[1].split("&"))
     assert query == {"name": "default", "columns": "4096", "strategy": "affinity", "dim": "8",
-                          "seed": "0", "refractoryMs": "0", "backend": "auto"}
+                          "seed": "0", "refractoryMs": "0", "activationHalfLifeMs": "0", "backend": "auto",
+                     "durability": "relaxed"}
     expect(by_id(page, "allocations-table").locator("tbody tr")).to_have_count(0)
 
     # The new engine is driven by the controls just like the first one.
@@ -388,7 +392,9 @@ def test_new_engine_after_confirmation_replaces_the_engine_and_the_url(app: App)
     wait_stat(page, "allocated", 1)
     # And the URL opens the same kind of engine again.
     app.load(page.reload)
-    assert api(page, "[kg.config.columns, kg.config.strategy, kg.config.dim]") == [4096, "affinity", 8]
+    assert api(page, "[kg.config.columns, kg.config.strategy, kg.config.dim, kg.config.durability]") \
+        == [4096, "affinity", 8, "relaxed"]
+    expect(by_id(page, "durability-select")).to_have_value("relaxed")
 
 
 def test_new_engine_cancelled_keeps_the_engine(app: App) -> None:

@@ -44,6 +44,7 @@ export class Controls {
       seed: byId("seed-input"),
       refractory: byId("refractory-input"),
       backend: byId("backend-select"),
+      durability: byId("durability-select"),
     };
     // The fieldsets that change the engine's state, and the one that replaces the engine.
     this.mutating = ["concept-fieldset", "batch-fieldset", "layout-fieldset"].map(byId);
@@ -82,6 +83,7 @@ export class Controls {
     el.seed.value = String(config.seed);
     el.refractory.value = String(config.refractoryMs);
     el.backend.value = config.backend;
+    el.durability.value = config.durability;
     // A backend the select does not list (a future one, or a typo in the URL) still shows.
     if (el.backend.value !== config.backend) {
       const option = new Option(config.backend, config.backend);
@@ -249,6 +251,7 @@ export class Controls {
       seed: Number.isNaN(number(el.seed)) ? 0 : number(el.seed),
       refractoryMs: Number.isNaN(number(el.refractory)) ? 0 : number(el.refractory),
       backend: el.backend.value,
+      durability: el.durability.value,
     };
     const question = ask?.(config) ??
       `Replace the engine with a new one of ${formatCount(config.columns)} columns ` +

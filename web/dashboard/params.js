@@ -1,10 +1,10 @@
 // The engine's configuration in the page's URL: ?name=&columns=&strategy=&dim=&seed=
-// &refractoryMs=&backend=. Missing ones take the facade's defaults. Numbers are passed
+// &refractoryMs=&backend=&durability=. Missing ones take the facade's defaults. Numbers are passed
 // as numbers; anything else is passed as typed, so the engine's error names it.
 
 import { DEFAULTS } from "../cortexkg.js";
 
-const NUMERIC = new Set(["columns", "dim", "seed", "refractoryMs"]);
+const NUMERIC = new Set(["columns", "dim", "seed", "refractoryMs", "activationHalfLifeMs"]);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /** {config, ignored}: the configuration search asks for, and parameters it does not know. */

@@ -75,6 +75,7 @@ export class StatusPanel {
     if (config.dim) parts.push(`dim ${config.dim}`);
     parts.push(`seed ${config.seed}`);
     if (config.refractoryMs) parts.push(`refractory ${config.refractoryMs} ms`);
+    if (config.durability === "relaxed") parts.push("relaxed durability");
     this.fields.engine.textContent = parts.join(" · ");
   }
 
