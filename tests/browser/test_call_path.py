@@ -67,7 +67,9 @@ RUN_JS = """async ([name, together]) => {
         for (const [m, a] of calls) results.push(await settle(kg[m](...a)));
     }
     const traffic = {posted: window.traffic.posted - before.posted, answered: window.traffic.answered - before.answered};
-    const state = [timeless(await kg.getAllocationHistory()), Object.values(await kg.getColumnStates()).map((a) => Array.from(a))];
+    const columns = Object.entries(await kg.getColumnStates())
+        .filter(([field]) => !['allocatedAt', 'activatedMs', 'refractoryLeftMs'].includes(field)); // clock readings
+    const state = [timeless(await kg.getAllocationHistory()), columns.map(([field, a]) => [field, Array.from(a)])];
     await kg.reset();
     kg.close();
     return {results, traffic, state};
