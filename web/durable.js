@@ -312,7 +312,9 @@ export class DurableSession {
    * counters when they changed (Session.stats_update), else null.
    */
   callMany(calls) {
-    const { answers, records, mutations, compact, stats } = py(this.#session.call_many(calls));
+    const { answers, records, mutations, compact, stats } = py(calls.length === 1
+      ? this.#session.call_one(calls[0][0], calls[0][1], ...calls[0][2])
+      : this.#session.call_many(calls));
     if (records.length === 0) return { answers, mutations, acknowledged: null, stats: stats ?? null };
     for (const record of records) record.seq = ++this.#lastSeq;
     this.#sinceSnapshot += records.length;

@@ -356,9 +356,18 @@ class Session:
         the counters after the group when they changed (see :meth:`stats_update`), else
         None}``.
         """
+        return self._group([self.call(method, request_id, *args)
+                            for method, request_id, args in _from_js(calls, 3)])
+
+    def call_one(self, method: str, request_id: int, *args: Any) -> dict:
+        """:meth:`call_many` of one call, its arguments passed one by one: converting the
+        group's nesting costs more than the call itself (the common awaited call)."""
+        return self._group([self.call(method, request_id, *args)])
+
+    def _group(self, answered: list[dict]) -> dict:
+        """:meth:`call_many`'s answer from the calls' answers."""
         answers, records, mutations, compact = [], [], [], False
-        for index, (method, request_id, args) in enumerate(_from_js(calls, 3)):
-            answer = self.call(method, request_id, *args)
+        for index, answer in enumerate(answered):
             record = answer.pop("record", None)
             if record is not None:
                 records.append(record)

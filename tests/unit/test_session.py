@@ -214,6 +214,15 @@ def test_a_group_answers_and_records_exactly_as_its_calls_made_one_by_one():
     assert group.snapshot() == alone.snapshot()
 
 
+def test_one_call_alone_is_answered_as_a_group_of_one():
+    single, _ = open_session(host=SteppingHost(step=0.5))
+    grouped, _ = open_session(host=SteppingHost(step=0.5))
+    for method, request_id, args in GROUP:
+        assert (single.call_one(method, request_id, *args)
+                == grouped.call_many(FakeJsProxy([[method, request_id, args]])))
+    assert single.snapshot() == grouped.snapshot()
+
+
 def test_stats_come_with_a_group_only_when_they_changed_newest_version_last():
     session, _ = open_session()
     layout = session.stats_layout()
