@@ -26,12 +26,15 @@ from hypothesis import HealthCheck, settings
 from cortexkg import AllocationEngine
 from fakes import FakeHost
 
+# Speed is measured by the benchmarks, never asserted by a test: no per-example deadline
+# or too-slow health check (npm test runs these beside the browser tests, on shared cores).
+settings.register_profile("shared", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 if sys.platform == "emscripten":
-    # Python runs a few times slower in WebAssembly and the page's file system vanishes
-    # with it: no per-example deadline or too-slow health check, no example database.
-    settings.register_profile(
-        "pyodide", deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    # and the page's file system vanishes with Python in WebAssembly: no example database
+    settings.register_profile("pyodide", settings.get_profile("shared"), database=None)
     settings.load_profile("pyodide")
+else:
+    settings.load_profile("shared")
 
 
 def build_engine(**kw) -> AllocationEngine:
