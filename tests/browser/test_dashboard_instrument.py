@@ -217,6 +217,19 @@ def test_the_loaded_state_has_no_axe_violation(desk: Page) -> None:
     axe_at_every_viewport(desk, "loaded")
 
 
+def test_a_dark_colour_scheme_is_honoured_without_axe_violations(desk: Page) -> None:
+    page = desk
+    page.emulate_media(color_scheme="dark")
+    try:
+        background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        channels = [int(c) for c in re.findall(r"\d+", background)[:3]]
+        assert max(channels) < 64, background
+        assert axe_violations(page) == []
+        shot(page, "loaded-dark-desktop")
+    finally:
+        page.emulate_media(color_scheme="light")
+
+
 # ------------------------------------------------------------ boot, read-only, failed
 
 
@@ -314,6 +327,11 @@ def test_each_colour_mode_paints_different_pixels_with_its_own_legend(desk: Page
 
 def test_clicking_a_column_fills_the_concept_field_and_details_act_on_it(desk: Page) -> None:
     page = desk
+    # Under affinity an allocation reports the score that chose its column.
+    by_id(page, "concept-input").fill("30")
+    by_id(page, "allocate-button").click()
+    score = api(page, "kg.getAllocationInfo(30).then((c) => kg.getColumn(c)).then((c) => c.confidence)")
+    expect(by_id(page, "concept-result")).to_contain_text(f"(affinity score {score:.3f}).")
     column = api(page, "kg.getAllocationInfo(2)")
     by_id(page, "column-grid").scroll_into_view_if_needed()
     point = page.evaluate("""(column) => {
@@ -476,4 +494,26 @@ def test_the_latency_chart_keeps_batch_items_apart_from_single_calls(desk: Page)
     assert int(summary.get_attribute("data-calls")) == 55 - batch_items
     expect(summary).to_contain_text(f"{batch_items} batch items, timed at their batch's mean")
     assert "µs" not in summary.inner_text()
-    expect(by_id(page, "series-summary")).to_contain_text("Percent of the columns")
+
+    # The series over time, and its CSV export.
+    expect(by_id(page, "series-summary")).to_contain_text("allocated (solid) 42.97 %")
+    with page.expect_download() as download:
+        by_id(page, "series-csv").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "time,columns,allocated,free,fragmentation,average_allocation_ms"
+    assert lines[-1].split(",")[1:4] == ["128", "55", "73"]
+    with page.expect_download() as download:
+        by_id(page, "grid-png").click()
+    assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_statistic_explains_itself_on_focus(desk: Page) -> None:
+    page = desk
+    help_text = page.locator("#help-fragmentation")
+    assert help_text.is_hidden()
+    by_id(page, "stat-fragmentation").focus()
+    expect(help_text).to_be_visible()
+    expect(help_text).to_contain_text("longest run of free columns")
+    assert by_id(page, "stat-fragmentation").get_attribute("aria-describedby") == "help-fragmentation"
+    by_id(page, "stat-refractory").hover()
+    expect(page.locator("#help-refractory")).to_be_visible()

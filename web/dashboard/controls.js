@@ -158,8 +158,14 @@ export class Controls {
   async allocate() {
     this.startConceptAction();
     const id = this.conceptId();
-    const column = await this.host.kg().allocateConcept(id);
-    this.el.conceptResult.textContent = `Concept ${id} is in column ${formatCount(column)}.`;
+    const kg = this.host.kg();
+    const column = await kg.allocateConcept(id);
+    let text = `Concept ${id} is in column ${formatCount(column)}`;
+    // Under affinity, the score that chose the column says how well it fits.
+    if (this.config?.strategy === "affinity") {
+      text += ` (affinity score ${formatUnit((await kg.getColumn(column)).confidence)})`;
+    }
+    this.el.conceptResult.textContent = `${text}.`;
   }
 
   async deallocate() {
