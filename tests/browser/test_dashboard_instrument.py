@@ -422,6 +422,24 @@ def test_at_a_million_columns_zooming_makes_any_column_hoverable(big: Page) -> N
     page.keyboard.press("+")
     expect(canvas).to_have_attribute("data-fit", "false")
     by_id(page, "zoom-fit").click()
+    # A pinch (two touch pointers moving apart, 40 px to 200 px) zooms in about five times
+    # and selects nothing.
+    fit = float(canvas.get_attribute("data-zoom"))
+    page.evaluate("""() => {
+        const canvas = document.querySelector("[data-testid=column-grid]");
+        const box = canvas.getBoundingClientRect();
+        const touch = (type, pointerId, x) => canvas.dispatchEvent(new PointerEvent(type, {
+            pointerId, pointerType: "touch", isPrimary: pointerId === 1, bubbles: true,
+            clientX: box.left + x, clientY: box.top + 100}));
+        touch("pointerdown", 1, 100);
+        touch("pointerdown", 2, 140);
+        for (let x = 170; x <= 300; x += 30) touch("pointermove", 2, x);
+        touch("pointerup", 2, 300);
+        touch("pointerup", 1, 100);
+    }""")
+    assert float(canvas.get_attribute("data-zoom")) > 4 * fit
+    assert canvas.get_attribute("data-selected") in (None, "")
+    by_id(page, "zoom-fit").click()
 
 
 def test_search_selects_the_concepts_column_and_brings_it_into_view(big: Page) -> None:

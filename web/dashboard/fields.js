@@ -30,10 +30,6 @@ export class FieldError {
     (this.marked ?? this.control).removeAttribute("aria-invalid");
     this.marked = null;
   }
-
-  get shown() {
-    return this.message.textContent !== "";
-  }
 }
 
 // Failures that concern the whole page whichever control met them.

@@ -66,14 +66,14 @@ function scaled(t) {
 export const SCALE_GRADIENT =
   `linear-gradient(90deg, ${SCALE_STOPS.join(", ")})`;
 
-// The modes: label for the select, and how the legend reads. range(): [low, high] text.
+// The modes, and what the legend calls each one's scale (state has categories only).
 export const MODES = {
-  state: { label: "state" },
-  activation: { label: "activation", scale: "Activation of allocated columns" },
-  usage: { label: "usage", scale: "Uses of each column (logarithmic)" },
-  confidence: { label: "confidence", scale: "Confidence of each allocation" },
-  age: { label: "age since allocation", scale: "Time since each concept was allocated" },
-  refractory: { label: "refractory time left", scale: "Time left before a released column is available" },
+  state: {},
+  activation: { scale: "Activation of allocated columns" },
+  usage: { scale: "Uses of each column (logarithmic)" },
+  confidence: { scale: "Confidence of each allocation" },
+  age: { scale: "Time since each concept was allocated" },
+  refractory: { scale: "Time left before a released column is available" },
 };
 
 // Float32 activations compared by their bits: exact, and NaN equals itself.
