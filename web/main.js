@@ -118,10 +118,7 @@ function sessionStorageOrNull() {
 // The grid's toolbar, its search, the details panel's actions and the exports.
 function wireGridTools() {
   const select = byId("colour-select");
-  select.addEventListener("change", () => {
-    grid.setMode(select.value);
-    if (select.value === "age") session?.refresher.schedule(["grid"]);
-  });
+  select.addEventListener("change", () => grid.setMode(select.value));
   byId("zoom-in").addEventListener("click", () => grid.zoomBy(2));
   byId("zoom-out").addEventListener("click", () => grid.zoomBy(0.5));
   byId("zoom-fit").addEventListener("click", () => grid.fit());
@@ -180,7 +177,10 @@ function refreshParts(kg) {
       const [engineStats, fragmentation] = await Promise.all([kg.getStats(), kg.getFragmentation()]);
       stats.update(engineStats, fragmentation);
       series.add(engineStats, fragmentation);
-      grid.setExtras({ refractoryMs: engineStats.refractory_ms });
+      grid.setExtras({
+        refractoryMs: engineStats.refractory_ms,
+        halfLifeMs: engineStats.activation_half_life_ms ?? 0,
+      });
       details.strategy = engineStats.strategy;
       stats.setStrategy(engineStats.strategy);
       status.showBackend(engineStats.backend);
@@ -201,11 +201,6 @@ function refreshParts(kg) {
       }
     },
     grid: async () => {
-      // Allocation times per column, for "colour by age": read from the history only
-      // while that mode shows.
-      if (grid.mode === "age") {
-        grid.setExtras({ allocatedAt: await allocationTimes(kg, grid.geometry.columnCount) });
-      }
       const snapshot = await kg.getColumnStates();
       // After a reset or an import the engine may have another column count.
       if (snapshot.state.length !== grid.geometry.columnCount) grid.reset(snapshot.state.length);
@@ -226,18 +221,6 @@ function refreshParts(kg) {
       }
     },
   };
-}
-
-// Date.now() of each column's allocation (NaN: none), from the history in slices.
-const HISTORY_SLICE = 50_000;
-async function allocationTimes(kg, columnCount) {
-  const at = new Float64Array(columnCount).fill(Number.NaN);
-  const total = await kg.getAllocatedCount();
-  for (let start = 0; start < total; start += HISTORY_SLICE) {
-    const rows = await kg.getAllocationHistory({ start, stop: start + HISTORY_SLICE });
-    for (const row of rows) if (row.columnId < columnCount) at[row.columnId] = row.timestamp;
-  }
-  return at;
 }
 
 /** Make kg the engine the page shows and controls; resolves once everything shows it. */

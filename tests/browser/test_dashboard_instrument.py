@@ -325,8 +325,33 @@ def test_each_colour_mode_paints_different_pixels_with_its_own_legend(desk: Page
     select.select_option("state")
 
 
+def test_activation_fades_on_the_grid_as_it_decays(desk: Page) -> None:
+    page = desk
+    api(page, "kg.reset({columns: 64, strategy: 'first_fit', dim: 0, refractoryMs: 0, activationHalfLifeMs: 500})")
+    api(page, "kg.allocateBatch([1, 2, 3])")
+    page.wait_for_selector("[data-testid=column-grid][data-allocated='3']")
+    by_id(page, "colour-select").select_option("activation")
+    page.wait_for_selector("#dashboard[data-refresh=idle]")
+    first = canvas_digest(page)
+    # No call changes anything: the grid repaints the decay by itself.
+    for _ in range(50):
+        if canvas_digest(page) != first:
+            break
+        page.wait_for_timeout(100)
+    assert canvas_digest(page) != first
+    by_id(page, "column-grid").scroll_into_view_if_needed()
+    page.mouse.move(*point_of(page, 0))
+    tooltip = by_id(page, "column-tooltip")
+    expect(tooltip).to_contain_text("Concept 1 · allocated")
+    activation = float(re.search(r"Activation (\d\.\d+)", tooltip.inner_text())[1])
+    assert activation < 1
+    by_id(page, "colour-select").select_option("state")
+
+
 def test_clicking_a_column_fills_the_concept_field_and_details_act_on_it(desk: Page) -> None:
     page = desk
+    api(page, "kg.reset({columns: 64, strategy: 'affinity', dim: 4, seed: 3, refractoryMs: 600000, activationHalfLifeMs: 0})")
+    api(page, "kg.allocateBatch(Array.from({length: 10}, (_, i) => i + 1))")
     # Under affinity an allocation reports the score that chose its column.
     by_id(page, "concept-input").fill("30")
     by_id(page, "allocate-button").click()

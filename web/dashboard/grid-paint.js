@@ -76,8 +76,16 @@ export const MODES = {
   refractory: { scale: "Time left before a released column is available" },
 };
 
-// Float32 activations compared by their bits: exact, and NaN equals itself.
-const bitsOf = (floats) => new Uint32Array(floats.buffer, floats.byteOffset, floats.length);
+/**
+ * Column i's activation at wall-clock time now: the snapshot holds it as of the last
+ * activation, which decays with half-life halfLifeMs from then on (none while 0).
+ */
+export function activationAt(snapshot, i, halfLifeMs, now) {
+  const value = snapshot.activation[i];
+  if (!(halfLifeMs > 0) || snapshot.allocatedAt === undefined) return value;
+  const since = now - snapshot.allocatedAt[i] - snapshot.activatedMs[i];
+  return since > 0 ? value * 0.5 ** (since / halfLifeMs) : value;
+}
 
 export class GridImage {
   constructor() {
@@ -95,8 +103,6 @@ export class GridImage {
     this.previous = null;
     this.previousMode = null;
     this.range = null;
-    // When this page first saw each column become refractory (performance.now()).
-    this.refractorySince = new Float64Array(columnCount);
     this.canvas.width = cols;
     this.canvas.height = rows;
     if (columnCount === 0) {
@@ -111,16 +117,15 @@ export class GridImage {
   }
 
   /**
-   * Paint a getColumnStates() snapshot in mode; extras: {allocatedAt (Float64Array of
-   * Date.now() per column, NaN for none), refractoryMs, now (Date.now())}. Returns how
-   * many columns were repainted.
+   * Paint a getColumnStates() snapshot in mode; extras: {halfLifeMs, refractoryMs, now
+   * (Date.now())}. Returns how many columns were repainted.
    */
   update(snapshot, mode, extras = {}) {
     if (this.image === null) {
       this.previous = snapshot;
       return 0;
     }
-    this.track(snapshot);
+    this.count(snapshot);
     const painted = mode === "state" && this.previousMode === "state" && this.previous !== null
       ? this.paintChanges(snapshot)
       : this.paintAll(snapshot, mode, extras);
@@ -129,32 +134,22 @@ export class GridImage {
     return painted;
   }
 
-  // Counts per state, and the moment each column was first seen refractory.
-  track(snapshot) {
+  count(snapshot) {
     const { state } = snapshot;
-    const previous = this.previous?.state ?? null;
-    const since = this.refractorySince;
-    const now = performance.now();
     const counts = [0, 0, 0];
-    for (let i = 0; i < state.length; i++) {
-      const s = state[i];
-      counts[s] += 1;
-      if (s === REFRACTORY && (previous === null || previous[i] !== REFRACTORY)) since[i] = now;
-    }
+    for (let i = 0; i < state.length; i++) counts[state[i]] += 1;
     this.counts = counts;
   }
 
   paintChanges(snapshot) {
-    const { state, activation } = snapshot;
+    const { state } = snapshot;
     const previousState = this.previous.state;
-    const bits = bitsOf(activation);
-    const previousBits = bitsOf(this.previous.activation);
     const pixels = this.pixels;
     let first = -1;
     let last = -1;
     let painted = 0;
     for (let i = 0; i < state.length; i++) {
-      if (state[i] === previousState[i] && bits[i] === previousBits[i]) continue;
+      if (state[i] === previousState[i]) continue;
       pixels[i] = statePixel(state[i]);
       if (first < 0) first = i;
       last = i;
@@ -171,8 +166,15 @@ export class GridImage {
     this.range = null;
     if (mode === "state") {
       for (let i = 0; i < n; i++) pixels[i] = statePixel(state[i]);
-    } else if (mode === "activation" || mode === "confidence") {
-      const values = snapshot[mode];
+    } else if (mode === "activation") {
+      const now = extras.now ?? Date.now();
+      for (let i = 0; i < n; i++) {
+        pixels[i] = state[i] === ALLOCATED
+          ? scaled(activationAt(snapshot, i, extras.halfLifeMs, now)) : statePixel(state[i]);
+      }
+      this.range = [0, 1];
+    } else if (mode === "confidence") {
+      const values = snapshot.confidence;
       for (let i = 0; i < n; i++) {
         pixels[i] = state[i] === ALLOCATED ? scaled(values[i]) : statePixel(state[i]);
       }
@@ -187,25 +189,22 @@ export class GridImage {
       }
       this.range = [0, max];
     } else if (mode === "age") {
-      const at = extras.allocatedAt;
+      const at = snapshot.allocatedAt;
       const now = extras.now ?? Date.now();
       let oldest = 0;
-      if (at) for (let i = 0; i < n; i++) if (state[i] === ALLOCATED && now - at[i] > oldest) oldest = now - at[i];
+      for (let i = 0; i < n; i++) if (state[i] === ALLOCATED && now - at[i] > oldest) oldest = now - at[i];
       for (let i = 0; i < n; i++) {
-        if (state[i] !== ALLOCATED) pixels[i] = statePixel(state[i]);
-        else if (!at || Number.isNaN(at[i])) pixels[i] = PIXEL.other;
-        else pixels[i] = scaled(oldest > 0 ? (now - at[i]) / oldest : 0);
+        pixels[i] = state[i] === ALLOCATED
+          ? scaled(oldest > 0 ? (now - at[i]) / oldest : 0) : statePixel(state[i]);
       }
       this.range = [0, oldest];
     } else if (mode === "refractory") {
       const total = extras.refractoryMs ?? 0;
-      const now = performance.now();
-      const since = this.refractorySince;
+      const left = snapshot.refractoryLeftMs;
       for (let i = 0; i < n; i++) {
         const s = state[i];
-        if (s === REFRACTORY) {
-          pixels[i] = scaled(total > 0 ? 1 - (now - since[i]) / total : 1);
-        } else pixels[i] = s === ALLOCATED ? PIXEL.other : PIXEL.available;
+        if (s === REFRACTORY) pixels[i] = scaled(total > 0 ? left[i] / total : 1);
+        else pixels[i] = s === ALLOCATED ? PIXEL.other : PIXEL.available;
       }
       this.range = [0, total];
     } else {
@@ -213,12 +212,6 @@ export class GridImage {
     }
     this.put(0, n - 1);
     return n;
-  }
-
-  /** Time left (ms) of refractory column i, as this page can tell, or null. */
-  refractoryLeft(i, refractoryMs) {
-    if (this.previous?.state[i] !== REFRACTORY) return null;
-    return Math.max(0, refractoryMs - (performance.now() - this.refractorySince[i]));
   }
 
   // Put the rows holding columns first..last into the offscreen canvas.

@@ -4,12 +4,16 @@
 // grid-view.js's; this file turns events into calls on them.
 
 import { formatCount, formatDuration, formatUnit } from "./format.js";
-import { ALLOCATED, COLOURS, GridImage, MODES, REFRACTORY, SCALE_GRADIENT, STATE_NAMES } from "./grid-paint.js";
+import {
+  activationAt, ALLOCATED, COLOURS, GridImage, MODES, REFRACTORY, SCALE_GRADIENT, STATE_NAMES,
+} from "./grid-paint.js";
 import { GridView } from "./grid-view.js";
 
 const DRAG_THRESHOLD_PX = 4;
 const KEY_ZOOM = 2;
 const FOUND_ZOOM = 12; // CSS pixels per cell when a search brings a column into view
+// Activation decays with time, not through calls: repaint from the last snapshot this often.
+const DECAY_REPAINT_MS = 1000;
 
 export class ColumnGrid {
   /**
@@ -31,6 +35,7 @@ export class ColumnGrid {
     this.extras = {};
     this.pointers = new Map(); // pointerId -> {x, y}
     this.dragged = false;
+    this.decayTimer = null;
 
     canvas.addEventListener("pointerdown", (event) => this.pointerDown(event));
     canvas.addEventListener("pointermove", (event) => this.pointerMove(event));
@@ -79,11 +84,27 @@ export class ColumnGrid {
     this.canvas.dataset.mode = mode;
     if (this.snapshot !== null) this.update(this.snapshot);
     else this.showLegend();
+    this.followDecay();
   }
 
-  /** Facts a mode needs beside the snapshot: {allocatedAt, refractoryMs, now}. */
+  /** Facts the modes need beside the snapshot: {halfLifeMs, refractoryMs}. */
   setExtras(extras) {
     this.extras = { ...this.extras, ...extras };
+    this.followDecay();
+  }
+
+  // While activation shows and decays, repaint it every DECAY_REPAINT_MS (from the last
+  // snapshot: no call to the engine), and only while the page is visible.
+  followDecay() {
+    const decaying = this.mode === "activation" && this.extras.halfLifeMs > 0;
+    if (decaying && this.decayTimer === null) {
+      this.decayTimer = setInterval(() => {
+        if (this.snapshot !== null && document.visibilityState === "visible") this.update(this.snapshot);
+      }, DECAY_REPAINT_MS);
+    } else if (!decaying && this.decayTimer !== null) {
+      clearInterval(this.decayTimer);
+      this.decayTimer = null;
+    }
   }
 
   /** Show a getColumnStates() snapshot; returns how many cells were repainted. */
@@ -129,7 +150,6 @@ export class ColumnGrid {
         items.push(swatch(COLOURS.available, "Available"), swatch(COLOURS.other, "Allocated"));
       } else {
         items.push(swatch(COLOURS.available, "Available"), swatch(COLOURS.refractory, "Refractory"));
-        if (this.mode === "age") items.push(swatch(COLOURS.other, "Age unknown"));
       }
     }
     items.push({ selected: true, text: "Selected" });
@@ -265,11 +285,12 @@ export class ColumnGrid {
       id,
       state: STATE_NAMES[state] ?? `state ${state}`,
       conceptId: state === ALLOCATED ? snapshot.concept[id] : null,
-      activation: snapshot.activation[id],
+      activation: state === ALLOCATED
+        ? activationAt(snapshot, id, this.extras.halfLifeMs, Date.now()) : snapshot.activation[id],
       confidence: state === ALLOCATED ? snapshot.confidence[id] : null,
       usage: snapshot.usage[id],
-      refractoryLeft: state === REFRACTORY && this.extras.refractoryMs > 0
-        ? this.image.refractoryLeft(id, this.extras.refractoryMs) : null,
+      refractoryLeft: state === REFRACTORY && snapshot.refractoryLeftMs
+        ? snapshot.refractoryLeftMs[id] : null,
     };
   }
 
@@ -284,7 +305,7 @@ export class ColumnGrid {
     if (column.confidence !== null) figures += ` · confidence ${formatUnit(column.confidence)}`;
     lines.push(figures);
     lines.push(`Used ${formatCount(column.usage)} time${column.usage === 1 ? "" : "s"}`);
-    if (column.refractoryLeft !== null) lines.push(`Available in at most ${formatDuration(column.refractoryLeft)}`);
+    if (column.refractoryLeft !== null) lines.push(`Available in ${formatDuration(column.refractoryLeft)}`);
     const tooltip = this.tooltip;
     tooltip.replaceChildren(...lines.map((line) => {
       const span = document.createElement("span");
