@@ -5,19 +5,23 @@
 // "change" event and triggers one coalesced refresh. The stored state (kg.storage and its
 // "storage" events) decides what the page allows: a read-only tab disables every control
 // that would change the engine and follows the writer tab live; refused stored data is
-// offered for raw export and an explicit reset.
+// offered for raw export and an explicit reset. Until the engine is ready every control
+// is disabled, and the boot line says so.
 
 import { CortexKG } from "./cortexkg.js";
-import { ErrorBanner, messageOf } from "./dashboard/banner.js";
+import { ErrorBanner } from "./dashboard/banner.js";
 import { Controls } from "./dashboard/controls.js";
 import { ColumnDetails } from "./dashboard/details.js";
 import { EventLog } from "./dashboard/eventlog.js";
-import { Exchange } from "./dashboard/exchange.js";
+import { Exchange, saveFile } from "./dashboard/exchange.js";
+import { FieldError, isPageWide, plainMessage } from "./dashboard/fields.js";
 import { formatCount } from "./dashboard/format.js";
 import { ColumnGrid } from "./dashboard/grid.js";
+import { conceptIdFromText } from "./dashboard/ids.js";
 import { LatencyChart } from "./dashboard/latency-chart.js";
 import { readParams, toSearch } from "./dashboard/params.js";
 import { Refresher } from "./dashboard/refresh.js";
+import { SeriesChart } from "./dashboard/series.js";
 import { StatCards } from "./dashboard/stats.js";
 import { StatusPanel } from "./dashboard/status.js";
 import { askPersistence, errorText, StorageStatus } from "./dashboard/storage.js";
@@ -29,9 +33,12 @@ const dashboard = byId("dashboard");
 
 const banner = new ErrorBanner(byId("error-banner"));
 const status = new StatusPanel(document);
-// The worker starts booting Python now; the widgets below are built while it does (start
-// awaits the engine before it touches them).
-start();
+// Nothing can act before the engine exists: the controls say so by being disabled.
+for (const id of ["find-input", "find-button", "table-search", "table-search-button",
+  "details-activate", "details-deallocate"]) byId(id).disabled = true;
+// The worker starts booting Python now; the widgets below are built while it does
+// (start() below awaits the engine before it touches them).
+const creating = createEngine();
 const storage = new StorageStatus(document, {
   retry: () => flush("retry"),
   reset: () => controls.newEngine((config) =>
@@ -40,18 +47,25 @@ const storage = new StorageStatus(document, {
     `(${config.strategy.replace("_", " ")}). Export the raw data first to keep a copy.`),
 });
 const stats = new StatCards(byId("stat-cards"));
-const log = new EventLog(byId("event-log"), byId("log-clear"));
-const details = new ColumnDetails(byId("column-details"));
+const log = new EventLog(byId("event-entries"), byId("log-clear"), sessionStorageOrNull());
+const details = new ColumnDetails(byId("column-details"), byId("details-actions"));
 const chart = new LatencyChart(byId("latency-chart"), byId("latency-summary"));
+const series = new SeriesChart(byId("series-chart"), byId("series-summary"));
 const grid = new ColumnGrid(
-  { canvas: byId("column-grid"), marker: byId("selection-marker"), tooltip: byId("column-tooltip") },
+  {
+    canvas: byId("column-grid"), minimap: byId("grid-minimap"), marker: byId("selection-marker"),
+    tooltip: byId("column-tooltip"), legend: byId("grid-legend"),
+  },
   (id) => {
+    fillConcept = id !== null;
     if (id === null) details.clear();
     else session?.refresher.schedule(["details"]);
   },
 );
 const table = new AllocationsTable(document, {
   refresh: () => session?.refresher.schedule(["table"]),
+  found: (column) => grid.reveal(column),
+  log: (text) => log.add("error", text),
 });
 const controls = new Controls(document, {
   kg: () => session?.kg ?? null,
@@ -59,6 +73,8 @@ const controls = new Controls(document, {
   settled: () => session?.refresher.settled(),
   succeeded: () => banner.clear(),
   fail,
+  log: (text) => log.add("error", text),
+  confirm: (question) => window.confirm(question),
   newEngine: (config) => replaceEngine(config),
 });
 const exchange = new Exchange(document, {
@@ -70,16 +86,87 @@ const exchange = new Exchange(document, {
   importing: (busy) => setReady(!busy),
   imported: () => imported(),
 });
+controls.setMode("booting");
+exchange.setMode("booting");
+wireGridTools();
+start(creating);
 
 /** The engine (one per page: a new one is a reset of it), the configuration asked for,
  *  its refresher, the storage state last shown and the configuration last shown; null
  *  until the engine exists. */
 let session = null;
+/** A column was just selected: its concept goes into the concept field once known. */
+let fillConcept = false;
 
-function fail(error) {
-  const message = messageOf(error);
-  banner.show(message);
+/** Report a failure: next to the control that met it (field), unless it concerns the
+ *  whole page (then the banner); always in the log. */
+function fail(error, field = null) {
+  const message = plainMessage(error);
+  if (field !== null && !isPageWide(error)) field.show(message);
+  else banner.show(message);
   log.add("error", message);
+}
+
+function sessionStorageOrNull() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null; // storage refused (e.g. cookies blocked): the log lives as long as the page
+  }
+}
+
+// The grid's toolbar, its search, the details panel's actions and the exports.
+function wireGridTools() {
+  const select = byId("colour-select");
+  select.addEventListener("change", () => grid.setMode(select.value));
+  byId("zoom-in").addEventListener("click", () => grid.zoomBy(2));
+  byId("zoom-out").addEventListener("click", () => grid.zoomBy(0.5));
+  byId("zoom-fit").addEventListener("click", () => grid.fit());
+
+  const findError = new FieldError(byId("find-error"), byId("find-input"));
+  byId("find-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const kg = session?.kg;
+    if (!kg) return;
+    findError.clear();
+    try {
+      const id = conceptIdFromText(byId("find-input").value);
+      const column = await kg.getAllocationInfo(id);
+      if (column === null) {
+        findError.show(`Concept ${id} is not allocated.`);
+        return;
+      }
+      grid.reveal(column);
+    } catch (error) {
+      fail(error, findError);
+    }
+  });
+
+  const detailsError = new FieldError(byId("details-error"), byId("details-activate"));
+  const onConcept = (button, call) => button.addEventListener("click", async () => {
+    const kg = session?.kg;
+    const conceptId = details.conceptId;
+    if (!kg || conceptId === null) return;
+    detailsError.clear();
+    try {
+      await call(kg, conceptId);
+    } catch (error) {
+      fail(error, new FieldError(byId("details-error"), button));
+    }
+  });
+  onConcept(byId("details-activate"), (kg, id) => kg.activateConcept(id));
+  onConcept(byId("details-deallocate"), (kg, id) => kg.deallocateConcept(id));
+
+  byId("series-csv").addEventListener("click", () => {
+    const name = session?.kg.config.name ?? "engine";
+    saveFile(document, new Blob([series.csv()], { type: "text/csv" }), `cortexkg-${name}-series.csv`);
+  });
+  byId("grid-png").addEventListener("click", () => {
+    const name = session?.kg.config.name ?? "engine";
+    byId("column-grid").toBlob((blob) => {
+      if (blob) saveFile(document, blob, `cortexkg-${name}-grid-${grid.mode}.png`);
+    }, "image/png");
+  });
 }
 
 // What one refresh of each part fetches and shows.
@@ -89,6 +176,13 @@ function refreshParts(kg) {
     stats: async () => {
       const [engineStats, fragmentation] = await Promise.all([kg.getStats(), kg.getFragmentation()]);
       stats.update(engineStats, fragmentation);
+      series.add(engineStats, fragmentation);
+      grid.setExtras({
+        refractoryMs: engineStats.refractory_ms,
+        halfLifeMs: engineStats.activation_half_life_ms ?? 0,
+      });
+      details.strategy = engineStats.strategy;
+      stats.setStrategy(engineStats.strategy);
       status.showBackend(engineStats.backend);
       // A reset or import made in another tab reaches this one as a "remote" change, and
       // kg.config does not follow it: the engine's own figures do.
@@ -120,7 +214,11 @@ function refreshParts(kg) {
       chart.update(times);
     },
     details: async () => {
-      if (grid.selected !== null) await details.load(kg, grid.selected);
+      if (grid.selected !== null) {
+        await details.load(kg, grid.selected);
+        if (fillConcept && details.conceptId !== null) controls.fillConcept(details.conceptId);
+        fillConcept = false;
+      }
     },
   };
 }
@@ -136,6 +234,10 @@ async function attach(kg, requested) {
     if (kind === "reset" || kind === "import" || kind === "remote") {
       table.reset();
       grid.select(null);
+    }
+    if (kind === "reset" || kind === "import") {
+      controls.forget();
+      series.clear();
     }
     refresher.schedule();
   };
@@ -182,6 +284,7 @@ function storageChanged(kg) {
   if (before === null) {
     if (now.mode === "reader") {
       log.add("storage", `Read-only: another tab is writing to "${kg.config.name}"; this one follows it`);
+      log.add("storage", "Changes can be made in the writing tab only; this one takes over when it closes");
     } else if (now.mode === "failed") {
       log.add("error", now.error ?? "The stored data could not be used");
     }
@@ -214,13 +317,23 @@ function flush(reason) {
 function setReady(ready) {
   root.dataset.ready = String(ready);
   dashboard.setAttribute("aria-busy", String(!ready));
+  for (const id of ["find-input", "find-button", "table-search", "table-search-button",
+    "details-activate", "details-deallocate"]) byId(id).disabled = !ready;
 }
 
-async function start() {
+/** The engine the URL asks for: {kg, config, ignored}. */
+async function createEngine() {
   const { config, ignored } = readParams(location.search);
-  status.starting("Starting the Python worker…");
+  status.starting("Starting the Python worker");
+  checkConfig(config);
+  const kg = await CortexKG.create({ ...config, onProgress: (message) => status.progress(message) });
+  return { kg, config, ignored };
+}
+
+async function start(creating) {
   try {
-    const kg = await CortexKG.create({ ...config, onProgress: (message) => status.progress(message) });
+    const { kg, config, ignored } = await creating;
+    status.progress("Showing the engine");
     await attach(kg, config);
     performance.mark("cortexkg-ready");
     status.ready(kg, performance.now() / 1000); // since navigation
@@ -234,6 +347,16 @@ async function start() {
   } catch (error) {
     status.failed("The engine could not be created.");
     fail(error);
+  }
+}
+
+// What the URL asked for that the engine cannot be, said before the worker is asked:
+// a 0-column engine would hold nothing.
+function checkConfig(config) {
+  const { columns } = config;
+  if (typeof columns === "number" && Number.isInteger(columns) && columns < 1) {
+    throw new Error(`The URL asks for an engine of ${columns} columns; an engine needs at least 1 column. ` +
+      "Remove columns= from the URL, or give a number from 1 to 268,435,456.");
   }
 }
 

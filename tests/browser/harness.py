@@ -148,8 +148,9 @@ class App:
             pytest.fail(f"the app failed to boot: {banner.inner_text()}")
 
     def status(self, test_id: str) -> str:
-        """The text of a status field, e.g. "status-python"."""
-        return self.page.get_by_test_id(test_id).inner_text()
+        """The text of a status field, e.g. "status-python" (folded into "About", so its
+        text content rather than its rendered text)."""
+        return self.page.get_by_test_id(test_id).text_content()
 
 
 # Every stored value of a database, as it is, for byte-for-byte comparison.

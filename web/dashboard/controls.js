@@ -1,12 +1,17 @@
 // The controls: one concept (allocate, deallocate, activate), batches with a progress
 // bar, optimize, and a new engine. Each action goes through the JavaScript API; what it
-// did shows next to the control, and a failure goes to the error banner and the log.
-// A read-only tab (another tab writes) has them all disabled; an engine whose stored data
-// was refused keeps only "Create new engine…", its way out.
+// did, or why it failed, shows next to the control (and in the log). Until the engine
+// is ready every control is disabled and the boot line says so; a read-only tab
+// (another tab writes) has them all disabled; an engine whose stored data was refused
+// keeps only "Create new engine…", its way out.
 
 import { Actions } from "./actions.js";
+import { FieldError } from "./fields.js";
 import { formatCount, formatUnit } from "./format.js";
-import { conceptIdFromText, nextUnusedIds, parseBatch, rangeIds } from "./ids.js";
+import { conceptIdFromText, InputError, nextUnusedIds, parseBatch, rangeIds } from "./ids.js";
+
+/** The most columns the new-engine form offers (the engine's own limit). */
+const MAX_COLUMNS = 2 ** 28;
 
 // "Release the N most recent": the history is read in slices this long, so no single
 // message from the worker carries more than this many objects.
@@ -22,6 +27,7 @@ export class Controls {
    *   succeeded()       an action worked (the banner's old news goes)
    *   fail(error)       report a failure
    *   newEngine(config) replace the engine (the user has confirmed)
+   *   confirm(question) ask the user; false cancels
    */
   constructor(document, host) {
     const byId = (id) => document.getElementById(id);
@@ -46,27 +52,35 @@ export class Controls {
       backend: byId("backend-select"),
       durability: byId("durability-select"),
     };
+    this.errors = {
+      concept: new FieldError(byId("concept-error"), this.el.concept),
+      strength: new FieldError(byId("strength-error"), this.el.strength),
+      batch: new FieldError(byId("batch-error"), this.el.batch),
+      optimize: new FieldError(byId("optimize-error"), this.el.optimize),
+      engine: new FieldError(byId("engine-error"), this.el.columns),
+    };
     // The fieldsets that change the engine's state, and the one that replaces the engine.
     this.mutating = ["concept-fieldset", "batch-fieldset", "layout-fieldset"].map(byId);
     this.engineFieldset = byId("engine-fieldset");
+    this.affinityHint = byId("optimize-affinity-hint");
     this.actions = new Actions(host);
     this.config = null;
 
     byId("concept-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      this.actions.run(byId("allocate-button"), () => this.allocate());
+      this.actions.run(byId("allocate-button"), () => this.allocate(), this.errors.concept);
     });
     byId("deallocate-button").addEventListener("click",
-      (event) => this.actions.run(event.currentTarget, () => this.deallocate()));
+      (event) => this.actions.run(event.currentTarget, () => this.deallocate(), this.errors.concept));
     byId("activate-button").addEventListener("click",
-      (event) => this.actions.run(event.currentTarget, () => this.activate()));
+      (event) => this.actions.run(event.currentTarget, () => this.activate(), this.errors.concept));
     byId("batch-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.batch("allocate");
     });
     this.el.batchDeallocate.addEventListener("click", () => this.batch("deallocate"));
     this.el.optimize.addEventListener("click",
-      (event) => this.actions.run(event.currentTarget, () => this.optimize()));
+      (event) => this.actions.run(event.currentTarget, () => this.optimize(), this.errors.optimize));
     this.el.engineForm.addEventListener("submit", (event) => {
       event.preventDefault();
       this.newEngine();
@@ -84,6 +98,7 @@ export class Controls {
     el.refractory.value = String(config.refractoryMs);
     el.backend.value = config.backend;
     el.durability.value = config.durability;
+    this.affinityHint.hidden = config.strategy !== "affinity";
     // A backend the select does not list (a future one, or a typo in the URL) still shows.
     if (el.backend.value !== config.backend) {
       const option = new Option(config.backend, config.backend);
@@ -92,27 +107,70 @@ export class Controls {
     }
   }
 
-  /** Enable what the storage mode allows ("writer", "reader", "failed", "memory"). */
+  /** Enable what the mode allows: "booting" (nothing yet), or the storage mode
+   *  ("writer", "reader", "failed", "memory"). */
   setMode(mode) {
-    const readOnly = mode === "reader";
+    const readOnly = mode === "reader" || mode === "booting";
     for (const fieldset of this.mutating) fieldset.disabled = readOnly || mode === "failed";
     this.engineFieldset.disabled = readOnly;
+  }
+
+  /** A new engine: what the last one's controls said is old news. */
+  forget() {
+    for (const error of Object.values(this.errors)) error.clear();
+    const { el } = this;
+    el.conceptResult.textContent = "";
+    el.optimizeResult.textContent = "";
+    el.batchStatus.dataset.state = "idle";
+    el.batchStatus.textContent = "No batch running.";
+    el.progress.max = 1;
+    el.progress.value = 0;
+  }
+
+  /** Put concept id into the concept field (a click on an allocated column). */
+  fillConcept(id) {
+    this.el.concept.value = String(id);
+    this.errors.concept.clear();
   }
 
   conceptId() {
     return conceptIdFromText(this.el.concept.value);
   }
 
-  async allocate() {
-    const id = this.conceptId();
+  // What the last concept action said is old news once another starts.
+  startConceptAction() {
     this.el.conceptResult.textContent = "";
-    const column = await this.host.kg().allocateConcept(id);
-    this.el.conceptResult.textContent = `Concept ${id} is in column ${formatCount(column)}.`;
+    this.errors.strength.clear();
+  }
+
+  // The strength field's value (NaN when empty: the API's default), refused outside 0..1:
+  // the engine caps activation at 1, so a larger strength would be clamped silently.
+  strength() {
+    const { strength } = this.el;
+    const value = strength.valueAsNumber;
+    if (strength.value.trim() === "" ) return Number.NaN;
+    if (Number.isNaN(value)) throw new InputError("The strength is not a number: enter a number from 0 to 1.");
+    if (value > 1) throw new InputError(`A strength of ${value} is above 1: activation is capped at 1, so enter a number from 0 to 1.`);
+    if (value < 0) throw new InputError(`A strength of ${value} is below 0: enter a number from 0 to 1.`);
+    return value;
+  }
+
+  async allocate() {
+    this.startConceptAction();
+    const id = this.conceptId();
+    const kg = this.host.kg();
+    const column = await kg.allocateConcept(id);
+    let text = `Concept ${id} is in column ${formatCount(column)}`;
+    // Under affinity, the score that chose the column says how well it fits.
+    if (this.config?.strategy === "affinity") {
+      text += ` (affinity score ${formatUnit((await kg.getColumn(column)).confidence)})`;
+    }
+    this.el.conceptResult.textContent = `${text}.`;
   }
 
   async deallocate() {
+    this.startConceptAction();
     const id = this.conceptId();
-    this.el.conceptResult.textContent = "";
     const released = await this.host.kg().deallocateConcept(id);
     this.el.conceptResult.textContent = released
       ? `Concept ${id} released.`
@@ -120,9 +178,16 @@ export class Controls {
   }
 
   async activate() {
+    this.startConceptAction();
     const id = this.conceptId();
-    const strength = this.el.strength.valueAsNumber;
-    this.el.conceptResult.textContent = "";
+    let strength;
+    try {
+      strength = this.strength();
+    } catch (error) {
+      this.errors.strength.show(error.message);
+      this.host.log(error.message);
+      return false;
+    }
     // An empty strength field means the API's default (1).
     const activation = Number.isNaN(strength)
       ? await this.host.kg().activateConcept(id)
@@ -132,6 +197,13 @@ export class Controls {
   }
 
   async optimize() {
+    if (this.config?.strategy === "affinity" && !this.host.confirm(
+      "Optimize moves every allocated concept to the lowest columns. Under affinity that " +
+      "gives up the receptive-field layout: concepts leave the columns whose fields fit them " +
+      "best. Optimize anyway?")) {
+      this.el.optimizeResult.textContent = "Not optimized: the receptive-field layout is kept.";
+      return;
+    }
     this.el.optimizeResult.textContent = "Optimizing…";
     try {
       const moved = await this.host.kg().optimizeAllocations();
@@ -160,7 +232,7 @@ export class Controls {
       } finally {
         for (const b of [el.batchAllocate, el.batchDeallocate]) b.removeAttribute("aria-disabled");
       }
-    });
+    }, this.errors.batch);
   }
 
   async runBatch(kg, kind) {
@@ -229,7 +301,8 @@ export class Controls {
       // Running out of columns is an error worth the banner; releasing ids that were not
       // allocated is what a range over a sparse layout does, and the status says so.
       if (kind === "allocate") {
-        this.host.fail(new Error(`${formatCount(failed)} of ${formatCount(total)} concepts were not allocated: ${reasons}`));
+        const error = new InputError(`${formatCount(failed)} of ${formatCount(total)} concepts were not allocated: ${reasons}`);
+        this.host.fail(error, this.errors.batch);
       }
     }
     el.batchStatus.dataset.state = failed > 0 ? "partial" : "done";
@@ -241,7 +314,13 @@ export class Controls {
    *  ask(config) may word the question differently (e.g. for refused stored data). */
   newEngine(ask = null) {
     const { el } = this;
-    if (!el.engineForm.reportValidity()) return;
+    this.errors.engine.clear();
+    const problem = this.engineProblem();
+    if (problem !== null) {
+      this.errors.engine.show(problem.text, problem.control);
+      this.host.log(problem.text);
+      return;
+    }
     const number = (input) => input.valueAsNumber;
     const config = {
       ...(this.config ?? {}),
@@ -256,8 +335,29 @@ export class Controls {
     const question = ask?.(config) ??
       `Replace the engine with a new one of ${formatCount(config.columns)} columns ` +
       `(${config.strategy.replace("_", " ")})? Every current allocation is discarded.`;
-    if (!window.confirm(question)) return;
+    if (!this.host.confirm(question)) return;
     this.host.newEngine(config);
+  }
+
+  // What is wrong with the new-engine form, in plain words ({text, control}), or null.
+  engineProblem() {
+    const { el } = this;
+    const columns = el.columns.valueAsNumber;
+    const wrong = (text, control) => ({ text, control });
+    if (el.columns.value.trim() === "" || Number.isNaN(columns)) {
+      return wrong("Enter the number of columns: a whole number from 1 to 268,435,456.", el.columns);
+    }
+    if (!Number.isInteger(columns)) return wrong(`${columns} columns is not a whole number: enter one from 1 to 268,435,456.`, el.columns);
+    if (columns < 1) return wrong(`An engine needs at least 1 column; ${columns} columns hold no concept.`, el.columns);
+    if (columns > MAX_COLUMNS) return wrong(`${formatCount(columns)} columns is more than the 268,435,456 an engine can have.`, el.columns);
+    for (const [input, name, max] of [[el.dim, "The field dimension", 4096], [el.seed, "The seed", 2 ** 53], [el.refractory, "The refractory time", Infinity]]) {
+      if (input.value.trim() === "") continue;
+      const value = input.valueAsNumber;
+      if (Number.isNaN(value) || value < 0 || value > max || (input !== el.refractory && !Number.isInteger(value))) {
+        return wrong(`${name} ${input.value} is not valid: enter ${input === el.refractory ? "a number of milliseconds, 0 or more" : `a whole number from 0 to ${formatCount(max)}`}.`, input);
+      }
+    }
+    return null;
   }
 }
 

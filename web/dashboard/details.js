@@ -1,5 +1,6 @@
 // Details of the selected column, from getColumn(id): everything the engine knows about
-// it, its receptive field included.
+// it, its receptive field included, and what can be done with its concept (activate,
+// deallocate). Under affinity its confidence is the score that chose this column.
 
 import { formatClock, formatCount, formatUnit } from "./format.js";
 
@@ -7,15 +8,27 @@ import { formatClock, formatCount, formatUnit } from "./format.js";
 const FIELD_VALUES_SHOWN = 8;
 
 export class ColumnDetails {
-  constructor(root) {
+  /** @param {HTMLElement} root the details list's box @param {HTMLElement} actions the
+   *  box of the buttons that act on the column's concept */
+  constructor(root, actions) {
     this.root = root;
+    this.actions = actions;
     this.id = null;
+    this.column = null;
+    this.strategy = "first_fit";
     this.clear();
+  }
+
+  /** The concept of the column shown, or null. */
+  get conceptId() {
+    return this.column?.conceptId ?? null;
   }
 
   /** Nothing selected. */
   clear() {
     this.id = null;
+    this.column = null;
+    this.actions.hidden = true;
     this.root.dataset.column = "";
     const hint = document.createElement("p");
     hint.className = "hint";
@@ -37,7 +50,7 @@ export class ColumnDetails {
       ["Concept", column.conceptId === null ? "none" : String(column.conceptId)],
       ["Activation", formatUnit(column.activation)],
       ["Usage", formatCount(column.usage)],
-      ["Confidence", formatUnit(column.confidence)],
+      [this.strategy === "affinity" ? "Affinity score" : "Confidence", formatUnit(column.confidence)],
       ["Allocated at", column.timestamp == null ? "–" : formatClock(column.timestamp)],
     ];
     const field = column.field ?? [];
@@ -52,10 +65,12 @@ export class ColumnDetails {
       dt.textContent = term;
       const dd = document.createElement("dd");
       dd.textContent = value;
-      dd.dataset.field = term.toLowerCase().replaceAll(" ", "-");
+      dd.dataset.field = term === "Affinity score" ? "confidence" : term.toLowerCase().replaceAll(" ", "-");
       list.append(dt, dd);
     }
+    this.column = column;
     this.root.dataset.column = String(column.id);
     this.root.replaceChildren(list);
+    this.actions.hidden = column.conceptId === null;
   }
 }

@@ -1,28 +1,64 @@
 // The event log: allocations, releases, activations, batches, moves, optimizations (with
 // the engine's own "Optimization completed in ..." line), new engines and errors. Newest
 // first. Entries are written to the DOM at most once per frame and the list keeps the
-// latest MAX_ENTRIES, so a script making 100,000 single calls cannot flood the page.
+// latest MAX_ENTRIES, so a script making 100,000 single calls cannot flood the page. The
+// latest KEPT_ENTRIES are kept in sessionStorage, so a reload of the tab keeps its log.
 
 import { formatClock, formatCount, formatUnit } from "./format.js";
 
 export const MAX_ENTRIES = 500;
+export const KEPT_ENTRIES = 200;
+const STORAGE_KEY = "cortexkg-event-log";
 
 export class EventLog {
-  constructor(list, clearButton) {
+  /** @param {HTMLOListElement} list @param {HTMLButtonElement} clearButton
+   *  @param {Storage | null} storage where the latest entries outlive a reload */
+  constructor(list, clearButton, storage = null) {
     this.list = list;
     this.queue = [];
-    this.dropped = 0;
     this.flushScheduled = false;
+    this.storage = storage;
+    this.kept = this.restore();
+    if (this.kept.length > 0) {
+      this.queue.push(...this.kept);
+      this.scheduleFlush();
+    }
     clearButton.addEventListener("click", () => {
       this.queue = [];
+      this.kept = [];
+      this.save();
       this.list.replaceChildren();
     });
   }
 
+  restore() {
+    try {
+      const entries = JSON.parse(this.storage?.getItem(STORAGE_KEY) ?? "[]");
+      return Array.isArray(entries) ? entries.filter((e) => typeof e?.text === "string") : [];
+    } catch {
+      return []; // unreadable: start a new log
+    }
+  }
+
+  save() {
+    try {
+      this.storage?.setItem(STORAGE_KEY, JSON.stringify(this.kept));
+    } catch {
+      // storage full or refused: the log still shows, it only does not outlive a reload
+    }
+  }
+
   /** Add an entry; kind is a short category ("allocate", "error", ...). */
   add(kind, text) {
-    this.queue.push({ kind, text, time: Date.now() });
+    const entry = { kind, text, time: Date.now() };
+    this.kept.push(entry);
+    if (this.kept.length > KEPT_ENTRIES) this.kept.splice(0, this.kept.length - KEPT_ENTRIES);
+    this.queue.push(entry);
     if (this.queue.length > MAX_ENTRIES) this.queue.splice(0, this.queue.length - MAX_ENTRIES);
+    this.scheduleFlush();
+  }
+
+  scheduleFlush() {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       requestAnimationFrame(() => this.flush());
@@ -31,6 +67,7 @@ export class EventLog {
 
   flush() {
     this.flushScheduled = false;
+    this.save();
     const entries = this.queue;
     this.queue = [];
     const fragment = document.createDocumentFragment();

@@ -6,6 +6,7 @@
 
 import { Actions } from "./actions.js";
 import { messageOf } from "./banner.js";
+import { FieldError } from "./fields.js";
 import { formatCount } from "./format.js";
 
 export class Exchange {
@@ -28,22 +29,23 @@ export class Exchange {
     this.input = byId("import-input");
     this.rawButton = byId("export-raw-button");
     this.result = byId("exchange-result");
+    this.error = new FieldError(byId("exchange-error"), this.input);
     this.actions = new Actions(host);
-    this.exportButton.addEventListener("click", () => this.actions.run(this.exportButton, () => this.exportState()));
+    this.exportButton.addEventListener("click", () => this.actions.run(this.exportButton, () => this.exportState(), this.error));
     this.rawButton.addEventListener("click", () => this.actions.run(this.rawButton, () => this.exportRaw()));
     this.input.addEventListener("change", () => {
       const file = this.input.files?.[0];
       // cleared at once, so choosing the same file again is a change too
       this.input.value = "";
-      if (file) this.actions.run(this.input, () => this.importFile(file));
+      if (file) this.actions.run(this.input, () => this.importFile(file), this.error);
     });
   }
 
   /** Which actions the storage mode allows: a reader cannot import, a refused engine
    *  has no state of its own worth exporting (its raw data is). */
   setMode(mode) {
-    this.input.disabled = mode === "reader";
-    this.exportButton.disabled = mode === "failed";
+    this.input.disabled = mode === "reader" || mode === "booting";
+    this.exportButton.disabled = mode === "failed" || mode === "booting";
   }
 
   async exportState() {

@@ -33,3 +33,13 @@ export function formatClock(ms) {
 export function formatUnit(value) {
   return value == null ? "–" : Number(value).toFixed(3);
 }
+
+/** A span of time in ms, in the unit that suits it: 850 -> "850 ms", 95000 -> "1.6 min". */
+export function formatDuration(ms) {
+  if (!Number.isFinite(ms)) return "–";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}

@@ -1,123 +1,66 @@
-// The column grid: one cell per column on a canvas, cols = ceil(sqrt(N)), coloured by
-// state and shaded by activation. It must stay smooth at 1,000,000 columns, so it keeps
-// its own ImageData, compares each getColumnStates() snapshot with the previous one and
-// repaints only the cells that changed (then puts only the rows that hold them).
+// The column grid as the user handles it: hover (tooltip), click and keyboard
+// (selection), wheel, drag, pinch and keys (zoom and pan), the minimap, the "colour by"
+// mode and its legend. Painting is grid-paint.js's job and the view's geometry
+// grid-view.js's; this file turns events into calls on them.
 
-import { formatCount, formatUnit } from "./format.js";
+import { formatCount, formatDuration, formatUnit } from "./format.js";
+import {
+  activationAt, ALLOCATED, COLOURS, GridImage, MODES, REFRACTORY, SCALE_GRADIENT, STATE_NAMES,
+} from "./grid-paint.js";
+import { GridView } from "./grid-view.js";
 
-const AVAILABLE = 0;
-const ALLOCATED = 1;
-const REFRACTORY = 2;
-const STATE_NAMES = ["available", "allocated", "refractory"];
-
-// Colours (the legend's swatches in style.css use the same ones). Allocated cells run
-// from blue (activation 0) to navy (activation 1); all of them, and refractory
-// amber, stand apart from the pale grey of available columns by well over 3:1.
-const COLOURS = {
-  background: "#ffffff",
-  available: "#dfe4ea",
-  refractory: "#c2410c",
-  allocatedIdle: "#2563eb",
-  allocatedActive: "#172554",
-};
-
-// Cells are a whole number of device pixels wide, as many as fit the grid's box (at
-// most MAX_CELL), so they stay crisp at every size; a cell never gets smaller than one
-// pixel, so 1,000,000 columns make a 1000 x 1000 image that CSS scales to the box.
-const MAX_CELL = 48;
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-function rgb(hex) {
-  const value = parseInt(hex.slice(1), 16);
-  return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
-}
-
-// One pixel as the Uint32 that ImageData's RGBA bytes form on this machine.
-function pixel([r, g, b]) {
-  return LITTLE_ENDIAN
-    ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
-    : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
-}
-
-const BACKGROUND = pixel(rgb(COLOURS.background));
-const PIXEL_AVAILABLE = pixel(rgb(COLOURS.available));
-const PIXEL_REFRACTORY = pixel(rgb(COLOURS.refractory));
-// Activation in [0, 1] quantized to 256 shades of the allocated colour.
-const PIXEL_ALLOCATED = (() => {
-  const idle = rgb(COLOURS.allocatedIdle);
-  const active = rgb(COLOURS.allocatedActive);
-  const shades = new Uint32Array(256);
-  for (let level = 0; level < 256; level++) {
-    const t = level / 255;
-    shades[level] = pixel(idle.map((from, k) => Math.round(from + (active[k] - from) * t)));
-  }
-  return shades;
-})();
-
-function shadeOf(activation) {
-  if (!(activation > 0)) return PIXEL_ALLOCATED[0]; // NaN too
-  return PIXEL_ALLOCATED[activation >= 1 ? 255 : Math.round(activation * 255)];
-}
-
-// Float32 activations compared by their bits: exact, and NaN equals itself.
-const bitsOf = (floats) => new Uint32Array(floats.buffer, floats.byteOffset, floats.length);
-
-/** The grid's geometry for columnCount columns in a box availablePixels wide. */
-export function layout(columnCount, availablePixels) {
-  const cols = Math.max(1, Math.ceil(Math.sqrt(columnCount)));
-  const rows = Math.ceil(columnCount / cols);
-  const cell = Math.min(MAX_CELL, Math.max(1, Math.floor(availablePixels / cols)));
-  // A one-pixel gap between cells while they are large enough to spare it.
-  const gap = cell >= 5 ? 1 : 0;
-  return { columnCount, cols, rows, cell, gap, width: cols * cell, height: rows * cell };
-}
+const DRAG_THRESHOLD_PX = 4;
+const KEY_ZOOM = 2;
+const FOUND_ZOOM = 12; // CSS pixels per cell when a search brings a column into view
+// Activation decays with time, not through calls: repaint from the last snapshot this often.
+const DECAY_REPAINT_MS = 1000;
 
 export class ColumnGrid {
   /**
-   * @param {{canvas, marker, tooltip}} elements the canvas, the selection marker, the tooltip
+   * @param {{canvas, minimap, marker, tooltip, legend}} elements
    * @param {(id: number|null) => void} onSelect told whenever the selection changes
    */
-  constructor({ canvas, marker, tooltip }, onSelect) {
+  constructor({ canvas, minimap, marker, tooltip, legend }, onSelect) {
     this.canvas = canvas;
-    this.marker = marker;
     this.tooltip = tooltip;
+    this.legend = legend;
     this.onSelect = onSelect;
-    this.context = canvas.getContext("2d", { alpha: false });
+    this.image = new GridImage();
+    // the wrap around the canvas's frame: its width is the grid's to use
+    this.view = new GridView({ canvas, minimap, marker, box: canvas.parentElement.parentElement }, this.image);
     this.snapshot = null;
     this.selected = null;
     this.hovered = null;
-    this.geometry = layout(0, 0);
-    this.counts = [0, 0, 0];
-    this.box = canvas.parentElement; // the grid's box: its width decides the cell size
-    this.image = null;
+    this.mode = "state";
+    this.extras = {};
+    this.pointers = new Map(); // pointerId -> {x, y}
+    this.dragged = false;
+    this.decayTimer = null;
 
-    canvas.addEventListener("pointermove", (event) => this.hover(event));
+    canvas.addEventListener("pointerdown", (event) => this.pointerDown(event));
+    canvas.addEventListener("pointermove", (event) => this.pointerMove(event));
+    canvas.addEventListener("pointerup", (event) => this.pointerUp(event));
+    canvas.addEventListener("pointercancel", (event) => this.pointers.delete(event.pointerId));
     canvas.addEventListener("pointerleave", () => this.hideTooltip());
-    canvas.addEventListener("click", (event) => {
-      const id = this.columnAt(event);
-      if (id !== null) this.select(id);
-    });
+    canvas.addEventListener("wheel", (event) => this.wheel(event), { passive: false });
     canvas.addEventListener("keydown", (event) => this.key(event));
     canvas.addEventListener("blur", () => this.hideTooltip());
-    new ResizeObserver(() => {
-      this.placeMarker();
-      this.hideTooltip();
-    }).observe(canvas);
-    // A wider or narrower box may fit another cell size: lay out and repaint everything.
-    new ResizeObserver(() => {
-      if (this.cellFor(this.geometry.columnCount) !== this.geometry.cell) this.relayout();
-    }).observe(this.box);
+    const onMinimap = (event) => {
+      if (event.buttons !== 1) return;
+      const box = minimap.getBoundingClientRect();
+      this.view.moveToMinimap(event.clientX - box.left, event.clientY - box.top);
+    };
+    minimap.addEventListener("pointerdown", (event) => {
+      minimap.setPointerCapture(event.pointerId);
+      onMinimap(event);
+    });
+    minimap.addEventListener("pointermove", onMinimap);
+    this.showLegend();
   }
 
-  cellFor(columnCount) {
-    return layout(columnCount, this.availablePixels()).cell;
-  }
-
-  // The box's content width in device pixels, less the canvas border.
-  availablePixels() {
-    const border = this.canvas.offsetWidth - this.canvas.clientWidth;
-    return Math.floor((this.box.clientWidth - border) * (window.devicePixelRatio || 1));
+  /** {columnCount}: what the refresh compares with a snapshot's length. */
+  get geometry() {
+    return { columnCount: this.image.columnCount };
   }
 
   /** Start over for an engine of columnCount columns (everything repaints on update). */
@@ -125,139 +68,212 @@ export class ColumnGrid {
     this.snapshot = null;
     this.hideTooltip();
     this.select(null);
-    this.geometry = layout(columnCount, this.availablePixels());
-    this.allocateImage();
+    this.image.reset(columnCount);
+    this.view.resize();
+    this.view.fit();
+    this.publish(0);
     this.canvas.setAttribute("aria-label", columnCount === 0
       ? "Column grid: this engine has no columns."
-      : `Column grid: ${formatCount(columnCount)} columns, ${formatCount(this.geometry.cols)} per row.`);
+      : `Column grid: ${formatCount(columnCount)} columns, ${formatCount(this.image.cols)} per row.`);
   }
 
-  // Size the canvas and its ImageData for this.geometry; every cell is background.
-  allocateImage() {
-    const { canvas, geometry } = this;
-    this.counts = [0, 0, 0];
-    canvas.width = geometry.width;
-    canvas.height = geometry.height;
-    if (geometry.cell > 1) {
-      // Exactly cell device pixels per column: crisp cells, no uneven gaps.
-      const border = canvas.offsetWidth - canvas.clientWidth; // border-box sizing
-      canvas.style.width = `${geometry.width / (window.devicePixelRatio || 1) + border}px`;
-      canvas.classList.add("crisp");
-    } else {
-      // More columns than pixels: CSS scales the image to the box, and its smoothing
-      // shows density, which is all the eye can take in at that scale anyway.
-      canvas.style.width = "";
-      canvas.classList.remove("crisp");
+  /** Colour the columns by mode (a key of MODES); repaints at once. */
+  setMode(mode) {
+    if (!(mode in MODES)) throw new Error(`Unknown colour mode ${JSON.stringify(mode)}`);
+    this.mode = mode;
+    this.canvas.dataset.mode = mode;
+    if (this.snapshot !== null) this.update(this.snapshot);
+    else this.showLegend();
+    this.followDecay();
+  }
+
+  /** Facts the modes need beside the snapshot: {halfLifeMs, refractoryMs}. */
+  setExtras(extras) {
+    this.extras = { ...this.extras, ...extras };
+    this.followDecay();
+  }
+
+  // While activation shows and decays, repaint it every DECAY_REPAINT_MS (from the last
+  // snapshot: no call to the engine), and only while the page is visible.
+  followDecay() {
+    const decaying = this.mode === "activation" && this.extras.halfLifeMs > 0;
+    if (decaying && this.decayTimer === null) {
+      this.decayTimer = setInterval(() => {
+        if (this.snapshot !== null && document.visibilityState === "visible") this.update(this.snapshot);
+      }, DECAY_REPAINT_MS);
+    } else if (!decaying && this.decayTimer !== null) {
+      clearInterval(this.decayTimer);
+      this.decayTimer = null;
     }
-    if (geometry.width * geometry.height === 0) {
-      this.image = null;
-      this.pixels = null;
-    } else {
-      this.image = this.context.createImageData(geometry.width, geometry.height);
-      this.pixels = new Uint32Array(this.image.data.buffer);
-      this.pixels.fill(BACKGROUND);
-    }
-    this.publish(0);
   }
 
-  relayout() {
-    const snapshot = this.snapshot;
-    this.geometry = layout(this.geometry.columnCount, this.availablePixels());
-    this.allocateImage();
-    this.snapshot = null;
-    if (snapshot !== null) this.update(snapshot);
-    this.placeMarker();
-  }
-
-  /**
-   * Show a getColumnStates() snapshot, repainting the cells whose state or activation
-   * differ from the previous snapshot. Returns how many cells were repainted.
-   */
+  /** Show a getColumnStates() snapshot; returns how many cells were repainted. */
   update(snapshot) {
     const started = performance.now();
-    const { state } = snapshot;
-    const { columnCount, cols, cell } = this.geometry;
-    if (state.length !== columnCount) {
-      throw new Error(`getColumnStates() has ${state.length} columns, the grid ${columnCount}`);
+    if (snapshot.state.length !== this.image.columnCount) {
+      throw new Error(`getColumnStates() has ${snapshot.state.length} columns, the grid ${this.image.columnCount}`);
     }
-    if (this.image === null) {
-      this.snapshot = snapshot;
-      return 0;
-    }
-    const activation = snapshot.activation;
-    const bits = bitsOf(activation);
-    const previous = this.snapshot;
-    const previousState = previous?.state;
-    const previousBits = previous ? bitsOf(previous.activation) : null;
-    const counts = this.counts;
-    let firstRow = Infinity;
-    let lastRow = -1;
-    let painted = 0;
-
-    for (let i = 0; i < columnCount; i++) {
-      const s = state[i];
-      if (previous !== null) {
-        const before = previousState[i];
-        if (s === before && bits[i] === previousBits[i]) continue;
-        counts[before] -= 1;
-      }
-      counts[s] += 1;
-      const colour = s === ALLOCATED ? shadeOf(activation[i])
-        : s === REFRACTORY ? PIXEL_REFRACTORY : PIXEL_AVAILABLE;
-      const row = (i / cols) | 0;
-      if (row < firstRow) firstRow = row;
-      lastRow = row;
-      this.paint(i, row, colour);
-      painted += 1;
-    }
-
+    const painted = this.image.update(snapshot, this.mode, { ...this.extras, now: Date.now() });
     this.snapshot = snapshot;
-    if (painted > 0) {
-      const top = firstRow * cell;
-      this.context.putImageData(this.image, 0, 0, 0, top, this.geometry.width,
-        (lastRow - firstRow + 1) * cell);
-    }
+    if (painted > 0) this.view.draw();
     this.publish(performance.now() - started);
+    this.showLegend();
     if (this.hovered !== null) this.showTooltip(this.hovered);
     return painted;
-  }
-
-  paint(i, row, colour) {
-    const { cols, cell, gap, width } = this.geometry;
-    const pixels = this.pixels;
-    if (cell === 1) {
-      pixels[i] = colour; // width === cols: pixel index is the column id
-      return;
-    }
-    const size = cell - gap;
-    const x = (i - row * cols) * cell;
-    let start = row * cell * width + x;
-    for (let y = 0; y < size; y++, start += width) pixels.fill(colour, start, start + size);
   }
 
   // Counts and the last redraw's duration as attributes: what tests and scripts wait on.
   publish(redrawMs) {
     const { dataset } = this.canvas;
-    dataset.columns = String(this.geometry.columnCount);
-    dataset.allocated = String(this.counts[ALLOCATED]);
-    dataset.refractory = String(this.counts[REFRACTORY]);
+    const { counts } = this.image;
+    dataset.columns = String(this.image.columnCount);
+    dataset.allocated = String(counts[ALLOCATED]);
+    dataset.refractory = String(counts[REFRACTORY]);
     dataset.redrawMs = redrawMs.toFixed(2);
   }
 
-  /** The column under a pointer event, or null outside the cells. */
-  columnAt(event) {
-    const { cols, cell, columnCount, width, height } = this.geometry;
-    const canvas = this.canvas;
-    const box = canvas.getBoundingClientRect();
-    // The image fills the content box, inside the border.
-    const left = box.left + canvas.clientLeft;
-    const top = box.top + canvas.clientTop;
-    if (canvas.clientWidth === 0 || canvas.clientHeight === 0) return null;
-    const x = Math.floor(((event.clientX - left) / canvas.clientWidth) * width / cell);
-    const y = Math.floor(((event.clientY - top) / canvas.clientHeight) * height / cell);
-    if (x < 0 || x >= cols || y < 0) return null;
-    const id = y * cols + x;
-    return id < columnCount ? id : null;
+  showLegend() {
+    const items = [];
+    const swatch = (colour, text) => ({ colour, text });
+    const range = this.image.range;
+    if (this.mode === "state") {
+      items.push(swatch(COLOURS.available, "Available"), swatch(COLOURS.allocated, "Allocated"),
+        swatch(COLOURS.refractory, "Refractory"));
+    } else {
+      const format = this.mode === "age" || this.mode === "refractory"
+        ? (v) => formatDuration(v)
+        : this.mode === "usage" ? (v) => `${formatCount(v)} use${v === 1 ? "" : "s"}` : formatUnit;
+      const [low, high] = range ?? [0, 1];
+      items.push({ gradient: SCALE_GRADIENT, text: `${MODES[this.mode].scale}: ${format(low)} to ${format(high)}` });
+      if (this.mode === "usage") items.push(swatch(COLOURS.available, "Never used"));
+      else if (this.mode === "refractory") {
+        items.push(swatch(COLOURS.available, "Available"), swatch(COLOURS.other, "Allocated"));
+      } else {
+        items.push(swatch(COLOURS.available, "Available"), swatch(COLOURS.refractory, "Refractory"));
+      }
+    }
+    items.push({ selected: true, text: "Selected" });
+    const key = JSON.stringify(items);
+    if (key === this.legendKey) return;
+    this.legendKey = key;
+    this.legend.dataset.mode = this.mode;
+    this.legend.replaceChildren(...items.map((item) => {
+      const li = document.createElement("li");
+      const mark = document.createElement("span");
+      mark.className = item.selected ? "swatch swatch-selected" : item.gradient ? "swatch scale" : "swatch";
+      mark.setAttribute("aria-hidden", "true");
+      if (item.gradient) mark.style.background = item.gradient;
+      else if (item.colour) mark.style.background = item.colour;
+      li.append(mark, item.text);
+      return li;
+    }));
+  }
+
+  // ---------------------------------------------------------------- pointer and wheel
+
+  local(event) {
+    const box = this.canvas.getBoundingClientRect();
+    return { x: event.clientX - box.left - this.canvas.clientLeft, y: event.clientY - box.top - this.canvas.clientTop };
+  }
+
+  pointerDown(event) {
+    this.pointers.set(event.pointerId, { x: event.clientX, y: event.clientY, startX: event.clientX, startY: event.clientY });
+    this.dragged = false;
+    if (this.pointers.size === 2) this.pinchDistance = this.distance();
+  }
+
+  pointerMove(event) {
+    const pointer = this.pointers.get(event.pointerId);
+    if (pointer === undefined) {
+      this.hover(event);
+      return;
+    }
+    const dx = event.clientX - pointer.x;
+    const dy = event.clientY - pointer.y;
+    pointer.x = event.clientX;
+    pointer.y = event.clientY;
+    if (this.pointers.size >= 2) {
+      // Pinch: zoom by the change in distance about the midpoint.
+      const distance = this.distance();
+      const [a, b] = [...this.pointers.values()];
+      const box = this.canvas.getBoundingClientRect();
+      if (this.pinchDistance > 0) {
+        this.view.zoomBy(distance / this.pinchDistance, (a.x + b.x) / 2 - box.left, (a.y + b.y) / 2 - box.top);
+      }
+      this.pinchDistance = distance;
+      this.dragged = true;
+      this.afterViewChange();
+      return;
+    }
+    if (!this.dragged && Math.hypot(event.clientX - pointer.startX, event.clientY - pointer.startY) < DRAG_THRESHOLD_PX) {
+      this.hover(event);
+      return;
+    }
+    if (!this.dragged) this.canvas.setPointerCapture(event.pointerId);
+    this.dragged = true;
+    this.view.panBy(dx, dy);
+    this.afterViewChange();
+  }
+
+  pointerUp(event) {
+    const wasDrag = this.dragged;
+    this.pointers.delete(event.pointerId);
+    if (this.pointers.size > 0) return;
+    if (!wasDrag) {
+      const { x, y } = this.local(event);
+      const id = this.view.columnAt(x, y);
+      if (id !== null) this.select(id);
+    }
+  }
+
+  distance() {
+    const [a, b] = [...this.pointers.values()];
+    return Math.hypot(a.x - b.x, a.y - b.y);
+  }
+
+  wheel(event) {
+    event.preventDefault();
+    const { x, y } = this.local(event);
+    // A notch of a mouse wheel (100 px) zooms by about 1.4; trackpads send smaller steps.
+    const delta = event.deltaMode === 1 ? event.deltaY * 33 : event.deltaY;
+    this.view.zoomBy(Math.exp(-delta * 0.0035), x, y);
+    this.afterViewChange();
+    this.hover(event);
+  }
+
+  afterViewChange() {
+    if (this.hovered !== null) this.hideTooltip();
+  }
+
+  /** Zoom in (factor > 1) or out about the centre; for the buttons. */
+  zoomBy(factor) {
+    this.view.zoomBy(factor);
+    this.afterViewChange();
+  }
+
+  fit() {
+    this.view.fit();
+    this.afterViewChange();
+  }
+
+  /** Select column id, and zoom and scroll so that it shows. */
+  reveal(id) {
+    this.select(id);
+    this.view.centreOn(id, FOUND_ZOOM);
+  }
+
+  // ----------------------------------------------------------------------- tooltip
+
+  hover(event) {
+    const { x, y } = this.local(event);
+    const id = this.view.columnAt(x, y);
+    if (id === null) {
+      this.hideTooltip();
+      return;
+    }
+    this.hovered = id;
+    this.pointer = { x: event.clientX, y: event.clientY };
+    this.showTooltip(id);
   }
 
   /** Everything the snapshot says about column id. */
@@ -269,21 +285,13 @@ export class ColumnGrid {
       id,
       state: STATE_NAMES[state] ?? `state ${state}`,
       conceptId: state === ALLOCATED ? snapshot.concept[id] : null,
-      activation: snapshot.activation[id],
+      activation: state === ALLOCATED
+        ? activationAt(snapshot, id, this.extras.halfLifeMs, Date.now()) : snapshot.activation[id],
       confidence: state === ALLOCATED ? snapshot.confidence[id] : null,
       usage: snapshot.usage[id],
+      refractoryLeft: state === REFRACTORY && snapshot.refractoryLeftMs
+        ? snapshot.refractoryLeftMs[id] : null,
     };
-  }
-
-  hover(event) {
-    const id = this.columnAt(event);
-    if (id === null) {
-      this.hideTooltip();
-      return;
-    }
-    this.hovered = id;
-    this.pointer = { x: event.clientX, y: event.clientY };
-    this.showTooltip(id);
   }
 
   showTooltip(id) {
@@ -296,12 +304,15 @@ export class ColumnGrid {
     let figures = `Activation ${formatUnit(column.activation)}`;
     if (column.confidence !== null) figures += ` · confidence ${formatUnit(column.confidence)}`;
     lines.push(figures);
+    lines.push(`Used ${formatCount(column.usage)} time${column.usage === 1 ? "" : "s"}`);
+    if (column.refractoryLeft !== null) lines.push(`Available in ${formatDuration(column.refractoryLeft)}`);
     const tooltip = this.tooltip;
     tooltip.replaceChildren(...lines.map((line) => {
       const span = document.createElement("span");
       span.textContent = line;
       return span;
     }));
+    tooltip.dataset.column = String(id);
     tooltip.hidden = false;
     this.placeTooltip();
   }
@@ -329,40 +340,23 @@ export class ColumnGrid {
     this.tooltip.hidden = true;
   }
 
+  // --------------------------------------------------------------- selection and keys
+
   /** Select column id (null: none), mark it, and tell onSelect. */
   select(id) {
     if (id === this.selected) return;
     this.selected = id;
     this.canvas.dataset.selected = id === null ? "" : String(id);
-    this.placeMarker();
+    this.view.select(id);
     this.onSelect(id);
   }
 
-  // A ring around the selected cell, at least a few pixels wide even when cells are
-  // smaller than a pixel on screen.
-  placeMarker() {
-    const marker = this.marker;
-    if (this.selected === null || this.geometry.columnCount === 0) {
-      marker.hidden = true;
-      return;
-    }
-    const { cols, cell, width } = this.geometry;
-    const scale = this.canvas.clientWidth / width;
-    const row = Math.floor(this.selected / cols);
-    const col = this.selected - row * cols;
-    const size = Math.max(cell * scale, 8);
-    const centre = (n) => (n + 0.5) * cell * scale;
-    marker.style.width = `${size}px`;
-    marker.style.height = `${size}px`;
-    const canvas = this.canvas;
-    marker.style.left = `${canvas.offsetLeft + canvas.clientLeft + centre(col) - size / 2}px`;
-    marker.style.top = `${canvas.offsetTop + canvas.clientTop + centre(row) - size / 2}px`;
-    marker.hidden = false;
-  }
-
   key(event) {
-    const { cols, columnCount } = this.geometry;
+    const { cols, columnCount } = this.image;
     if (columnCount === 0) return;
+    if (event.key === "+" || event.key === "=") return this.keyDone(event, () => this.zoomBy(KEY_ZOOM));
+    if (event.key === "-" || event.key === "_") return this.keyDone(event, () => this.zoomBy(1 / KEY_ZOOM));
+    if (event.key === "0") return this.keyDone(event, () => this.fit());
     const current = this.selected;
     const moves = {
       ArrowLeft: -1,
@@ -381,5 +375,11 @@ export class ColumnGrid {
     event.preventDefault();
     if (next !== null) next = Math.min(columnCount - 1, Math.max(0, next));
     this.select(next);
+    if (next !== null) this.view.reveal(next);
+  }
+
+  keyDone(event, action) {
+    event.preventDefault();
+    action();
   }
 }

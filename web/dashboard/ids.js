@@ -1,6 +1,6 @@
 // What the user types into the id fields, turned into what the API takes. Pure functions,
-// no DOM: the engine stays the judge of what a valid concept id is, so a bad id reaches
-// the API and its own message ("Invalid concept id ...") is what the user sees.
+// no DOM. Text that is no concept id is explained here, in plain words, before anything
+// reaches the engine; the engine stays the judge of everything else.
 
 export const MAX_CONCEPT_ID = 0xffffffff;
 
@@ -16,17 +16,21 @@ export class InputError extends Error {
   }
 }
 
-const NUMBER = /^[+-]?\d+(\.\d+)?$/;
+const WHOLE = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const ID_RANGE = "a concept id is a whole number from 0 to 4,294,967,295";
 
-/**
- * The concept id typed in text, as the API should receive it: decimal text becomes a
- * number ("42" -> 42, "-1" -> -1, "1.5" -> 1.5), anything else stays the string it is,
- * so the engine's message names exactly what was typed. Empty text is an InputError.
- */
+/** The concept id typed in text, as a number; an InputError in plain words otherwise. */
 export function conceptIdFromText(text) {
   const trimmed = text.trim();
-  if (trimmed === "") throw new InputError("Enter a concept id: an integer in 0..4294967295.");
-  return NUMBER.test(trimmed) ? Number(trimmed) : trimmed;
+  if (trimmed === "") throw new InputError(`Enter a concept id: ${ID_RANGE}.`);
+  const shown = trimmed.length > 40 ? `${trimmed.slice(0, 37)}…` : trimmed;
+  if (!DECIMAL.test(trimmed)) throw new InputError(`“${shown}” is not a whole number: ${ID_RANGE}.`);
+  if (!WHOLE.test(trimmed)) throw new InputError(`${shown} is not a whole number: ${ID_RANGE}.`);
+  const id = Number(trimmed);
+  if (id < 0) throw new InputError(`${shown} is below 0: ${ID_RANGE}.`);
+  if (id > MAX_CONCEPT_ID) throw new InputError(`${shown} is above 4,294,967,295: ${ID_RANGE}.`);
+  return id;
 }
 
 const RANGE = /^(\d+)\s*(?:-|–|\.\.)\s*(\d+)$/;

@@ -83,9 +83,15 @@ export class StorageStatus {
       return;
     }
     const ignored = storage.ignored ?? [];
+    const reader = storage.mode === "reader";
     this.say(`The engine "${name}" stored in this browser was loaded (${describeRestored(restored)})` +
       (ignored.length > 0 ? `; these URL parameters were ignored: ${ignored.join(", ")}.` : ".") +
-      ' Use "Create new engine…" to replace it.');
+      (ignored.length > 0
+        ? ` To open a new engine with them beside this one, give it another name: ${suggestName(ignored)}.`
+        : "") +
+      (reader
+        ? " The tab that writes to it can replace it with a new engine."
+        : ' Use "Create new engine…" to replace it.'));
   }
 
   /** The "Restored on load" field: counts as text, and as data-* attributes. */
@@ -126,6 +132,14 @@ export class StorageStatus {
     this.notice.textContent = text;
     this.notice.hidden = text === "";
   }
+}
+
+// "?name=lab&columns=100000": a URL that opens a new engine with the ignored parameters.
+function suggestName(ignored) {
+  const asked = new URLSearchParams(globalThis.location?.search ?? "");
+  const params = new URLSearchParams({ name: "lab" });
+  for (const key of ignored) if (asked.has(key)) params.set(key, asked.get(key));
+  return `?${params}`;
 }
 
 /** "12 allocated concepts of 300 columns: a snapshot and 3 journal records replayed" */

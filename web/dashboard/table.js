@@ -1,16 +1,19 @@
 // The allocations table: one page of getAllocationHistory({start, stop}) at a time, so
 // a million live allocations cost no more to show than fifty; or one concept, found with
-// getAllocationInfo and getColumn.
+// getAllocationInfo and getColumn, which the grid then selects.
 
+import { FieldError, plainMessage } from "./fields.js";
 import { formatClock, formatCount, formatUnit } from "./format.js";
+import { conceptIdFromText } from "./ids.js";
 
 export const PAGE_SIZE = 25;
 
 export class AllocationsTable {
   /**
    * @param {Document} document
-   * @param {{refresh: () => void, fail: (error) => void}} host asks for a refresh (the
-   *   refresher calls load() back), reports errors
+   * @param {{refresh: () => void, found: (column: number) => void,
+   *   log: (text: string) => void}} host asks for a refresh (the refresher calls load()
+   *   back), hears of a concept found, logs a search's error
    */
   constructor(document, host) {
     const byId = (id) => document.getElementById(id);
@@ -20,6 +23,7 @@ export class AllocationsTable {
     this.summary = byId("table-summary");
     this.order = byId("page-order");
     this.search = byId("table-search");
+    this.error = new FieldError(byId("table-search-error"), this.search);
     this.pager = {
       first: byId("page-first"),
       prev: byId("page-prev"),
@@ -29,6 +33,7 @@ export class AllocationsTable {
     this.page = 0;
     this.total = 0;
     this.query = null; // the concept id searched for, or null: paging
+    this.announced = null; // the search whose column the grid was told to select
 
     const go = (page) => () => {
       if (this.query !== null) return;
@@ -48,12 +53,15 @@ export class AllocationsTable {
     byId("table-search-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const text = this.search.value.trim();
+      this.error.clear();
+      this.announced = null;
       this.query = text === "" ? null : text;
       this.page = 0;
       host.refresh();
     });
     byId("table-search-clear").addEventListener("click", () => {
       this.search.value = "";
+      this.error.clear();
       this.query = null;
       host.refresh();
     });
@@ -65,6 +73,7 @@ export class AllocationsTable {
     this.total = 0;
     this.query = null;
     this.search.value = "";
+    this.error.clear();
     this.body.replaceChildren();
   }
 
@@ -106,15 +115,16 @@ export class AllocationsTable {
   }
 
   async find(kg, text) {
-    const id = /^[+-]?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
     let column;
     try {
-      column = await kg.getAllocationInfo(id);
+      column = await kg.getAllocationInfo(conceptIdFromText(text));
     } catch (error) {
-      // A bad id is reported once (by the caller), not again on every later refresh.
+      // A bad id is reported once, next to the field, not again on every later refresh.
       this.query = null;
       this.failed();
-      throw error;
+      this.error.show(plainMessage(error));
+      this.host.log(plainMessage(error));
+      return;
     }
     let rows = [];
     if (column !== null) {
@@ -128,6 +138,8 @@ export class AllocationsTable {
       : `Concept ${text} is in column ${formatCount(column)}.`;
     this.table.dataset.page = "search";
     this.setPager(false);
+    if (column !== null && this.announced !== text) this.host.found(column);
+    this.announced = text; // later refreshes of the same search leave the grid's selection alone
   }
 
   showRows(rows) {
