@@ -189,7 +189,7 @@ function refreshParts(kg) {
       showConfig(kg, {
         name: kg.config.name, columns: engineStats.column_count, strategy: engineStats.strategy,
         dim: engineStats.dim, seed: engineStats.seed, refractoryMs: engineStats.refractory_ms,
-        durability: kg.config.durability,
+        activationHalfLifeMs: engineStats.activation_half_life_ms, durability: kg.config.durability,
       });
       // Refractory columns become available with time, not through a call, so no event
       // says so: look again once their time may be up.
@@ -253,7 +253,7 @@ async function attach(kg, requested) {
   details.clear();
   showConfig(kg);
   storageChanged(kg);
-  storage.opened(kg.storage, kg.config.name);
+  storage.opened(kg.storage, kg.config.name, requested.given);
   refresher.schedule();
   await refresher.settled();
 }
@@ -262,7 +262,8 @@ async function attach(kg, requested) {
 // engine's own figures (config). Shown again only when it differs, so the form keeps
 // what the user is typing into it.
 function showConfig(kg, config = kg.config) {
-  const fields = ["name", "columns", "strategy", "dim", "seed", "refractoryMs", "durability"];
+  const fields = ["name", "columns", "strategy", "dim", "seed", "refractoryMs", "activationHalfLifeMs",
+    "durability"];
   const key = JSON.stringify(fields.map((field) => config[field]));
   if (config !== kg.config && key === session.shownConfig) return;
   session.shownConfig = key;
@@ -323,11 +324,11 @@ function setReady(ready) {
 
 /** The engine the URL asks for: {kg, config, ignored}. */
 async function createEngine() {
-  const { config, ignored } = readParams(location.search);
+  const { config, given, ignored } = readParams(location.search);
   status.starting("Starting the Python worker");
   checkConfig(config);
   const kg = await CortexKG.create({ ...config, onProgress: (message) => status.progress(message) });
-  return { kg, config, ignored };
+  return { kg, config: { ...config, given }, ignored };
 }
 
 async function start(creating) {

@@ -132,7 +132,10 @@ def test_url_parameters_configure_the_engine(page: Page, server: Server) -> None
     config = api(page, "kg.config")
     assert {key: config[key] for key in ("name", "columns", "strategy", "dim", "seed", "refractoryMs")} \
         == {"name": "lab", "columns": 300, "strategy": "affinity", "dim": 4, "seed": 9, "refractoryMs": 5}
+    # what the URL leaves out takes the dashboard's defaults: an activation that fades
+    assert config["activationHalfLifeMs"] == 30_000
     wait_stat(page, "columns", 300)
+    expect(by_id(page, "half-life-input")).to_have_value("30000")
     expect(by_id(page, "columns-input")).to_have_value("300")
     expect(by_id(page, "strategy-select")).to_have_value("affinity")
     expect(by_id(page, "dim-input")).to_have_value("4")
@@ -142,7 +145,8 @@ def test_url_parameters_configure_the_engine(page: Page, server: Server) -> None
 def test_a_stored_engine_loads_and_the_page_names_the_ignored_parameters(
     page: Page, server: Server
 ) -> None:
-    app = open_app(page, server, "?columns=300")
+    # stored without decay: the dashboard's own default (a half-life) gives way silently
+    app = open_app(page, server, "?columns=300&activationHalfLifeMs=0")
     allocate_through_ui(page, "8")
     wait_stat(page, "allocated", 1)
     expect(by_id(page, "storage-status")).to_contain_text('Saved in this browser (IndexedDB "cortexkg:default")')
@@ -375,7 +379,7 @@ def test_new_engine_after_confirmation_replaces_the_engine_and_the_url(app: App)
     expect(by_id(page, "status-engine")).to_contain_text("relaxed durability")
     query = dict(pair.split("=") for pair in page.url.split("?", 1)[1].split("&"))
     assert query == {"name": "default", "columns": "4096", "strategy": "affinity", "dim": "8",
-                          "seed": "0", "refractoryMs": "0", "activationHalfLifeMs": "0", "backend": "auto",
+                          "seed": "0", "refractoryMs": "0", "activationHalfLifeMs": "30000", "backend": "auto",
                      "durability": "relaxed"}
     expect(by_id(page, "allocations-table").locator("tbody tr")).to_have_count(0)
 

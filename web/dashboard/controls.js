@@ -49,6 +49,7 @@ export class Controls {
       dim: byId("dim-input"),
       seed: byId("seed-input"),
       refractory: byId("refractory-input"),
+      halfLife: byId("half-life-input"),
       backend: byId("backend-select"),
       durability: byId("durability-select"),
     };
@@ -96,6 +97,7 @@ export class Controls {
     el.dim.value = String(config.dim);
     el.seed.value = String(config.seed);
     el.refractory.value = String(config.refractoryMs);
+    el.halfLife.value = String(config.activationHalfLifeMs);
     el.backend.value = config.backend;
     el.durability.value = config.durability;
     this.affinityHint.hidden = config.strategy !== "affinity";
@@ -329,6 +331,7 @@ export class Controls {
       dim: Number.isNaN(number(el.dim)) ? 0 : number(el.dim),
       seed: Number.isNaN(number(el.seed)) ? 0 : number(el.seed),
       refractoryMs: Number.isNaN(number(el.refractory)) ? 0 : number(el.refractory),
+      activationHalfLifeMs: Number.isNaN(number(el.halfLife)) ? 0 : number(el.halfLife),
       backend: el.backend.value,
       durability: el.durability.value,
     };
@@ -350,11 +353,14 @@ export class Controls {
     if (!Number.isInteger(columns)) return wrong(`${columns} columns is not a whole number: enter one from 1 to 268,435,456.`, el.columns);
     if (columns < 1) return wrong(`An engine needs at least 1 column; ${columns} columns hold no concept.`, el.columns);
     if (columns > MAX_COLUMNS) return wrong(`${formatCount(columns)} columns is more than the 268,435,456 an engine can have.`, el.columns);
-    for (const [input, name, max] of [[el.dim, "The field dimension", 4096], [el.seed, "The seed", 2 ** 53], [el.refractory, "The refractory time", Infinity]]) {
+    const durations = [el.refractory, el.halfLife];
+    for (const [input, name, max] of [[el.dim, "The field dimension", 4096], [el.seed, "The seed", 2 ** 53],
+      [el.refractory, "The refractory time", Infinity], [el.halfLife, "The activation half-life", Infinity]]) {
       if (input.value.trim() === "") continue;
       const value = input.valueAsNumber;
-      if (Number.isNaN(value) || value < 0 || value > max || (input !== el.refractory && !Number.isInteger(value))) {
-        return wrong(`${name} ${input.value} is not valid: enter ${input === el.refractory ? "a number of milliseconds, 0 or more" : `a whole number from 0 to ${formatCount(max)}`}.`, input);
+      const duration = durations.includes(input);
+      if (Number.isNaN(value) || value < 0 || value > max || (!duration && !Number.isInteger(value))) {
+        return wrong(`${name} ${input.value} is not valid: enter ${duration ? "a number of milliseconds, 0 or more" : `a whole number from 0 to ${formatCount(max)}`}.`, input);
       }
     }
     return null;

@@ -7,10 +7,16 @@ import { DEFAULTS } from "../cortexkg.js";
 const NUMERIC = new Set(["columns", "dim", "seed", "refractoryMs", "activationHalfLifeMs"]);
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-/** {config, ignored}: the configuration search asks for, and parameters it does not know. */
+/** The dashboard's engine unless the URL says otherwise: the API's defaults, but with an
+ *  activation that fades (half-life 30 s), so that the grid shows what was used lately. */
+export const DASHBOARD_DEFAULTS = Object.freeze({ ...DEFAULTS, activationHalfLifeMs: 30_000 });
+
+/** {config, given, ignored}: the configuration search asks for, the names it gave (a Set),
+ *  and parameters it does not know. */
 export function readParams(search) {
   const params = new URLSearchParams(search);
-  const config = { ...DEFAULTS };
+  const config = { ...DASHBOARD_DEFAULTS };
+  const given = new Set();
   const ignored = [];
   for (const [key, raw] of params) {
     if (!(key in DEFAULTS)) {
@@ -19,8 +25,9 @@ export function readParams(search) {
     }
     const text = raw.trim();
     config[key] = NUMERIC.has(key) && NUMBER.test(text) ? Number(text) : text;
+    given.add(key);
   }
-  return { config, ignored };
+  return { config, given, ignored };
 }
 
 /** The query string ("?columns=...") for config, every setting spelled out. */

@@ -74,15 +74,16 @@ export class StorageStatus {
       : "");
   }
 
-  /** What a freshly opened engine restored, and which URL parameters it ignored. */
-  opened(storage, name) {
+  /** What a freshly opened engine restored, and which of the URL's parameters (given) it
+   *  ignored: the dashboard's own defaults give way to a stored engine silently. */
+  opened(storage, name, given = new Set()) {
     this.showRestored(storage);
     const restored = storage?.restored;
     if (!restored) {
       this.say("");
       return;
     }
-    const ignored = storage.ignored ?? [];
+    const ignored = (storage.ignored ?? []).filter((key) => given.has(key));
     const reader = storage.mode === "reader";
     this.say(`The engine "${name}" stored in this browser was loaded (${describeRestored(restored)})` +
       (ignored.length > 0 ? `; these URL parameters were ignored: ${ignored.join(", ")}.` : ".") +
