@@ -4,6 +4,7 @@ to its own Host names, and bounded connections."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.client
 import os
 import select
@@ -290,3 +291,42 @@ def test_idle_connections_hold_a_bounded_number_of_threads(impatient_server: Ser
             open_clients.difference_update(closed)
     assert most_threads <= MAX_CONNECTIONS + 1  # the handlers and the accepting thread
     assert not open_clients, f"{len(open_clients)} of {len(clients)} were never closed"
+
+
+def fetch(server: Server, path: str, headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:
+    """GET path: the response and its body as sent."""
+    address = urllib.parse.urlsplit(server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response, body
+
+
+@pytest.mark.parametrize("path", ["/cortexkg.js", "/site.json", WASM])
+def test_text_and_webassembly_are_gzipped_for_a_client_that_accepts_it(
+    server: Server, site: Path, path: str
+) -> None:
+    original = (site / path.lstrip("/")).read_bytes()
+    zipped, body = fetch(server, path, {"Accept-Encoding": "br, gzip;q=0.8"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept-Encoding"
+    assert int(zipped.headers["Content-Length"]) == len(body) < len(original)
+    assert gzip.decompress(body) == original
+    plain, body = fetch(server, path, {"Accept-Encoding": "gzip;q=0, identity"})
+    assert plain.headers["Content-Encoding"] is None and body == original
+    assert plain.headers["Vary"] == "Accept-Encoding"
+    # two representations, two tags: each revalidates as itself
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    again, body = fetch(server, path, {"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+    assert again.status == 304 and body == b""
+    changed, _ = fetch(server, path, {"If-None-Match": zipped.headers["ETag"]})
+    assert changed.status == 200 and changed.headers["Content-Encoding"] is None
+
+
+def test_archives_are_sent_as_they_are(server: Server, site: Path) -> None:
+    wheel = next((site / "wheels").glob("cortexkg-*.whl"))
+    response, body = fetch(server, f"/wheels/{wheel.name}", {"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] is None and "Vary" not in response.headers
+    assert body == wheel.read_bytes()
