@@ -400,8 +400,9 @@ CORPUS_JS = r"""async () => {
   }
 
   // a closed instance refuses every method
-  const publicMethods = Object.getOwnPropertyNames(api.CortexKG.prototype)
-    .filter((name) => name !== 'constructor' && name !== 'close');
+  const publicMethods = Object.getOwnPropertyNames(api.CortexKG.prototype)  // not accessors (stats)
+    .filter((name) => name !== 'constructor' && name !== 'close'
+      && typeof Object.getOwnPropertyDescriptor(api.CortexKG.prototype, name).value === 'function');
   const VALID_ARGUMENTS = {
     allocateConcept: [7], deallocateConcept: [1], activateConcept: [1], getAllocationInfo: [1],
     allocateBatch: [[7]], deallocateBatch: [[1]], importState: [file], getColumn: [0],
