@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from array import array
 
-from .scans import ALLOCATED, AVAILABLE
+# A column's state, one byte each in ``ColumnStore.state`` (the scans and the kernel read
+# these codes; STATE_NAMES are their names in the public API).
+AVAILABLE, ALLOCATED, REFRACTORY = 0, 1, 2
+STATE_NAMES = ("available", "allocated", "refractory")
 
 # name -> typecode of every per-column buffer except ``fields`` (a bytearray for "B").
 ROW_TYPECODES = {
@@ -24,8 +27,6 @@ ROW_TYPECODES = {
     "allocated_at": "d",
     "confidence": "f",
 }
-# The column state proper (13 bytes per column); the rest is the allocation record.
-COLUMN_STATE = ("state", "concept", "activation", "usage")
 assert array("I").itemsize == 4, "cortexkg needs a 4-byte array('I')"
 
 
@@ -39,7 +40,6 @@ class ColumnStore:
     """The buffers of ``count`` columns with ``stride`` field floats each."""
 
     def __init__(self, count: int, stride: int):
-        self.count = count
         self.stride = stride
         self.state: bytearray = _zeros("B", count)
         self.concept: array = _zeros("I", count)
@@ -51,10 +51,10 @@ class ColumnStore:
         self.fields: array = _zeros("f", count * stride)
 
     @classmethod
-    def adopt(cls, count: int, stride: int, buffers: dict) -> "ColumnStore":
+    def adopt(cls, stride: int, buffers: dict) -> "ColumnStore":
         """A store that takes ``buffers`` (by name, of the right types and sizes) as its own."""
         store = cls.__new__(cls)
-        store.count, store.stride = count, stride
+        store.stride = stride
         for name in (*ROW_TYPECODES, "fields"):
             setattr(store, name, buffers[name])
         return store
@@ -64,10 +64,6 @@ class ColumnStore:
         out = {name: getattr(self, name) for name in ROW_TYPECODES}
         out["fields"] = self.fields
         return out
-
-    def column_state_bytes(self) -> int:
-        """Bytes of the column state proper (``COLUMN_STATE``) of all columns."""
-        return sum(len(memoryview(getattr(self, name)).cast("B")) for name in COLUMN_STATE)
 
     def rows(self) -> list[tuple[object, int]]:
         """``(buffer, width)`` of every buffer, for moving whole columns."""

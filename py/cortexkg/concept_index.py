@@ -28,8 +28,8 @@ from __future__ import annotations
 from array import array
 from typing import Sequence
 
-from .scans import EMPTY, HASH_MULTIPLIER
-
+EMPTY = 0xFFFFFFFF  # a free slot's column in the table; a left entry in the order
+HASH_MULTIPLIER = 0x9E3779B1  # Fibonacci hashing: 2**32 / golden ratio
 _U32 = 0xFFFFFFFF
 
 

@@ -8,78 +8,34 @@ and deallocation are O(log n) (:mod:`cortexkg.free_columns`).
 
 from __future__ import annotations
 
-import math
-import sys
 from array import array
 from collections import Counter, deque
 from heapq import heappop
 from typing import Any, Callable
 
 from . import fields as fdef
+from . import invariants
+from . import snapshot as snapshots
 from . import validation as check
-from .columns import ColumnStore
-from .concept_index import ConceptIndex
+from .columns import ALLOCATED, AVAILABLE, REFRACTORY, STATE_NAMES, ColumnStore
+from .concept_index import EMPTY, ConceptIndex
+from .config import check_config
+from .engine_state import COUNTERS, EngineState
 from .errors import AllocationError, StateError
 from .free_columns import FirstFitFree
 from .host import Host, default_host
-from .scans import ALLOCATED, AVAILABLE, EMPTY, REFRACTORY, select_scans
+from .scans import select_scans
 from .timing import TimingWindow
 from .validation import MAX_CONCEPT_ID
 
-STRATEGIES = ("first_fit", "affinity")
-STATE_NAMES = ("available", "allocated", "refractory")
-# The largest engine that can be held and persisted (snapshot, export, import and reset,
-# when two engines coexist) in Pyodide's 32-bit memory, with a margin of about 2x:
-# measured with build/measure_limits.py (docs/bench/notes.md, "Size limits"). The same
-# limits apply under CPython, so that every engine can move to the browser.
-MAX_COLUMNS = 1 << 23
-MAX_FIELD_FLOATS = 1 << 25  # columns × stride (dim rounded up to a multiple of 4)
-SIZE_REASON = "the most an engine can hold and persist in Pyodide's 32-bit memory"
-MAX_DIM = 4096
 NO_FREE_COLUMNS = "No free columns available"
 BATCH_CHUNK = 65536  # ids per chunk of a batch: one clock reading, one progress report
 _MAX_USAGE = 2**32 - 1
 _NO_FIELD = array("f")  # the query when dim is 0: every score is 0.0
-_BELOW_0x7F = bytes(range(0x7F))
 
 
 def _not_allocated(concept_id: int) -> str:
     return f"Concept {concept_id} is not allocated"
-
-
-def _plausible_times(times: array) -> bool:
-    """Whether every float64 of ``times`` lies in [0, 2**1009): not negative (nor -0.0),
-    NaN or infinite, nor absurdly large. Read from each value's top byte (its sign and
-    top exponent bits) at C speed, since the scans handle no float64 buffer."""
-    top = memoryview(times).cast("B")[7 if sys.byteorder == "little" else 0 :: 8]
-    return not bytes(top).translate(None, _BELOW_0x7F)
-
-
-def check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed,
-                 activation_half_life_ms=0.0) -> dict:
-    """The validated engine configuration (raises ValueError naming the bad value)."""
-    if type(enable_simd) is not bool:
-        raise ValueError(f"Invalid enable_simd {check.quoted(enable_simd)}: expected True or False")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"Invalid strategy {check.quoted(strategy)}: expected one of "
-                         f"{', '.join(STRATEGIES)}")
-    column_count = check.non_negative_int("column_count", column_count, maximum=MAX_COLUMNS,
-                                          reason=SIZE_REASON)
-    dim = check.non_negative_int("dim", dim, maximum=MAX_DIM)
-    if column_count * fdef.stride_of(dim) > MAX_FIELD_FLOATS:
-        raise ValueError(
-            f"Invalid dim {dim} for {column_count} columns: columns × dim (dim rounded up to "
-            f"a multiple of 4) must be at most {MAX_FIELD_FLOATS} ({SIZE_REASON})")
-    return {
-        "column_count": column_count,
-        "enable_simd": enable_simd,
-        "strategy": strategy,
-        "dim": dim,
-        "refractory_ms": check.non_negative_finite("refractory_ms", refractory_ms),
-        "seed": check.non_negative_int("seed", seed, maximum=fdef.MAX_SEED),
-        "activation_half_life_ms": check.non_negative_finite(
-            "activation_half_life_ms", activation_half_life_ms),
-    }
 
 
 class AllocationEngine:
@@ -131,9 +87,7 @@ class AllocationEngine:
         self._free = FirstFitFree(self.column_count) if self.strategy == "first_fit" else None
         self._refractory: deque[tuple[float, int]] = deque()  # (deadline ms, column), FIFO
         self._times = TimingWindow()
-        self._counters = dict.fromkeys(
-            ("total_allocations", "total_deallocations", "usage_hits", "activations",
-             "optimization_cycles", "moves_total"), 0)
+        self._counters = dict.fromkeys(COUNTERS, 0)
 
     @property
     def backend_name(self) -> str:
@@ -598,140 +552,105 @@ class AllocationEngine:
     # -------------------------------------------------------------------- invariants
 
     def validate(self) -> None:
-        """Check every invariant; raise :class:`StateError` naming the first violated."""
-        available = self._validate_store(self._index.columns())
-        self._validate_free(available)
+        """Check every invariant (:mod:`cortexkg.invariants`); raise :class:`StateError`
+        naming the first violated."""
+        available = invariants.check_store(
+            self._columns, self.column_count, self._scans, self._index, self._refractory,
+            self._counters, self._times)
+        invariants.check_free(self._free, self._columns.state, self._scans, available)
 
-    def _validate_store(self, columns: array, *, check_concepts: bool = True) -> int:
-        """Invariants of the stored state (buffers, counts, mapping, refractory queue);
-        ``columns`` lists the mapped columns. Returns the number of available columns."""
-        cols, scans, n = self._columns, self._scans, self.column_count
-        for name, buffer in cols.buffers().items():
-            expected = n * self._stride if name == "fields" else n
-            if len(buffer) != expected:
-                raise StateError(f"Buffer {name} holds {len(buffer)} items, expected {expected}")
-        counts = [scans.count(cols.state, value) for value in (AVAILABLE, ALLOCATED, REFRACTORY)]
-        if sum(counts) != n:
-            raise StateError(f"{n - sum(counts)} columns have a state outside 0..2")
-        if counts[ALLOCATED] != len(self._index) or len(columns) != len(self._index):
-            raise StateError(
-                f"{counts[ALLOCATED]} columns are allocated but {len(self._index)} "
-                f"concepts are mapped, {len(columns)} in the allocation order"
-            )
-        self._validate_mapping(columns, check_concepts)
-        self._validate_released(n - counts[ALLOCATED], columns)
-        self._validate_refractory(counts[REFRACTORY])
-        self._validate_counters()
-        return counts[AVAILABLE]
+    # ------------------------------------------------------------------------- state
 
-    def _validate_released(self, released: int, columns: array) -> None:
-        """Columns without a concept are reset; fields are finite unit-range vectors."""
-        cols, scans = self._columns, self._scans
-        for name in ("activation", "activated_ms", "usage"):
-            buffer = getattr(cols, name)
-            zeros = scans.count_between(buffer, None, 0, 0) - scans.count_between(
-                buffer, columns, 0, 0)
-            if zeros != released:
-                raise StateError(f"A column without a concept has a non-zero {name}")
-        if scans.count_between(cols.fields, None, -1.0, 1.0) != len(cols.fields):
-            raise StateError("A receptive field holds a value outside [-1, 1] or NaN")
+    def state(self) -> EngineState:
+        """The whole state as an :class:`EngineState` (refractory columns expired to now);
+        its buffers are the engine's own, valid until the engine changes."""
+        self._expire_now()
+        # Only refractory deadlines depend on when the state is taken; without any, the
+        # clock is not read, so that an unchanged engine always gives the same snapshot
+        # (an export compares equal to the next one), 0.0 standing for the reading.
+        now = self._now() if self._refractory else 0.0
+        times = self._times
+        return EngineState(
+            config={"column_count": self.column_count, "enable_simd": self.enable_simd,
+                    "strategy": self.strategy, "dim": self.dim,
+                    "refractory_ms": self.refractory_ms, "seed": self.seed,
+                    "activation_half_life_ms": self.activation_half_life_ms},
+            buffers=self._columns.buffers(),
+            order=self._index.columns(),
+            refractory_columns=array("I", [col for _, col in self._refractory]),
+            refractory_left_ms=array("d", [min(self.refractory_ms, max(0.0, deadline - now))
+                                           for deadline, _ in self._refractory]),
+            clock_ms=now,
+            counters=dict(self._counters),
+            window=times.samples, window_position=times.position,
+            window_count=times.count, window_total=times.total)
 
-    def _validate_counters(self) -> None:
-        counters, times = self._counters, self._times
-        if counters["total_allocations"] - counters["total_deallocations"] != len(self._index):
-            raise StateError(
-                f"Invariant violated: counters disagree: {counters['total_allocations']} allocations - "
-                f"{counters['total_deallocations']} deallocations != "
-                f"{len(self._index)} allocated"
-            )
-        exact = math.fsum(times.samples)  # NaN or inf when a sample is
-        if (not 0 <= times.count <= len(times.samples) or not math.isfinite(exact)
-                or min(times.samples) < 0 or abs(times.total - exact) > 1e-9 * max(1.0, exact)):
-            raise StateError(
-                f"Invariant violated: the timing window is inconsistent: total {times.total} for {times.count} samples "
-                f"summing to {exact}"
-            )
-
-    def _validate_mapping(self, columns: array, check_concepts: bool) -> None:
-        """The allocation order ``columns`` lists distinct allocated columns, and the
-        concept index maps exactly their concepts to them (``check_concepts=False`` when
-        the index was just built from them)."""
-        cols, scans, index = self._columns, self._scans, self._index
+    @classmethod
+    def from_state(cls, state: EngineState, *, backend: str = "auto",
+                   host: Host | None = None) -> "AllocationEngine":
+        """A new engine adopting ``state``'s buffers; raises :class:`StateError` naming
+        the first inconsistency (an invalid ``backend``: ValueError). Refractory
+        deadlines continue from one reading of ``host``'s clock."""
         try:
-            allocated = scans.count_between(cols.state, columns, ALLOCATED, ALLOCATED)
+            config = check_config(**state.config)
+        except (TypeError, ValueError) as error:
+            raise StateError(f"State configuration is invalid: {error}") from None
+        engine = cls.__new__(cls)
+        stride = fdef.stride_of(config["dim"])
+        engine._setup(config, select_scans(backend, config["enable_simd"]),
+                      host or default_host(),
+                      ColumnStore.adopt(stride, state.buffers))
+        engine._adopt_order(state.order)
+        engine._adopt_refractory(state.refractory_columns, state.refractory_left_ms)
+        engine._counters.update({name: state.counters[name] for name in COUNTERS})
+        times = engine._times
+        times.samples[:] = state.window
+        times.position, times.count = state.window_position, state.window_count
+        times.total = float(state.window_total)
+        # the index was just built from the order's columns; the free set is derived below
+        invariants.check_store(
+            engine._columns, engine.column_count, engine._scans, engine._index,
+            engine._refractory, engine._counters, times, check_concepts=False)
+        engine._rebuild_free()
+        return engine
+
+    def _adopt_order(self, order: array) -> None:
+        if len(order) > self.column_count:
+            raise StateError(f"The allocation order holds {len(order)} columns, more than "
+                             f"the engine's {self.column_count}")
+        try:
+            distinct = self._index.restore(order)
         except IndexError:
-            raise StateError("A concept maps to a column outside the engine") from None
-        if allocated != len(columns):
-            raise StateError("A concept maps to a column that is not allocated")
-        if check_concepts:
-            entries = scans.count_between(index.values, None, 0, self.column_count - 1)
-            free = scans.count_between(index.values, None, EMPTY, EMPTY)
-            if entries != len(columns) or entries + free != len(index.values):
-                raise StateError(
-                    f"The concept index holds {entries} entries and {free} free slots of "
-                    f"{len(index.values)}, expected {len(columns)} entries")
-            if scans.gather(index.position, columns) != list(range(len(columns))):
-                raise StateError("A column's position disagrees with the allocation order")
-            if index.get_many(scans.gather(cols.concept, columns)) != columns:
-                raise StateError("A concept maps to a column that holds another concept")
-        for name in ("activation", "confidence"):
-            if scans.count_between(getattr(cols, name), columns, 0.0, 1.0) != len(columns):
-                raise StateError(f"An allocated column has a {name} outside [0, 1]")
-        if scans.count_between(cols.activated_ms, columns, 0.0, math.inf) != len(columns):
-            raise StateError("An allocated column's last activation is negative, NaN or infinite")
-        if not _plausible_times(cols.allocated_at):
-            raise StateError("A column's allocation timestamp is negative, NaN or infinite")
+            raise StateError("The allocation order names a column outside the engine") from None
+        if not distinct:
+            raise StateError("The allocation order holds a concept or column twice")
 
-    def _validate_refractory(self, refractory: int) -> None:
-        state = self._columns.state
-        if refractory != len(self._refractory):
-            raise StateError(
-                f"{refractory} columns are refractory but {len(self._refractory)} are queued"
-            )
-        previous = float("-inf")
-        for deadline, col in self._refractory:
-            if state[col] != REFRACTORY or deadline < previous:
-                raise StateError(f"Refractory queue entry for column {col} is inconsistent")
-            previous = deadline
-
-    def _validate_free(self, available: int) -> None:
-        """The first-fit free set holds exactly the available columns."""
-        free = self._free
-        if free is None:
-            return
-        state = self._columns.state
-        if free.size() != available or len(set(free.heap)) != len(free.heap):
-            raise StateError(
-                f"First-fit free set holds {free.size()} columns, expected {available}"
-            )
-        heap = free.heap
-        if heap and (max(heap) >= free.frontier
-                     or self._scans.count_between(state, heap, AVAILABLE, AVAILABLE) != len(heap)):
-            raise StateError("First-fit free set holds a column that is not available")
-        if state.count(AVAILABLE, free.frontier) != self.column_count - free.frontier:
-            raise StateError(f"A column at or after frontier {free.frontier} is not available")
+    def _adopt_refractory(self, columns: array, left_ms: array) -> None:
+        if len(columns) != len(left_ms):
+            raise StateError("The refractory columns and deadlines differ in length")
+        if any(not 0.0 <= ms <= self.refractory_ms for ms in left_ms):
+            raise StateError("A refractory deadline (time left) is outside "
+                             f"0..{self.refractory_ms} ms")
+        if columns and max(columns) >= self.column_count:
+            raise StateError("The refractory queue names a column outside the engine")
+        if len(set(columns)) != len(columns):
+            raise StateError("The refractory queue holds a column twice")
+        now = self._now()
+        self._refractory.extend((now + ms, col) for ms, col in zip(left_ms, columns))
 
     # --------------------------------------------------------------------- snapshots
 
     def snapshot(self):
         """The whole state as a versioned, checksummed :class:`~cortexkg.snapshot.Snapshot`."""
-        from .snapshot import take
-
-        self._expire_now()
-        return take(self)
+        return snapshots.take(self.state())
 
     def snapshot_parts(self) -> list:
         """The bytes of :meth:`snapshot` as parts to join: its buffers are the engine's own
         (valid until it changes), so the state is copied once, by whoever joins them."""
-        from .snapshot import parts
-
-        self._expire_now()
-        return parts(self)
+        return snapshots.parts(self.state())
 
     @classmethod
     def restore(cls, snapshot, *, backend: str = "auto", host: Host | None = None):
         """A new engine from a snapshot (or its bytes); raises :class:`StateError` naming
         the problem and never returns a partial state."""
-        from .snapshot import restore
-
-        return restore(cls, snapshot, backend=backend, host=host or default_host())
+        return cls.from_state(snapshots.read(snapshot), backend=backend, host=host)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .engine import AllocationEngine, check_config
+from .config import check_config
+from .engine import AllocationEngine
 from .errors import NotInitializedError, StateError
 from .host import Host, default_host
 from .scans import select_scans

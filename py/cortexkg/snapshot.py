@@ -36,18 +36,17 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .columns import ROW_TYPECODES, ColumnStore
+from .columns import ROW_TYPECODES
+from .config import check_config
+from .engine_state import COUNTERS, EngineState
 from .errors import StateError
 from .fields import stride_of
-from .scans import select_scans
 from .timing import WINDOW
 from .validation import quoted, stored_json
 
 FORMAT_VERSION = 1
 MAGIC = b"CORTEXKG"
 _PREFIX = struct.Struct("<8sIII")
-_COUNTERS = ("total_allocations", "total_deallocations", "usage_hits", "activations",
-             "optimization_cycles", "moves_total")
 # A header is about 1 KB: {"config", "clock_ms", "counters", "window", "buffers": [...]},
 # 3 levels deep, listing 10 buffers. Anything far beyond is not a snapshot of ours.
 MAX_HEADER_BYTES = 64 * 1024
@@ -182,47 +181,33 @@ def _itemsize(typecode: str) -> int:
         raise StateError(f"Snapshot buffer has unknown typecode {quoted(typecode)}") from None
 
 
-def take(engine) -> Snapshot:
-    """The snapshot of ``engine`` (its refractory queue already expired to now)."""
-    header, buffers = _taken(engine)
+def take(state: EngineState) -> Snapshot:
+    """The snapshot of an engine's ``state``."""
+    header, buffers = _taken(state)
     return Snapshot(header, {name: bytes(buffer) for name, buffer in buffers.items()})
 
 
-def parts(engine) -> list:
+def parts(state: EngineState) -> list:
     """The bytes of :func:`take`'s snapshot as parts to join (``b"".join(parts) ==
-    take(engine).to_bytes()``): the buffers are the engine's own, valid until it changes."""
-    return _encoded(*_taken(engine))
+    take(state).to_bytes()``): the buffers are the state's own, not copied."""
+    return _encoded(*_taken(state))
 
 
-def _taken(engine) -> tuple[dict, dict]:
-    """The header and the buffers (the engine's own, little-endian) of its snapshot."""
-    # Only refractory deadlines depend on when a snapshot is taken; without any, the clock
-    # is not read, so that an unchanged engine always gives the same bytes (an export
-    # compares equal to the next one) and 0.0 serves as the reading a restore continues from.
-    now = engine._now() if engine._refractory else 0.0
-    window = engine._times
+def _taken(state: EngineState) -> tuple[dict, dict]:
+    """The header and the buffers (the state's own, little-endian) of its snapshot."""
     named = {name: (ROW_TYPECODES.get(name, "f"), buffer)
-             for name, buffer in engine._columns.buffers().items()}
-    named["order"] = ("I", engine._index.columns())
-    named["window"] = ("d", window.samples)
-    named["refractory_column"] = ("I", array("I", [col for _, col in engine._refractory]))
-    named["refractory_remaining"] = (
-        "d", array("d", [min(engine.refractory_ms, max(0.0, deadline - now))
-                         for deadline, _ in engine._refractory]))
+             for name, buffer in state.buffers.items()}
+    named["order"] = ("I", state.order)
+    named["window"] = ("d", state.window)
+    named["refractory_column"] = ("I", state.refractory_columns)
+    named["refractory_remaining"] = ("d", state.refractory_left_ms)
     buffers = {name: _little_endian(buffer) for name, (_, buffer) in named.items()}
     header = {
-        "config": {
-            "column_count": engine.column_count,
-            "enable_simd": engine.enable_simd,
-            "strategy": engine.strategy,
-            "dim": engine.dim,
-            "refractory_ms": engine.refractory_ms,
-            "seed": engine.seed,
-            "activation_half_life_ms": engine.activation_half_life_ms,
-        },
-        "clock_ms": now,  # the reading refractory times left are relative to
-        "counters": dict(engine._counters),
-        "window": {"position": window.position, "count": window.count, "total": window.total},
+        "config": dict(state.config),
+        "clock_ms": state.clock_ms,  # the reading refractory times left are relative to
+        "counters": dict(state.counters),
+        "window": {"position": state.window_position, "count": state.window_count,
+                   "total": state.window_total},
         "buffers": [
             {"name": name, "typecode": typecode, "length": len(buffer),
              "crc32": zlib.crc32(buffers[name])}
@@ -232,10 +217,10 @@ def _taken(engine) -> tuple[dict, dict]:
     return header, buffers
 
 
-def restore(cls, snapshot, *, backend: str, host):
-    """A new ``cls`` engine from ``snapshot`` (a Snapshot or its bytes), fully validated."""
-    from .engine import check_config
-
+def read(snapshot) -> EngineState:
+    """The engine state in ``snapshot`` (a Snapshot, its bytes or a ByteSource), each
+    buffer copied once and checked against the header; :class:`StateError` naming any
+    damage. (The engine checks the state's own consistency when it adopts it.)"""
     if not isinstance(snapshot, Snapshot):
         snapshot = Snapshot.from_bytes(snapshot)
     header = snapshot.header
@@ -244,16 +229,28 @@ def restore(cls, snapshot, *, backend: str, host):
     except (KeyError, TypeError, ValueError) as error:
         raise StateError(f"Snapshot configuration is invalid: {error}") from None
     data = _checked_buffers(snapshot, config)
-    engine = cls.__new__(cls)
-    engine._setup(config, select_scans(backend, config["enable_simd"]), host,
-                  ColumnStore.adopt(config["column_count"], stride_of(config["dim"]), data))
-    _restore_mapping(engine, data["order"])
-    _restore_refractory(engine, data["refractory_column"], data["refractory_remaining"])
-    _restore_counters(engine, header, data["window"])
-    # the index was built from the order's columns; the free set is derived below
-    engine._validate_store(engine._index.columns(), check_concepts=False)
-    engine._rebuild_free()
-    return engine
+    try:
+        counters = {name: header["counters"][name] for name in COUNTERS}
+        window = header["window"]
+        position, count, total = window["position"], window["count"], window["total"]
+    except (KeyError, TypeError) as error:
+        raise StateError(f"Snapshot counters are incomplete: missing {error}") from None
+    if any(type(v) is not int or v < 0 for v in counters.values()):
+        raise StateError(f"Snapshot counters are invalid: {counters}")
+    if (type(position) is not int or type(count) is not int or not 0 <= position < WINDOW
+            or not 0 <= count <= WINDOW or not isinstance(total, (int, float))
+            or not math.isfinite(total)):
+        raise StateError(f"Snapshot timing window is invalid: {window}")
+    samples = data.pop("window")
+    if not all(math.isfinite(ms) and ms >= 0 for ms in samples):
+        raise StateError("Snapshot timing window holds a sample that is not a finite ms >= 0")
+    return EngineState(
+        config=config, order=data.pop("order"),
+        refractory_columns=data.pop("refractory_column"),
+        refractory_left_ms=data.pop("refractory_remaining"),
+        clock_ms=header.get("clock_ms", 0.0), counters=counters, window=samples,
+        window_position=position, window_count=count, window_total=float(total),
+        buffers=data)
 
 
 def _expected_buffers(config: dict) -> dict[str, tuple[str, int | None]]:
@@ -305,51 +302,3 @@ def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
             copy.byteswap()
         out[name] = copy
     return out
-
-
-def _restore_mapping(engine, order: array) -> None:
-    if len(order) > engine.column_count:
-        raise StateError(f"Snapshot allocation order holds {len(order)} columns, more than "
-                         f"the engine's {engine.column_count}")
-    try:
-        distinct = engine._index.restore(order)
-    except IndexError:
-        raise StateError("Snapshot allocation order names a column outside the engine") from None
-    if not distinct:
-        raise StateError("Snapshot allocation order holds a concept or column twice")
-
-
-def _restore_refractory(engine, columns: array, remaining: array) -> None:
-    if len(columns) != len(remaining):
-        raise StateError("Snapshot refractory columns and deadlines differ in length")
-    if any(not 0.0 <= ms <= engine.refractory_ms for ms in remaining):
-        raise StateError(
-            f"Snapshot holds a refractory deadline (time left) outside 0..{engine.refractory_ms} ms")
-    if columns and max(columns) >= engine.column_count:
-        raise StateError("Snapshot refractory queue names a column outside the engine")
-    if len(set(columns)) != len(columns):
-        raise StateError("Snapshot refractory queue holds a column twice")
-    now = engine._now()
-    engine._refractory.extend((now + ms, col) for ms, col in zip(remaining, columns))
-
-
-def _restore_counters(engine, header: dict, samples: array) -> None:
-    try:
-        counters = {name: header["counters"][name] for name in _COUNTERS}
-        window = header["window"]
-        position, count, total = window["position"], window["count"], window["total"]
-    except (KeyError, TypeError) as error:
-        raise StateError(f"Snapshot counters are incomplete: missing {error}") from None
-    if any(type(v) is not int or v < 0 for v in counters.values()):
-        raise StateError(f"Snapshot counters are invalid: {counters}")
-    if (type(position) is not int or type(count) is not int or not 0 <= position < WINDOW
-            or not 0 <= count <= WINDOW or not isinstance(total, (int, float))
-            or not math.isfinite(total)):
-        raise StateError(f"Snapshot timing window is invalid: {window}")
-    if not all(math.isfinite(ms) and ms >= 0 for ms in samples):
-        raise StateError("Snapshot timing window holds a sample that is not a finite ms >= 0")
-    engine._counters.update(counters)
-    times = engine._times
-    times.samples[:] = samples
-    times.position, times.count, times.total = position, count, float(total)
-

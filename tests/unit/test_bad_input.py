@@ -19,7 +19,7 @@ from cortexkg import (
     InvalidConceptIdError,
     StateError,
 )
-from cortexkg.engine import check_config
+from cortexkg.config import check_config
 from fakes import FakeHost
 from optional_numpy import backend_marks, needs_numpy, np, numpy_param
 

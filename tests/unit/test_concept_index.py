@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from cortexkg.concept_index import ConceptIndex, empty_table, probes
-from cortexkg.scans import EMPTY, select_scans
+from cortexkg.concept_index import EMPTY
+from cortexkg.scans import select_scans
 from cortexkg.scans.reference import ReferenceScans
 from optional_numpy import np
 from optional_wasm import WASM_BACKENDS, wasm_scans

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 
 from cortexkg import fields as fdef
 from cortexkg.columns import ColumnStore
-from cortexkg.scans import ALLOCATED, AVAILABLE, REFRACTORY, select_scans
+from cortexkg.columns import ALLOCATED, AVAILABLE, REFRACTORY
+from cortexkg.scans import select_scans
 from cortexkg.scans.reference import ReferenceScans
 from optional_numpy import needs_numpy, np
 from optional_wasm import wasm_scans

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from cortexkg import AllocationEngine
 from cortexkg import fields as fdef
 from cortexkg.columns import ColumnStore
-from cortexkg.scans import ALLOCATED, AVAILABLE, REFRACTORY, select_scans
+from cortexkg.columns import ALLOCATED, AVAILABLE, REFRACTORY
+from cortexkg.scans import select_scans
 from cortexkg.scans.reference import ReferenceScans
 from fakes import FakeHost
 from optional_numpy import np

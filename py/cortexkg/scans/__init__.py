@@ -2,7 +2,7 @@
 
 The engine never loops over columns itself; it calls these operations on its buffers
 (``state``: bytearray of AVAILABLE/ALLOCATED/REFRACTORY, per-column ``array``s, the
-``fields`` float32 buffer). Implementations:
+``fields`` float32 buffer; its state codes are :mod:`cortexkg.columns`'s). Implementations:
 
 The concept index (:mod:`cortexkg.concept_index`) is a hash table of columns in one u32
 buffer, ``values`` (``EMPTY`` marks a free slot), keyed by the columns' ``concept``
@@ -21,9 +21,6 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-AVAILABLE, ALLOCATED, REFRACTORY = 0, 1, 2
-EMPTY = 0xFFFFFFFF  # a free slot's column in the concept index; a left entry in its order
-HASH_MULTIPLIER = 0x9E3779B1  # the concept index's Fibonacci hashing (2**32 / golden ratio)
 BACKENDS = ("auto", "numpy", "wasm", "reference")
 
 

@@ -9,7 +9,8 @@ from typing import Sequence
 import numpy as np
 
 from .. import fields as fdef
-from . import ALLOCATED, AVAILABLE, EMPTY, HASH_MULTIPLIER, REFRACTORY
+from ..columns import ALLOCATED, AVAILABLE, REFRACTORY
+from ..concept_index import EMPTY, HASH_MULTIPLIER
 
 _FIELD_CHUNK = 1 << 16  # columns per chunk when generating fields (bounds temporaries)
 

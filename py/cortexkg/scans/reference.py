@@ -8,8 +8,8 @@ from array import array
 from typing import Sequence
 
 from .. import fields as fdef
-from ..concept_index import probes
-from . import ALLOCATED, AVAILABLE, EMPTY, REFRACTORY
+from ..columns import ALLOCATED, AVAILABLE, REFRACTORY
+from ..concept_index import EMPTY, probes
 
 
 class ReferenceScans:

@@ -27,7 +27,7 @@ from array import array
 from typing import Any, Protocol, Sequence
 
 from .. import fields as fdef
-from . import ALLOCATED, REFRACTORY
+from ..columns import ALLOCATED, REFRACTORY
 from .reference import ReferenceScans
 
 # The kernel's exports, as kernel.wat defines them.
