@@ -1,10 +1,10 @@
 """The host adapter: the only module that touches the platform.
 
 Three operations: a monotonic clock in milliseconds, a wall clock in milliseconds since the
-Unix epoch, and a log line. In Pyodide (``sys.platform == "emscripten"``) they are
+Unix epoch, and a log line. In Pyodide (``pyodide.ffi.IN_PYODIDE``) they are
 ``performance.timeOrigin + performance.now()``, ``Date.now`` and ``console.log`` from the
-``js`` module, bound once
-because every attribute walk through ``js`` costs microseconds. Under CPython they are
+``js`` module (typed by ``py/js.pyi``), bound once because every attribute walk through
+``js`` costs microseconds. Under CPython they are
 ``time.perf_counter``, ``time.time`` and the ``cortexkg`` logger. Tests pass their own
 :class:`Host` to the engine. :func:`wasm_kernel` hands the scans the browser's kernel.
 """
@@ -12,10 +12,14 @@ because every attribute walk through ``js`` costs microseconds. Under CPython th
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+try:
+    from pyodide.ffi import IN_PYODIDE
+except ImportError:  # CPython without Pyodide's own package
+    IN_PYODIDE = False
 
 logger = logging.getLogger("cortexkg")
 
@@ -39,7 +43,7 @@ def _cpython_host() -> Host:
 
 
 def _browser_host() -> Host:
-    import js  # type: ignore[import-not-found]  # only exists inside Pyodide
+    import js  # only exists inside Pyodide
 
     # timeOrigin + now(): performance.now's resolution, in one clock across page loads, so
     # refractory deadlines and journal readings stay comparable after a reload
@@ -49,17 +53,17 @@ def _browser_host() -> Host:
 
 def default_host() -> Host:
     """The host of the running platform."""
-    return _browser_host() if sys.platform == "emscripten" else _cpython_host()
+    return _browser_host() if IN_PYODIDE else _cpython_host()
 
 
 def wasm_kernel():
     """The exports of the column-scan kernel that ``web/kernel.js`` instantiated on
     Pyodide's own memory and registered as the JS module ``cortexkg_kernel``; None outside
     Pyodide, and in a page that did not load it (no WebAssembly SIMD)."""
-    if sys.platform != "emscripten":
+    if not IN_PYODIDE:
         return None
     try:
-        import cortexkg_kernel  # type: ignore[import-not-found]  # a JS module
+        import cortexkg_kernel  # a JS module (typed by py/cortexkg_kernel.pyi)
     except ImportError:
         return None
     return cortexkg_kernel
