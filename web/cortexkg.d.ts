@@ -12,6 +12,10 @@ export class StateError extends CortexKGError {}
 /** A change cannot be made durable now (the browser refuses writes: quota, I/O); the
  *  engine is left as it was. kg.storage says when writes are accepted again. */
 export class StorageError extends CortexKGError {}
+/** A bug in cortexkg, not the caller's mistake; traceback: Python's, when reported. */
+export class InternalError extends CortexKGError {
+  traceback?: string;
+}
 /** The engine's runtime could not start (worker, Pyodide, the wheel or the kernel). */
 export class BootError extends CortexKGError {}
 

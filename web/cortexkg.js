@@ -25,8 +25,8 @@ import {
 import { groupMessage, readStats, statsSequence, statsView } from "./protocol.js";
 
 export {
-  AllocationError, BootError, CortexKGError, ERROR_CLASSES, InvalidInputError, NotInitializedError, StateError,
-  StorageError,
+  AllocationError, BootError, CortexKGError, ERROR_CLASSES, InternalError, InvalidInputError, NotInitializedError,
+  StateError, StorageError,
 } from "./errors.js";
 
 /** The most ids one batch takes (cortexkg.validation.MAX_BATCH_LENGTH): checked here

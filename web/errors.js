@@ -28,6 +28,11 @@ export class StateError extends CortexKGError {
 export class StorageError extends CortexKGError {
   name = "StorageError";
 }
+/** A bug in cortexkg, not the caller's mistake: an internal rule failed. Its message says
+ *  which; the Python traceback, when the engine reports one, is in .traceback. */
+export class InternalError extends CortexKGError {
+  name = "InternalError";
+}
 /** The engine's runtime could not start (worker, Pyodide, the wheel or the kernel). */
 export class BootError extends CortexKGError {
   name = "BootError";
@@ -35,12 +40,15 @@ export class BootError extends CortexKGError {
 
 /** The error classes by name (the name a failure's type carries). */
 export const ERROR_CLASSES = Object.freeze({
-  AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError,
+  AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, InternalError,
+  BootError,
 });
 
-/** The error a failure's {type, message} stands for (CortexKGError for an unknown type). */
-export function errorOf({ type, message }) {
-  return new (Object.hasOwn(ERROR_CLASSES, type) ? ERROR_CLASSES[type] : CortexKGError)(message);
+/** The error a failure's {type, message, traceback?} stands for (CortexKGError for an unknown type). */
+export function errorOf({ type, message, traceback }) {
+  const error = new (Object.hasOwn(ERROR_CLASSES, type) ? ERROR_CLASSES[type] : CortexKGError)(message);
+  if (traceback !== undefined) error.traceback = traceback;  // cortexkg.errors.error_report
+  return error;
 }
 
 // Python's own exceptions that are bad input (cortexkg.errors.ERROR_CLASSES maps them, and

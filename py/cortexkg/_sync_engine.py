@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from . import exchange
 from .engine import AllocationEngine
-from .errors import error_type
+from .errors import InvalidInputError, error_type
 from .facade import column_states
 from .host import default_host
 from .session import JsBytes, _config, _flag, _from_js, _options
@@ -41,7 +41,7 @@ def _known(options: Any, names: tuple[str, ...], what: str) -> dict:
     options = _options(options)
     unknown = [key for key in options if key not in names]
     if unknown:
-        raise ValueError(f"Invalid {what}: unknown {', '.join(map(quoted, unknown[:5]))}"
+        raise InvalidInputError(f"Invalid {what}: unknown {', '.join(map(quoted, unknown[:5]))}"
                          f"{' and more' if len(unknown) > 5 else ''}; "
                          f"expected some of {', '.join(names)}")
     return options
@@ -101,7 +101,7 @@ def create(column_count: Any, enable_simd: Any, options: Any = None) -> SyncEngi
         config = replace(config, enable_simd=_from_js(enable_simd))
     except ValueError as error:
         message = str(error).replace("enable_simd", "enableSimd")
-        raise ValueError(f"Invalid engine options: {message}") from None
+        raise InvalidInputError(f"Invalid engine options: {message}") from None
     return SyncEngine(AllocationEngine(**asdict(config), host=default_host()))
 
 

@@ -27,7 +27,8 @@ ROW_TYPECODES = {
     "allocated_at": "d",
     "confidence": "f",
 }
-assert array("I").itemsize == 4, "cortexkg needs a 4-byte array('I')"
+if array("I").itemsize != 4:  # every u32 buffer, the kernel's and the snapshots', needs it
+    raise ImportError(f"cortexkg needs a 4-byte array('I'), not {array('I').itemsize} bytes")
 
 
 def _zeros(typecode: str, count: int):

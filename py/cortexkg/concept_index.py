@@ -28,6 +28,8 @@ from __future__ import annotations
 from array import array
 from typing import Sequence
 
+from .errors import InternalError
+
 EMPTY = 0xFFFFFFFF  # a free slot's column in the table; a left entry in the order
 HASH_MULTIPLIER = 0x9E3779B1  # Fibonacci hashing: 2**32 / golden ratio
 _U32 = 0xFFFFFFFF
@@ -131,8 +133,8 @@ class ConceptIndex:
 
     def add_many(self, columns: array) -> None:
         """:meth:`add` for each of ``columns`` (an ``array('I')``), in allocation order."""
-        inserted = self._scans.index_insert(self.values, self.concept, columns)
-        assert inserted, "add_many was given a concept that is mapped already"
+        if not self._scans.index_insert(self.values, self.concept, columns):
+            raise InternalError("add_many was given a concept that is mapped already")
         start = len(self.order)
         self.order.extend(columns)
         self._scans.scatter(self.position, columns, range(start, len(self.order)))
@@ -153,8 +155,8 @@ class ConceptIndex:
         scans = self._scans
         scans.scatter(self.order, scans.gather(self.position, columns), columns)
         self.values[:] = empty_table(len(self.concept))
-        rebuilt = scans.index_insert(self.values, self.concept, self.columns())
-        assert rebuilt, "optimize left a concept in two columns"
+        if not scans.index_insert(self.values, self.concept, self.columns()):
+            raise InternalError("optimize left a concept in two columns")
 
     def columns(self) -> array:
         """The mapped columns in allocation order (the live ``order``)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import fields as fdef
 from . import validation as check
+from .errors import InvalidInputError
 
 STRATEGIES = ("first_fit", "affinity")
 # The largest engine that can be held and persisted (snapshot, export, import and reset,
@@ -23,17 +24,19 @@ MAX_DIM = 4096
 
 def check_config(column_count, enable_simd, strategy, dim, refractory_ms, seed,
                  activation_half_life_ms=0.0) -> dict:
-    """The validated engine configuration (raises ValueError naming the bad value)."""
+    """The validated engine configuration (raises :class:`InvalidInputError` naming the
+    bad value)."""
     if type(enable_simd) is not bool:
-        raise ValueError(f"Invalid enable_simd {check.quoted(enable_simd)}: expected True or False")
+        raise InvalidInputError(
+            f"Invalid enable_simd {check.quoted(enable_simd)}: expected True or False")
     if strategy not in STRATEGIES:
-        raise ValueError(f"Invalid strategy {check.quoted(strategy)}: expected one of "
-                         f"{', '.join(STRATEGIES)}")
+        raise InvalidInputError(f"Invalid strategy {check.quoted(strategy)}: expected one of "
+                                f"{', '.join(STRATEGIES)}")
     column_count = check.non_negative_int("column_count", column_count, maximum=MAX_COLUMNS,
                                           reason=SIZE_REASON)
     dim = check.non_negative_int("dim", dim, maximum=MAX_DIM)
     if column_count * fdef.stride_of(dim) > MAX_FIELD_FLOATS:
-        raise ValueError(
+        raise InvalidInputError(
             f"Invalid dim {dim} for {column_count} columns: columns × dim (dim rounded up to "
             f"a multiple of 4) must be at most {MAX_FIELD_FLOATS} ({SIZE_REASON})")
     return {

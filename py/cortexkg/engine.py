@@ -21,7 +21,7 @@ from .columns import ALLOCATED, AVAILABLE, REFRACTORY, STATE_NAMES, ColumnStore
 from .concept_index import EMPTY, ConceptIndex
 from .config import check_config
 from .engine_state import COUNTERS, EngineState
-from .errors import AllocationError, StateError
+from .errors import AllocationError, InvalidInputError, StateError
 from .free_columns import FirstFitFree
 from .host import Host, default_host
 from .scans import select_scans
@@ -264,7 +264,7 @@ class AllocationEngine:
             return None
         items = check.sequence(embeddings, "embeddings (expected one per concept id)")
         if len(items) != count:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Invalid embeddings: {len(items)} given for {count} concept ids"
             )
         return [None if e is None else check.embedding(e, self.dim) for e in items]
@@ -469,7 +469,7 @@ class AllocationEngine:
         it like a list (negative values count from the end)."""
         for name, value in (("start", start), ("stop", stop)):
             if value is not None and (type(value) is not int):
-                raise ValueError(
+                raise InvalidInputError(
                     f"Invalid history {name} {check.quoted(value)}: expected an integer or None")
         cols = self._columns
         concept, at, confidence = cols.concept, cols.allocated_at, cols.confidence
@@ -516,7 +516,7 @@ class AllocationEngine:
         (the last three describe its concept; None when it has none) and field."""
         col = check.non_negative_int("column id", column_id, maximum=max(self.column_count - 1, 0))
         if col >= self.column_count:
-            raise ValueError(f"Invalid column id {check.quoted(column_id)}: the engine has no columns")
+            raise InvalidInputError(f"Invalid column id {check.quoted(column_id)}: the engine has no columns")
         self._expire_now()
         cols, stride = self._columns, self._stride
         state = cols.state[col]
@@ -589,7 +589,7 @@ class AllocationEngine:
     def from_state(cls, state: EngineState, *, backend: str = "auto",
                    host: Host | None = None) -> "AllocationEngine":
         """A new engine adopting ``state``'s buffers; raises :class:`StateError` naming
-        the first inconsistency (an invalid ``backend``: ValueError). Refractory
+        the first inconsistency (an invalid ``backend``: :class:`InvalidInputError`). Refractory
         deadlines continue from one reading of ``host``'s clock."""
         try:
             config = check_config(**state.config)

@@ -1,4 +1,12 @@
-"""Typed errors of the engine; every message names the offending value."""
+"""Typed errors of the engine; every message names the offending value.
+
+User errors (bad input, an invalid stored state, no free column) are the caller's to
+handle; an :class:`InternalError` is a bug in cortexkg, reported with its cause.
+"""
+
+from __future__ import annotations
+
+import traceback
 
 
 class CortexKGError(Exception):
@@ -9,7 +17,11 @@ class AllocationError(CortexKGError):
     """An allocation could not be made (no free column, concept not allocated)."""
 
 
-class InvalidConceptIdError(CortexKGError, ValueError, TypeError):
+class InvalidInputError(CortexKGError, ValueError):
+    """A bad argument or configuration (also a ValueError, as Python's own checks raise)."""
+
+
+class InvalidConceptIdError(InvalidInputError, TypeError):
     """A concept id is not an integer in 0..2**32-1 (also a ValueError and a TypeError)."""
 
 
@@ -25,13 +37,22 @@ class StorageError(CortexKGError):
     """A change cannot be made durable now (the store refuses writes: quota, I/O)."""
 
 
+class InternalError(CortexKGError):
+    """cortexkg broke one of its own rules: a bug, not the caller's mistake. Raised
+    ``from`` the failure that revealed it, when there is one."""
+
+
 # Python exception -> the JavaScript error class the page raises (first match in order
 # wins; web/errors.js declares those classes, and a test checks that the two agree).
 ERROR_CLASSES = (
     (AllocationError, "AllocationError"),
+    (InvalidInputError, "InvalidInputError"),
     (NotInitializedError, "NotInitializedError"),
     (StateError, "StateError"),
     (StorageError, "StorageError"),
+    (InternalError, "InternalError"),
+    # Python's own ValueError and TypeError still stand for bad input where a caller
+    # (the session's conversion of JavaScript arguments) raises them for it.
     ((ValueError, TypeError), "InvalidInputError"),
 )
 
@@ -39,3 +60,14 @@ ERROR_CLASSES = (
 def error_type(error: BaseException) -> str:
     """The name of the JavaScript error class for ``error`` ("Error" for any other)."""
     return next((name for types, name in ERROR_CLASSES if isinstance(error, types)), "Error")
+
+
+def error_report(error: BaseException) -> dict:
+    """What the page is told of a failure: ``{"type", "message"}``, plus ``"traceback"``
+    (the formatted exception, its causes included) when it is not the caller's error
+    (an :class:`InternalError`, or an exception cortexkg does not classify)."""
+    kind = error_type(error)
+    report = {"type": kind, "message": str(error)}
+    if kind in ("InternalError", "Error"):
+        report["traceback"] = "".join(traceback.format_exception(error))
+    return report

@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import check_config
 from .engine import AllocationEngine
-from .errors import NotInitializedError, StateError
+from .errors import InvalidInputError, NotInitializedError, StateError
 from .host import Host, default_host
 from .scans import select_scans
 from .storage import Storage
@@ -81,11 +81,13 @@ class CortexKG:
         elif isinstance(config, dict):
             unknown = set(config) - set(CortexKGConfig.__dataclass_fields__)
             if unknown:
-                raise ValueError(f"Invalid config keys {quoted(sorted(map(str, unknown)))}: expected some of "
-                                 f"{', '.join(CortexKGConfig.__dataclass_fields__)}")
+                raise InvalidInputError(
+                    f"Invalid config keys {quoted(sorted(map(str, unknown)))}: expected some "
+                    f"of {', '.join(CortexKGConfig.__dataclass_fields__)}")
             config = CortexKGConfig(**config)
         elif not isinstance(config, CortexKGConfig):
-            raise ValueError(f"Invalid config {quoted(config)}: expected a CortexKGConfig or a dict")
+            raise InvalidInputError(
+                f"Invalid config {quoted(config)}: expected a CortexKGConfig or a dict")
         self.config = config
         self._host = host or default_host()
         self._engine: AllocationEngine | None = None

@@ -15,7 +15,7 @@ import reprlib
 from itertools import accumulate, count
 from typing import Any, Iterable, Sized
 
-from .errors import InvalidConceptIdError, StateError
+from .errors import InvalidConceptIdError, InvalidInputError, StateError
 
 MAX_CONCEPT_ID = 2**32 - 1
 QUOTE_LIMIT = 80  # characters of a value quoted in an error message
@@ -141,23 +141,23 @@ def embedding(values: Any, dim: int) -> list[float]:
     """A finite embedding of exactly `dim` numbers, as floats (not yet normalized)."""
     items = sequence(values, f"embedding (expected {dim} numbers)")
     if len(items) != dim:
-        raise ValueError(
+        raise InvalidInputError(
             f"Invalid embedding of length {len(items)}: expected {dim} numbers (dim={dim})"
         )
     out = []
     for index, item in enumerate(items):
         if isinstance(item, bool) or not isinstance(item, numbers.Real):
-            raise ValueError(
+            raise InvalidInputError(
                 f"Invalid embedding value {quoted(item)} at index {index}: expected a number"
             )
         item = float(item)
         if not math.isfinite(item):
-            raise ValueError(
+            raise InvalidInputError(
                 f"Invalid embedding value {quoted(item)} at index {index}: expected a finite number"
             )
         out.append(item)
     if dim and not any(out):
-        raise ValueError("Invalid embedding: all zeros cannot be normalized")
+        raise InvalidInputError("Invalid embedding: all zeros cannot be normalized")
     return out
 
 
@@ -168,23 +168,23 @@ def non_negative_int(name: str, value: Any, *, maximum: int | None = None,
     bound = f" in 0..{maximum}" if maximum is not None else " >= 0"
     if reason:
         bound += f" ({reason})"
-    value = _exact_integer(value, name, ValueError, f"an integer{bound}")
+    value = _exact_integer(value, name, InvalidInputError, f"an integer{bound}")
     if value < 0 or (maximum is not None and value > maximum):
-        raise ValueError(f"Invalid {name} {quoted(value)}: expected an integer{bound}")
+        raise InvalidInputError(f"Invalid {name} {quoted(value)}: expected an integer{bound}")
     return value
 
 
 def non_negative_finite(name: str, value: Any) -> float:
     """A finite real >= 0 (refractory time, activation strength)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"Invalid {name} {quoted(value)}: expected a finite number >= 0")
+        raise InvalidInputError(f"Invalid {name} {quoted(value)}: expected a finite number >= 0")
     value = float(value)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"Invalid {name} {value!r}: expected a finite number >= 0")
+        raise InvalidInputError(f"Invalid {name} {value!r}: expected a finite number >= 0")
     return value
 
 
-def sequence(values: Any, what: str, error: type[Exception] = ValueError) -> list:
+def sequence(values: Any, what: str, error: type[Exception] = InvalidInputError) -> list:
     """A list from a sequence, array or numpy array; ``error`` for anything else."""
     if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
         raise error(f"Invalid {what} {quoted(values)}: expected a sequence")

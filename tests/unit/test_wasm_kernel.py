@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 
 from cortexkg import AllocationEngine
 from cortexkg import fields as fdef
-from cortexkg.columns import ColumnStore
-from cortexkg.columns import ALLOCATED, AVAILABLE, REFRACTORY
+from cortexkg.columns import ALLOCATED, AVAILABLE, REFRACTORY, ColumnStore
+from cortexkg.errors import InternalError
 from cortexkg.scans import select_scans
 from cortexkg.scans.reference import ReferenceScans
 from fakes import FakeHost
@@ -347,9 +347,9 @@ def test_best_match_with_dim_zero_is_the_lowest_available_column_scoring_zero():
 
 def test_best_match_rejects_inconsistent_lengths_before_calling_the_kernel():
     scans = wasm(0)
-    with pytest.raises(ValueError, match="query 3"):
+    with pytest.raises(InternalError, match="query 3"):
         scans.best_match(bytearray(2), array("f", [0] * 8), 4, array("f", [1, 0, 0]))
-    with pytest.raises(ValueError, match="fields 4"):
+    with pytest.raises(InternalError, match="fields 4"):
         scans.best_match(bytearray(2), array("f", [0] * 4), 4, array("f", [1, 0, 0, 0]))
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
+from ..errors import InvalidInputError
+
 BACKENDS = ("auto", "numpy", "wasm", "reference")
 
 
@@ -96,7 +98,7 @@ def select_scans(backend: str = "auto", enable_simd: bool = True) -> ColumnScans
     ``reference``; under CPython it never picks ``wasm`` (see :func:`wasm_kernel`).
     """
     if backend not in BACKENDS:
-        raise ValueError(f"Invalid backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        raise InvalidInputError(f"Invalid backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend == "wasm" or (backend == "auto" and enable_simd):
         kernel = wasm_kernel(allow_wasmtime=backend == "wasm")
         if kernel is not None:
@@ -104,7 +106,7 @@ def select_scans(backend: str = "auto", enable_simd: bool = True) -> ColumnScans
 
             return WasmScans(kernel)
         if backend == "wasm":
-            raise ValueError(
+            raise InvalidInputError(
                 "Invalid backend 'wasm': the WebAssembly kernel is not available here "
                 "(in the browser it needs WebAssembly SIMD; under CPython, wasmtime)")
     if backend in ("auto", "numpy") and (enable_simd or backend == "numpy"):
@@ -112,7 +114,7 @@ def select_scans(backend: str = "auto", enable_simd: bool = True) -> ColumnScans
             from .numpy_scans import NumpyScans
         except ImportError:
             if backend == "numpy":
-                raise ValueError("Invalid backend 'numpy': numpy is not installed") from None
+                raise InvalidInputError("Invalid backend 'numpy': numpy is not installed") from None
         else:
             return NumpyScans()
     from .reference import ReferenceScans

@@ -11,6 +11,7 @@ import numpy as np
 from .. import fields as fdef
 from ..columns import ALLOCATED, AVAILABLE, REFRACTORY
 from ..concept_index import EMPTY, HASH_MULTIPLIER
+from ..errors import InternalError
 
 _FIELD_CHUNK = 1 << 16  # columns per chunk when generating fields (bounds temporaries)
 
@@ -163,7 +164,7 @@ class NumpyScans:
 
     def scatter(self, buffer, indices: Sequence[int], values: Sequence[int]) -> None:
         if len(indices) != len(values):
-            raise ValueError(f"scatter needs as many values as indices: {len(values)} "
+            raise InternalError(f"scatter needs as many values as indices: {len(values)} "
                              f"for {len(indices)}")
         view, where = _view(buffer), _indices(indices)
         if len(where) and not 0 <= where.min() <= where.max() < len(view):

@@ -10,6 +10,7 @@ from typing import Sequence
 from .. import fields as fdef
 from ..columns import ALLOCATED, AVAILABLE, REFRACTORY
 from ..concept_index import EMPTY, probes
+from ..errors import InternalError
 
 
 class ReferenceScans:
@@ -68,7 +69,7 @@ class ReferenceScans:
 
     def scatter(self, buffer, indices: Sequence[int], values: Sequence[int]) -> None:
         if len(indices) != len(values):
-            raise ValueError(f"scatter needs as many values as indices: {len(values)} "
+            raise InternalError(f"scatter needs as many values as indices: {len(values)} "
                              f"for {len(indices)}")
         if any(not 0 <= i < len(buffer) for i in indices):
             raise IndexError(f"scatter index outside the {len(buffer)} items")

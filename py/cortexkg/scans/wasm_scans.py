@@ -28,6 +28,7 @@ from typing import Any, Protocol, Sequence
 
 from .. import fields as fdef
 from ..columns import ALLOCATED, REFRACTORY
+from ..errors import InternalError
 from .reference import ReferenceScans
 
 # The kernel's exports, as kernel.wat defines them.
@@ -117,7 +118,8 @@ class WasmScans:
         total = self._kernel.run("count_u8", (state, n, value))
         out = _u32(total)
         written = self._kernel.run("indices_u8", (state, n, value, out, total), (out,))
-        assert written == total, "indices_u8 disagrees with count_u8"
+        if written != total:
+            raise InternalError(f"indices_u8 wrote {written} columns where count_u8 counted {total}")
         return out.tolist()
 
     def largest_run(self, state: bytearray, value: int) -> int:
@@ -170,12 +172,12 @@ class WasmScans:
     def best_match(self, state: bytearray, fields, stride: int, query) -> tuple[int, float]:
         n = len(state)
         if stride % 4 or len(query) != stride or len(fields) < n * stride:
-            raise ValueError(
+            raise InternalError(
                 f"best_match needs a stride that is a multiple of 4, a query of that length "
                 f"and {n} rows of fields: got stride {stride}, query {len(query)}, "
                 f"fields {len(fields)}")
         if _typecode(fields) != "f" or _typecode(query) != "f":
-            raise ValueError("best_match needs float32 fields and query (array('f'))")
+            raise InternalError("best_match needs float32 fields and query (array('f'))")
         score = self._score
         column = self._kernel.run(
             "best_match", (state, n, fields, stride, query, score), (score,))
@@ -187,7 +189,7 @@ class WasmScans:
         if not stride:
             return
         if dim > stride or _typecode(fields) != "f" or len(fields) % stride:
-            raise ValueError(f"init_fields needs float32 rows of {stride} >= dim {dim} items")
+            raise InternalError(f"init_fields needs float32 rows of {stride} >= dim {dim} items")
         key = fdef.stream_key(seed, fdef.FIELD_STREAM)
         self._kernel.run(
             "init_fields",
@@ -199,7 +201,7 @@ class WasmScans:
         rows = [(buffer, width * _itemsize(buffer)) for buffer, width in buffers]
         if len(usage) != n or _typecode(usage) != "I" or any(
                 len(buffer) * _itemsize(buffer) != n * row for buffer, row in rows):
-            raise ValueError(f"compact needs usage (u32) and every buffer to hold {n} rows")
+            raise InternalError(f"compact needs usage (u32) and every buffer to hold {n} rows")
         k = self.count(state, ALLOCATED)
         m = n - self.count(state, REFRACTORY)
         slots, perm, tmp, counts, moved = _u32(m), _u32(m), _u32(k), _u32(256), _u32(k)
