@@ -171,27 +171,7 @@ class CortexKG:
             raise StateError("No storage attached: pass one to initialize()")
         await self._storage.save(b"".join(engine.snapshot_parts()))
 
-    async def load_state(self) -> bool:
-        """Replace the engine by the stored state; False when nothing is stored.
-
-        A damaged state raises :class:`StateError` and leaves the current engine as it was.
-        """
-        engine = self.engine
-        if self._storage is None:
-            raise StateError("No storage attached: pass one to initialize()")
-        data = await self._storage.load()
-        if data is None:
-            return False
-        self._engine = AllocationEngine.restore(
-            data, backend=engine.backend_name, host=self._host)
-        return True
-
     # queries
-
-    @property
-    def total_allocations(self) -> int:
-        """New allocations made so far (idempotent hits do not count)."""
-        return self.engine.stats()["total_allocations"]
 
     @property
     def columns(self) -> ColumnsView:

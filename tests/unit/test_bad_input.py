@@ -529,7 +529,7 @@ def test_facade_full_engine_raises_no_free_columns_available(engine_state):
     with pytest.raises(AllocationError, match="^No free columns available$"):
         kg.allocate_concept(2)
     assert engine_state(kg.engine) == before
-    assert kg.total_allocations == 1
+    assert kg.stats()["total_allocations"] == 1
 
 
 # ----------------------------------------------------------- column and restore

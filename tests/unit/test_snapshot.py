@@ -1,7 +1,7 @@
 """Snapshots: exact round trips, and every kind of damage raises StateError naming it.
 
-A damaged snapshot must never produce an engine, and a facade whose ``load_state`` fails
-keeps its engine exactly as it was.
+A damaged snapshot must never produce an engine, and a facade whose ``initialize`` fails
+on one stays uninitialized.
 """
 
 from __future__ import annotations
@@ -648,30 +648,18 @@ UNCAUGHT = [
 ]
 
 
-def facade_with_state():
-    kg = CortexKG(CortexKGConfig(column_count=6, strategy="affinity", dim=3,
-                                 refractory_ms=100.0), host=FakeHost())
-    storage = MemoryStorage()
-    asyncio.run(kg.initialize(storage))
-    kg.allocate_batch([1, 2, 3])
-    kg.deallocate_concept(2)
-    kg.activate_concept(3, 0.5)
-    return kg, storage
-
-
-def assert_rejected_everywhere(data: bytes, pattern: str, engine_state) -> None:
+def assert_rejected_everywhere(data: bytes, pattern: str) -> None:
     with pytest.raises(StateError, match=pattern):
         AllocationEngine.restore(data, host=FakeHost())
     with pytest.raises(StateError, match=pattern):
         AllocationEngine.restore(data, backend="reference", host=FakeHost())
-    kg, storage = facade_with_state()
-    engine, before = kg.engine, engine_state(kg.engine)
+    kg, storage = CortexKG(CortexKGConfig(column_count=6), host=FakeHost()), MemoryStorage()
     storage.data = data
     with pytest.raises(StateError, match=pattern):
-        asyncio.run(kg.load_state())
-    assert kg.engine is engine
-    assert engine_state(kg.engine) == before
-    kg.allocate_concept(4)  # still usable
+        asyncio.run(kg.initialize(storage))
+    assert kg.initialized is False
+    asyncio.run(kg.initialize())  # still usable, as a new engine
+    kg.allocate_concept(4)
     kg.validate()
 
 
@@ -685,17 +673,15 @@ def test_the_undamaged_base_snapshot_restores():
 
 @pytest.mark.parametrize(("data", "pattern"),
                          [pytest.param(d, p, id=i) for i, d, p in CORRUPTIONS])
-def test_damaged_snapshot_raises_state_error_naming_the_problem(data, pattern, engine_state):
+def test_damaged_snapshot_raises_state_error_naming_the_problem(data, pattern):
     assert data != BASE
-    assert_rejected_everywhere(data, pattern, engine_state)
+    assert_rejected_everywhere(data, pattern)
 
 
 @pytest.mark.parametrize(("data", "pattern"),
                          [pytest.param(d, p, id=i) for i, d, p in UNCAUGHT])
-def test_crc_consistent_snapshot_breaking_an_invariant_raises_state_error(
-    data, pattern, engine_state
-):
-    assert_rejected_everywhere(data, pattern, engine_state)
+def test_crc_consistent_snapshot_breaking_an_invariant_raises_state_error(data, pattern):
+    assert_rejected_everywhere(data, pattern)
 
 
 def test_damaged_snapshot_object_raises_state_error():
