@@ -24,6 +24,8 @@ Output (dist/):
   kernel/scans.wasm                 the assembled scan kernel (revalidated on every load)
   site.json                         what the worker loads: runtime, packages (numpy, if
                                     given), app wheel, scan kernel
+  tables.js                         the tables the page shares with Python, written by
+                                    py/cortexkg/tables.py (defaults, column states)
   pytest/                           only with --with-tests: the unit tests inside Pyodide
     index.html, *.js, runner.py     web/pytest/, the page that runs them
     wheels/*.whl                    the wheels build/test-wheels.lock pins
@@ -81,6 +83,9 @@ WHEEL_METADATA_GLOBS = (
 # the unit tests) and where dist/ serves its binary, which web/kernel.js instantiates.
 KERNEL_SOURCE = "py/cortexkg/scans/kernel.wat"
 KERNEL_PATH = "kernel/scans.wasm"
+
+# The ES module of the tables the page shares with Python (cortexkg.tables).
+TABLES_PATH = "tables.js"
 
 # web/pytest/ holds the page that runs the unit tests inside Pyodide; it and everything it
 # needs go to dist/pytest/, and only into a build that asks for them (test code is not
@@ -183,7 +188,8 @@ def build_site(
         "cortexkg": "wheels/" + app_wheel.name,
         "kernel": KERNEL_PATH,  # WebAssembly.instantiate on Pyodide's memory (kernel.js)
     }
-    generated = {"site.json": json.dumps(manifest, indent=2) + "\n"}
+    generated = {"site.json": json.dumps(manifest, indent=2) + "\n",
+                 TABLES_PATH: tables_module(root)}
     if with_tests:
         add_unit_tests(root, runtime, test_lock, cache / "wheels", files, generated)
 
@@ -200,6 +206,19 @@ def build_site(
 
     copied, removed = sync_tree(dist, files, generated)
     return BuildResult(len(files) + len(generated), copied, removed)
+
+
+def tables_module(root: Path) -> str:
+    """``cortexkg.tables.javascript_module()`` of the package under ``root``/py (run in a
+    child Python, so that it is this tree's package, whatever this process imported)."""
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, cortexkg.tables as t; sys.stdout.write(t.javascript_module())"],
+        env={**os.environ, "PYTHONPATH": str(root / "py")}, cwd=root,
+        capture_output=True, text=True)
+    if result.returncode:
+        raise BuildError(f"py/cortexkg/tables.py failed to give tables.js:\n{result.stderr}")
+    return result.stdout
 
 
 def add_unit_tests(

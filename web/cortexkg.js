@@ -23,6 +23,7 @@ import {
   BootError, CortexKGError, errorOf, InvalidInputError, NotInitializedError,
 } from "./errors.js";
 import { groupMessage, readStats, statsSequence, statsView } from "./protocol.js";
+import { ENGINE_DEFAULTS } from "./tables.js"; // generated from py/cortexkg/tables.py
 
 export {
   AllocationError, BootError, CortexKGError, ERROR_CLASSES, InternalError, InvalidInputError, NotInitializedError,
@@ -42,17 +43,7 @@ export const MAX_NAME_LENGTH = 256;
 /** The options of create() that configure the engine, and their defaults (those of the
  *  Python facade, and this instance's durability: "strict" or "relaxed"); create() also
  *  takes onProgress and assetsURL. */
-export const DEFAULTS = Object.freeze({
-  name: "default",
-  columns: 1024,
-  strategy: "first_fit",
-  dim: 0,
-  seed: 0,
-  refractoryMs: 0,
-  activationHalfLifeMs: 0,
-  backend: "auto",
-  durability: "strict",
-});
+export const DEFAULTS = Object.freeze({ ...ENGINE_DEFAULTS, durability: "strict" });
 
 // This module's URL, out of the `new URL("...", import.meta.url)` form that bundlers
 // rewrite into an asset of their own: only the worker's URL is meant for them.

@@ -11,6 +11,18 @@ from . import fields as fdef
 from . import validation as check
 from .errors import InvalidInputError
 
+# The configuration of an engine nobody configured: CortexKGConfig's defaults, and (under
+# the JavaScript API's names, through cortexkg.tables) CortexKG.create's.
+ENGINE_DEFAULTS = {
+    "column_count": 1024,
+    "enable_simd": True,
+    "strategy": "first_fit",
+    "dim": 0,
+    "refractory_ms": 0.0,
+    "seed": 0,
+    "activation_half_life_ms": 0.0,
+    "backend": "auto",
+}
 STRATEGIES = ("first_fit", "affinity")
 # The largest engine that can be held and persisted (snapshot, export, import and reset,
 # when two engines coexist) in Pyodide's 32-bit memory, with a margin of about 2x:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .config import check_config
+from .config import ENGINE_DEFAULTS, check_config
 from .engine import AllocationEngine
 from .errors import InvalidInputError, NotInitializedError, StateError
 from .host import Host, default_host
@@ -38,14 +38,14 @@ def column_states(engine: AllocationEngine) -> dict:
 class CortexKGConfig:
     """Configuration of a new engine (a stored state, once loaded, brings its own)."""
 
-    column_count: int = 1024
-    enable_simd: bool = True
-    strategy: str = "first_fit"
-    dim: int = 0
-    refractory_ms: float = 0.0
-    seed: int = 0
-    activation_half_life_ms: float = 0.0
-    backend: str = "auto"
+    column_count: int = ENGINE_DEFAULTS["column_count"]
+    enable_simd: bool = ENGINE_DEFAULTS["enable_simd"]
+    strategy: str = ENGINE_DEFAULTS["strategy"]
+    dim: int = ENGINE_DEFAULTS["dim"]
+    refractory_ms: float = ENGINE_DEFAULTS["refractory_ms"]
+    seed: int = ENGINE_DEFAULTS["seed"]
+    activation_half_life_ms: float = ENGINE_DEFAULTS["activation_half_life_ms"]
+    backend: str = ENGINE_DEFAULTS["backend"]
 
     def __post_init__(self) -> None:
         engine_config = asdict(self)

@@ -64,6 +64,13 @@ def test_the_manifest_names_the_runtime_and_the_cortexkg_wheel_only(site: Path) 
     assert [path.name for path in site.rglob("*.whl")] == [Path(manifest["cortexkg"]).name]
 
 
+def test_tables_js_is_the_python_tables(site: Path) -> None:
+    from cortexkg.tables import javascript_module
+
+    assert (site / "tables.js").read_text() == javascript_module()
+    assert 'from "./tables.js"' in (site / "cortexkg.js").read_text()
+
+
 def test_a_rebuild_with_unchanged_inputs_changes_nothing(
     build_site: ModuleType, site: Path
 ) -> None:

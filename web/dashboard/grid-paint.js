@@ -5,10 +5,10 @@
 // repaints only the columns whose state changed, and the value modes run one tight loop
 // over typed arrays with a 256-entry palette.
 
-export const AVAILABLE = 0;
-export const ALLOCATED = 1;
-export const REFRACTORY = 2;
-export const STATE_NAMES = ["available", "allocated", "refractory"];
+// The column states, as Python codes them (tables.js is generated from py/cortexkg/tables.py).
+import { ALLOCATED, AVAILABLE, REFRACTORY, STATE_NAMES } from "../tables.js";
+
+export { ALLOCATED, AVAILABLE, REFRACTORY, STATE_NAMES };
 
 // The legend's swatches (style.css) use the same colours.
 export const COLOURS = {
