@@ -24,14 +24,14 @@ _JS_IMPORT = re.compile(
     r"""(?:\bfrom\s*|\bimport\s*\(?\s*)(["'])(?P<spec>[^"'\n]+)\1""")
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def _module_name(path: Path, package: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def python_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     """module -> the package's modules it imports (anywhere in it, lazily or not)."""
-    files = {_module_name(path): path for path in package.rglob("*.py")}
+    files = {_module_name(path, package): path for path in package.rglob("*.py")}
     graph: dict[str, set[str]] = {name: set() for name in files}
     for name, path in files.items():
         is_package = path.name == "__init__.py"
