@@ -148,7 +148,7 @@ def test_the_method_list_is_the_javascript_apis():
     session, _ = open_session()
     answered = set(QUERIES) | set(MUTATIONS)
     if JS_API.exists():  # web/ is not copied next to the unit tests inside Pyodide
-        called = set(re.findall(r'#call\("(\w+)"', JS_API.read_text())) - WORKER_COMMANDS
+        called = set(re.findall(r'#(?:call|read)\("(\w+)"', JS_API.read_text())) - WORKER_COMMANDS
         assert called == answered
     for method in answered:
         answer = session.call(method, 1)
