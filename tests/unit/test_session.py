@@ -22,6 +22,7 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import cortexkg._js_values as js_values
 import cortexkg.session as session_module
 from cortexkg import StateError, exchange
 from cortexkg.engine import BATCH_CHUNK
@@ -31,6 +32,16 @@ from cortexkg.snapshot import Snapshot
 from fakes import JSNULL, FakeHost, FakeJsProxy, FakeUint8Array
 
 BASE = {"columns": 8, "backend": "reference"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fake_js_values():
+    """The fakes pass for the JavaScript values they stand for (pyodide.ffi's classes
+    match only real ones). Module-scoped: hypothesis refuses function-scoped fixtures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(js_values, "JsProxy", (js_values.JsProxy, FakeJsProxy, FakeUint8Array))
+        patch.setattr(js_values, "JsBuffer", (js_values.JsBuffer, FakeUint8Array))
+        yield
 EPOCH = 1.7e12  # FakeHost's wall clock is EPOCH + clock
 
 
@@ -1136,7 +1147,7 @@ def test_an_argument_nested_100000_deep_is_invalid_input_not_a_crash(method, arg
 @pytest.fixture
 def js_null(monkeypatch):
     """JavaScript's null as Pyodide 0.27+ converts it (a JsNull, not None)."""
-    monkeypatch.setattr(session_module, "jsnull", JSNULL)
+    monkeypatch.setattr(js_values, "jsnull", JSNULL)
     return JSNULL
 
 
