@@ -1,10 +1,10 @@
 """The call path before and after a change, side by side in one headless Chromium run.
 
-Usage: .venv/bin/python build/compare_call_path.py [BEFORE_REV] [--rounds N]
+Usage: .venv/bin/python build/compare_call_path.py [BEFORE_REV] [--rounds N] [--columns N ...]
 Builds dist/ of BEFORE_REV (default main; a git archive in a temporary directory) and of
 this working tree, serves both (cross-origin isolated, each on its own origin) and times
-the same calls on each, alternating rounds, at 100K and 1M columns. Prints the best round
-per figure, and after/before ratios.
+the same calls on each, alternating rounds, in both durability modes, at 100K and 1M
+columns (or --columns). Prints the best round per figure, and after/before ratios.
 """
 import argparse, os, subprocess, sys, tempfile
 from pathlib import Path
@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests/browser"))
 import harness
 
-MEASURE = r"""async ([columns, round]) => {
+MEASURE = r"""async ([columns, round, durability]) => {
   const { CortexKG } = await import('./cortexkg.js');
   const now = () => performance.now();
-  const kg = await CortexKG.create({name: `cmp-${columns}-${round}`, columns});
+  const kg = await CortexKG.create({name: `cmp-${columns}-${round}-${durability}`, columns, durability});
   const out = {};
   const quantile = (a, q) => a.sort((x, y) => x - y)[Math.floor(q * (a.length - 1))] * 1000;
   let next = 0;
@@ -52,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("before", nargs="?", default="main")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--columns", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
     before = Path(tempfile.mkdtemp()) / "before"
     before.mkdir()
@@ -69,11 +70,12 @@ def main() -> None:
             pages[label].set_default_timeout(600_000)
             pages[label].goto(server.url + "api.html")
         for round in range(args.rounds):
-            for columns in (100_000, 1_000_000):
-                for label in ("before", "after"):
-                    for figure, value in pages[label].evaluate(MEASURE, [columns, round]).items():
-                        key = (figure, columns, label)
-                        best[key] = min(best.get(key, float("inf")), value)
+            for columns in args.columns:
+                for durability in ("strict", "relaxed"):
+                    for label in ("before", "after"):
+                        for figure, value in pages[label].evaluate(MEASURE, [columns, round, durability]).items():
+                            key = (f"{durability}: {figure}", columns, label)
+                            best[key] = min(best.get(key, float("inf")), value)
         browser.close()
     print(f"best of {args.rounds} rounds, µs per call; before = {args.before}, after = working tree")
     print("| figure | columns | before | after | after / before |\n|---|---|---|---|---|")

@@ -1,84 +1,135 @@
-"""Where the time of one awaited call goes (issue 12): an instrumented copy of dist/.
+"""Where the time of a call goes (issue 12): an instrumented copy of dist/.
 
-Usage: [NOBUILD=1] .venv/bin/python build/profile_call_path.py .
-Copies dist/ to a temporary directory, adds timestamps to its worker.js and durable.js
-(string patches; the script stops if they no longer match), serves it cross-origin
-isolated and prints median per-step times of 1,800 awaited calls (after 200 warm-up)
-at 100K columns. The worker and the page have separate clocks, so the two message hops
-are reported together: page total minus worker total.
+Usage: [NOBUILD=1] .venv/bin/python build/profile_call_path.py [--columns N]
+Copies dist/ to a temporary directory, adds performance.now() marks to its cortexkg.js,
+worker.js and durable.js (string patches: the script stops if one no longer matches),
+serves it cross-origin isolated and prints, for awaited allocateConcept calls in each
+durability mode and for 5,000 pipelined ones, the median time of each step. The page's
+and the worker's clocks are not compared: the two message hops (postMessage, structured
+clone, delivery) are what the page waited minus what it and the worker accounted for.
 """
-import os, shutil, sys, statistics, tempfile
+import argparse, os, shutil, statistics, sys, tempfile
 from pathlib import Path
 from playwright.sync_api import sync_playwright
-root = Path(sys.argv[1]); sys.path.insert(0, str(root / "tests/browser"))
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests/browser"))
 import harness
-if os.environ.get("NOBUILD") is None:
-    harness.load_build_script("build_site").build_site()
-site = Path(tempfile.mkdtemp()) / "dist"; shutil.copytree(root / "dist", site)
-now = "(performance.timeOrigin + performance.now())"
-w = (site / "worker.js").read_text()
-w = w.replace("function receive(data) {", f"self.__t = {{}};\nfunction receive(data) {{ self.__t = {{recv: {now}}};")
-w = w.replace("postMessage({ id, ...answer }, transferables(answer.value));",
-              f"self.__t.post = {now}; postMessage({{ id, ...answer, t: self.__t }}, transferables(answer.value));")
-w = w.replace("else acknowledged.then(() => reply(id, answer)", f"else acknowledged.then(() => {{ self.__t.acked = {now}; reply(id, answer); }}")
-w = w.replace("const { answer, acknowledged } = durable.call(", f"self.__t.handle = {now}; const {{ answer, acknowledged }} = durable.call(")
-assert w.count("self.__t") >= 5, w
-(site / "worker.js").write_text(w)
-d = (site / "durable.js").read_text()
-old = "const answer = py(this.#session.call(method, id, ...args));"
-assert old in d
-d = d.replace(old, f"const __p = this.#session.call(method, id, ...args); self.__t.py = {now}; const answer = py(__p); self.__t.tojs = {now};")
-old2 = "return { answer: reply, acknowledged: this.#commit([record], snapshot) };"
-assert old2 in d
-d = d.replace(old2, f"self.__t.record = {now}; const __a = this.#commit([record], snapshot); self.__t.queued = {now}; return {{ answer: reply, acknowledged: __a }};")
-old3 = "await this.#db.write({ records, snapshot, lastSeq });"
-assert old3 in d
-d = d.replace(old3, f"self.__t.idbStart = {now}; await this.#db.write({{ records, snapshot, lastSeq }}); self.__t.idbDone = {now};")
-(site / "durable.js").write_text(d)
-SCRIPT = r"""async ([columns, n, method]) => {
-  const api = await import('./cortexkg.js');
-  const now = () => performance.timeOrigin + performance.now();
-  const orig = Worker.prototype.postMessage; let sent = 0; let hooked = new WeakSet(); let last = null;
-  Worker.prototype.postMessage = function (...a) { sent = now(); if (!hooked.has(this)) { hooked.add(this);
-     this.addEventListener('message', ({data}) => { if (data.t) last = {...data.t, got: now()}; }); }
-     return orig.apply(this, a); };
-  const kg = await api.CortexKG.create({name: 'prof' + columns + method, columns});
+
+NOW = "performance.now()"
+
+
+def patch(text: str, old: str, new: str) -> str:
+    if old not in text:
+        sys.exit(f"profile_call_path: the instrumented code changed, no match for {old!r}")
+    return text.replace(old, new, 1)
+
+
+def instrument(site: Path) -> None:
+    page = (site / "cortexkg.js").read_text()
+    page = patch(page, 'this.#worker.addEventListener("message", ({ data }) => {',
+                 f'this.#worker.addEventListener("message", ({{ data }}) => {{ globalThis.__got = {NOW};'
+                 ' if (data.t) globalThis.__marks = data.t;')
+    page = patch(page, "this.#worker.postMessage(groupMessage(group, calls));",
+                 f"globalThis.__flush = {NOW}; this.#worker.postMessage(groupMessage(group, calls)); globalThis.__sent = {NOW};")
+    (site / "cortexkg.js").write_text(page)
+    worker = (site / "worker.js").read_text()
+    worker = patch(worker, "function receive(data) {", f"function receive(data) {{ self.__t = {{recv: {NOW}}};")
+    worker = patch(worker, "const ran = durable.callMany(run);",
+                   f"self.__t.call = {NOW}; const ran = durable.callMany(run); self.__t.called = {NOW};")
+    worker = patch(worker, "function reply(group, answers, stats) {\n  try {\n    postMessage(answersMessage(group, answers, stats),",
+                   f"function reply(group, answers, stats) {{\n  try {{\n    self.__t.reply = {NOW};"
+                   f" postMessage({{...answersMessage(group, answers, stats), t: self.__t}},")
+    (site / "worker.js").write_text(worker)
+    durable = (site / "durable.js").read_text()
+    durable = patch(durable, "const { answers, records, mutations, compact, stats } = py(calls.length === 1",
+                    f"self.__t.py = {NOW}; const __answer = (calls.length === 1")
+    durable = patch(durable, ": this.#session.call_many(calls));",
+                    f": this.#session.call_many(calls)); self.__t.toJs = {NOW};"
+                    f" const {{ answers, records, mutations, compact, stats }} = py(__answer); self.__t.converted = {NOW};")
+    durable = patch(durable, "await this.#db.write({ records, snapshot, lastSeq });",
+                    f"self.__t.write = {NOW}; await this.#db.write({{ records, snapshot, lastSeq }}); self.__t.written = {NOW};")
+    (site / "durable.js").write_text(durable)
+
+
+SCRIPT = r"""async ([columns, durability, pipelined]) => {
+  const { CortexKG } = await import('./cortexkg.js');
+  const kg = await CortexKG.create({name: `profile-${durability}-${columns}`, columns, durability});
   const rows = [];
-  for (let i = 0; i < n; i++) {
-    const start = now();
-    if (method === 'alloc') await kg.allocateConcept(i);
-    else if (method === 'free') await kg.getFreeColumnCount();
-    else await kg.getStats();
-    const end = now();
-    rows.push({start, sent, ...last, end});
+  let next = 0;
+  const marks = () => ({flush: globalThis.__flush, sent: globalThis.__sent, got: globalThis.__got, ...globalThis.__marks});
+  if (pipelined) {
+    for (let round = 0; round < 6; round++) {
+      const start = performance.now();
+      await Promise.all(Array.from({length: 5000}, () => kg.allocateConcept(next++)));
+      const end = performance.now();
+      rows.push({start, end, ...marks()});
+    }
+  } else {
+    for (let i = 0; i < 1200; i++) {
+      const start = performance.now();
+      await kg.allocateConcept(next++);
+      rows.push({start, end: performance.now(), ...marks()});
+    }
   }
   await kg.reset(); kg.close();
-  return {isolated: crossOriginIsolated, rows};
+  return rows;
 }"""
-with harness.serve(site, site.parent / "serve.log") as server:
-    with sync_playwright() as p:
+
+PAGE_STEPS = [
+    ("start", "flush", "page: call -> group flushed (microtask)"),
+    ("flush", "sent", "page: postMessage (structured clone of the group)"),
+    ("recv", "call", "worker: receive -> callMany (queue, checks, argument arrays)"),
+    ("py", "toJs", "worker: Python call_one/call_many (conversion in, engine, journal record)"),
+    ("toJs", "converted", "worker: answer toJs + proxy destroy"),
+    ("converted", "called", "worker: seq numbers, commit queued"),
+    ("write", "written", "worker: IndexedDB write + commit (strict: awaited)"),
+    ("called", "reply", "worker: callMany returned -> reply (strict: the commit wait)"),
+    ("recv", "reply", "WORKER TOTAL (receive -> answer posted)"),
+    ("got", "end", "page: answer received -> await resumes"),
+    ("start", "end", "PAGE TOTAL (call -> await resumes)"),
+]
+
+
+def median(rows, a, b, per=1):
+    values = [r[b] - r[a] for r in rows if r.get(a) is not None and r.get(b) is not None]
+    return statistics.median(values) * 1000 / per if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--columns", type=int, default=100_000)
+    args = parser.parse_args()
+    if os.environ.get("NOBUILD") is None:
+        harness.load_build_script("build_site").build_site()
+    site = Path(tempfile.mkdtemp()) / "dist"
+    shutil.copytree(ROOT / "dist", site)
+    instrument(site)
+    with harness.serve(site, site.parent / "serve.log") as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=harness.chromium_executable(), args=harness.chromium_args())
-        page = browser.new_page(); page.goto(server.url + "api.html")
-        for method in ["alloc", "free", "stats"]:
-            out = page.evaluate(SCRIPT, [100_000, 2000, method])
-            rows = out["rows"][200:]
-            def med(a, b):
-                vals = [r[b] - r[a] for r in rows if a in r and b in r]
-                return statistics.median(vals) * 1000 if vals else None
-            steps = [("recv", "handle", "worker: receive -> durable.call"), ("handle", "py", "Python Session.call (engine + journal record)"),
-                     ("py", "tojs", "answer toJs + proxy destroy"), ("tojs", "record", "record seq, compaction check"),
-                     ("record", "idbStart", "commit queued, drain starts"),
-                     ("idbStart", "queued", "IndexedDB transaction + put (synchronous part)"),
-                     ("queued", "idbDone", "IndexedDB commit (waiting for complete)"), ("idbDone", "acked", "acknowledged -> reply"),
-                     ("acked", "post", "reply build + postMessage"),
-                     ("recv", "post", "WORKER TOTAL (receive -> answer posted)"),
-                     ("start", "end", "PAGE TOTAL (call -> await resumes)")]
-            for r in rows: r["hops"] = r["end"] - r["start"] - (r["post"] - r["recv"]); r["z"] = 0
-            steps.append(("z", "hops", "both message hops + page-side promise work (total - worker)"))
-            print(f"## {method} isolated={out['isolated']} n={len(rows)}")
-            for a, b, label in steps:
-                m = med(a, b)
-                if m is not None: print(f"| {label} | {m:.0f} µs |")
-            tot = sorted((r['end'] - r['start']) * 1000 for r in rows)
-            print(f"p50 {tot[len(tot)//2]:.0f} p99 {tot[int(len(tot)*0.99)]:.0f}")
+        page = browser.new_page()
+        page.set_default_timeout(600_000)
+        page.goto(server.url + "api.html")
+        for durability, pipelined in (("strict", False), ("relaxed", False), ("strict", True), ("relaxed", True)):
+            rows = page.evaluate(SCRIPT, [args.columns, durability, pipelined])
+            rows = rows[1:] if pipelined else rows[200:]
+            per = 5000 if pipelined else 1
+            for r in rows:  # what neither side accounted for: the two hops
+                r["zero"] = 0
+                r["hops"] = ((r["end"] - r["start"]) - (r["sent"] - r["start"]) - (r["end"] - r["got"])
+                             - (r["reply"] - r["recv"]))
+            label = f"{durability}, {'5,000 pipelined (per call)' if pipelined else 'awaited one at a time'}"
+            print(f"\n### {label}, {args.columns:,} columns, {len(rows)} samples, median µs\n")
+            print("| step | µs |\n|---|---|")
+            for a, b, text in PAGE_STEPS + [("zero", "hops", "both message hops (total - accounted)")]:
+                value = median(rows, a, b, per)
+                if value is not None:
+                    print(f"| {text} | {value:,.1f} |")
+            if not pipelined:
+                totals = sorted((r["end"] - r["start"]) * 1000 for r in rows)
+                print(f"\np50 {totals[len(totals) // 2]:,.0f} µs, p99 {totals[int(len(totals) * 0.99)]:,.0f} µs")
         browser.close()
+
+
+if __name__ == "__main__":
+    main()

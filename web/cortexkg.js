@@ -283,12 +283,12 @@ export class CortexKG extends EventTarget {
   async getAllocationInfo(conceptId) {
     return (await this.#call("getAllocationInfo", [conceptId])) ?? null;
   }
-  getFreeColumnCount() { return this.#call("getFreeColumnCount", []); }
-  getAllocatedCount() { return this.#call("getAllocatedCount", []); }
+  getFreeColumnCount() { return this.#read("getFreeColumnCount", "available"); }
+  getAllocatedCount() { return this.#read("getAllocatedCount", "allocated"); }
   /** Mean of the last 1000 allocation times, in ms. */
-  getAverageTime() { return this.#call("getAverageTime", []); }
+  getAverageTime() { return this.#read("getAverageTime", "average_time_ms"); }
   /** Allocated / columns, a fraction in [0, 1]. */
-  getAllocationEfficiency() { return this.#call("getAllocationEfficiency", []); }
+  getAllocationEfficiency() { return this.#read("getAllocationEfficiency", "efficiency"); }
   /** Live allocations in allocation order; {start, stop} slice like Array.prototype.slice. */
   async getAllocationHistory(range = {}) {
     optionsOf(range, "getAllocationHistory");
@@ -299,7 +299,18 @@ export class CortexKG extends EventTarget {
   /** 1 - largest free run / free columns. */
   getFragmentation() { return this.#call("getFragmentation", []); }
   /** Every engine counter in one object. */
-  getStats() { return this.#call("getStats", []); }
+  getStats() { return this.#read("getStats", null); }
+
+  // A counter getter (key: its getStats() key; null: all of them), answered from kg.stats
+  // without a round trip when that is exactly what the worker would answer: no call in
+  // flight (its change would not be there yet), this tab writes (a follower's counters
+  // move with the writer's commits, announced after the fact), and no refractory column
+  // whose time may have run out since (only a call expires it).
+  #read(method, key) {
+    const stats = this.#pending.size === 0 && !this.#closed && this.storage?.mode === "writer" ? this.stats : null;
+    if (stats === null || stats.refractory !== 0) return this.#call(method, []);
+    return Promise.resolve(key === null ? stats : stats[key]);
+  }
 
   /**
    * getStats() as of the engine's last change, synchronously (no round trip): equal to

@@ -302,7 +302,8 @@ export class DurableSession {
 
   /**
    * Run a group of API calls [[method, id, args], ...] in one Python call, each as if it
-   * came alone. Returns {answers, mutations, acknowledged, stats}: answers (one per call)
+   * came alone (Session.call_many answers flat: values, failures, logs; the answer objects
+   * are built here). Returns {answers, mutations, acknowledged, stats}: answers (one per call)
    * are ready at once; mutations are the indices of the calls whose records were
    * written; acknowledged is null when the answers may be given now (no mutation; relaxed
    * mutations), else a promise: it resolves when they may be given (strict: the group's
@@ -312,9 +313,14 @@ export class DurableSession {
    * counters when they changed (Session.stats_update), else null.
    */
   callMany(calls) {
-    const { answers, records, mutations, compact, stats } = py(calls.length === 1
+    const {
+      values, failures, logs, records, mutations, compact, stats,
+    } = py(calls.length === 1
       ? this.#session.call_one(calls[0][0], calls[0][1], ...calls[0][2])
       : this.#session.call_many(calls));
+    const answers = values.map((value) => ({ ok: true, value, logs: [] }));
+    for (const [index, type, message] of failures) answers[index] = { ok: false, error: { type, message } };
+    for (const [index, lines] of logs) answers[index].logs = lines;
     if (records.length === 0) return { answers, mutations, acknowledged: null, stats: stats ?? null };
     for (const record of records) record.seq = ++this.#lastSeq;
     this.#sinceSnapshot += records.length;

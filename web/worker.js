@@ -142,11 +142,13 @@ async function open(options, assetsURL) {
     throw new TypedError("BootError", `The Python runtime could not start: ${messageOf(error)}`);
   }
   durable = await DurableSession.open(pyodide, options, (event) => {
-    postMessage(event);
-    // another tab's change, a rollback, a takeover: the counters may have moved
+    // another tab's change, a rollback, a takeover: the counters may have moved. They go
+    // first, so that a page reacting to the event reads the new ones (cortexkg.js answers
+    // a writer's counter getters from them).
     if (durable !== null && (event.type === "remote-change" || event.type === "storage")) {
       publishEvent(durable.statsUpdate());
     }
+    postMessage(event);
   });
   const layout = durable.statsLayout();
   const update = durable.statsUpdate();

@@ -6,7 +6,7 @@ The hot path bypasses this module: when every argument is a JavaScript number,
 ``engine.js`` calls the engine's own bound methods (a number arrives as a Python int, an
 int or float result leaves as a JavaScript number; nothing else is converted).
 :class:`SyncEngine` serves every other call with the worker session's conversions
-(:mod:`cortexkg.session`), so that both APIs take the same arguments and give the same
+(:mod:`cortexkg._js_values`), so that both APIs take the same arguments and give the same
 answers and messages. A failed call raises into JavaScript as it is, and
 :func:`last_error` then names its JavaScript error class, as the session does, from
 ``sys.last_exc``, where Pyodide keeps every exception it throws into JavaScript.
@@ -25,7 +25,8 @@ from .engine import AllocationEngine
 from .errors import InvalidInputError, error_type
 from .facade import column_states
 from .host import default_host
-from .session import JsBytes, _config, _flag, _from_js, _options
+from ._js_values import bytes_source, engine_config, flag, from_js
+from .session import _options
 from .validation import quoted
 
 # Options of `new AllocationEngine(columnCount, enableSimd, options)`: CortexKG.create's
@@ -57,27 +58,27 @@ class SyncEngine:
     def call(self, method: str, *args: Any) -> Any:
         """``engine.<method>(*args)`` with JavaScript values (objects, arrays, typed arrays,
         null) converted as the session converts them."""
-        return getattr(self.engine, method)(*map(_from_js, args))
+        return getattr(self.engine, method)(*map(from_js, args))
 
     def allocate_concept(self, concept_id: Any, options: Any = None) -> int:
         """Allocate with options ``{embedding}``."""
         embedding = _options(options, "allocateConcept").get("embedding")
-        return self.engine.allocate_concept(_from_js(concept_id), embedding)
+        return self.engine.allocate_concept(from_js(concept_id), embedding)
 
     def allocate_batch(self, concept_ids: Any, options: Any = None,
                        progress: Callable | None = None):
         """Allocate many, options ``{embeddings, columnar}``; ``progress(done, total)``."""
         options = _options(options, "allocateBatch")
         return self.engine.allocate_batch(
-            _from_js(concept_ids), options.get("embeddings"),
-            columnar=_flag(options, "columnar"), progress=progress)
+            from_js(concept_ids), options.get("embeddings"),
+            columnar=flag(options, "columnar"), progress=progress)
 
     def deallocate_batch(self, concept_ids: Any, options: Any = None,
                          progress: Callable | None = None):
         """Release many, options ``{columnar}``; ``progress(done, total)``."""
         options = _options(options, "deallocateBatch")
         return self.engine.deallocate_batch(
-            _from_js(concept_ids), columnar=_flag(options, "columnar"), progress=progress)
+            from_js(concept_ids), columnar=flag(options, "columnar"), progress=progress)
 
     def get_allocation_history(self, options: Any = None) -> list[dict]:
         """Live allocations in allocation order, options ``{start, stop}``."""
@@ -96,9 +97,9 @@ class SyncEngine:
 def create(column_count: Any, enable_simd: Any, options: Any = None) -> SyncEngine:
     """A new engine: ``options`` as CortexKG.create's (without name and columns)."""
     settings = _known(options, OPTION_NAMES, "engine options")
-    config = _config({**settings, "columns": _from_js(column_count)})
+    config = engine_config({**settings, "columns": from_js(column_count)})
     try:
-        config = replace(config, enable_simd=_from_js(enable_simd))
+        config = replace(config, enable_simd=from_js(enable_simd))
     except ValueError as error:
         message = str(error).replace("enable_simd", "enableSimd")
         raise InvalidInputError(f"Invalid engine options: {message}") from None
@@ -109,10 +110,8 @@ def import_state(data: Any, options: Any = None) -> SyncEngine:
     """A new engine from an export file (a JavaScript Uint8Array is read in place);
     StateError naming what is wrong with it. Options: ``{backend}``."""
     backend = _known(options, IMPORT_OPTION_NAMES, "import options").get("backend", "auto")
-    in_place = hasattr(data, "assign_to") and hasattr(data, "subarray")
-    source = JsBytes(data) if in_place else _from_js(data)
     return SyncEngine(AllocationEngine.restore(
-        exchange.unpack(source), backend=backend, host=default_host()))
+        exchange.unpack(bytes_source(data)), backend=backend, host=default_host()))
 
 
 def without_tracebacks() -> None:

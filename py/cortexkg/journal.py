@@ -176,17 +176,17 @@ def replay(engine, tape: ClockTape, records: list[dict]) -> None:
             decoded = _decoded(method, args)
             _check_readings(method, decoded, readings)
         except StateError as error:
-            raise StateError(f"Journal record {index} ({method}) is malformed: {error}") from None
+            raise StateError(f"Journal record {index} ({method}) is malformed: {error}") from error
         engine_method = getattr(engine, method)
         try:
             with tape.play(readings):
                 engine_method(*decoded)
         except StateError as error:
-            raise StateError(f"Journal record {index} ({method}) does not replay: {error}") from None
+            raise StateError(f"Journal record {index} ({method}) does not replay: {error}") from error
         except Exception as error:
             raise StateError(
                 f"Journal record {index} ({method}) does not replay: "
-                f"{type(error).__name__}: {error}") from None
+                f"{type(error).__name__}: {error}") from error
 
 
 def _decoded(method: str, args: Any) -> list:

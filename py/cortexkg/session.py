@@ -1,8 +1,8 @@
 """The JavaScript API's Python side: one Session per engine, inside the page's worker.
 
 ``web/worker.js`` only translates messages; this module decides. It maps the API's
-camelCase methods onto the :class:`~cortexkg.facade.CortexKG` facade, turns JavaScript
-values into Python ones at the boundary, and answers every call with plain data:
+camelCase methods onto the :class:`~cortexkg.facade.CortexKG` facade (JavaScript values
+become Python ones in :mod:`cortexkg._js_values`), and answers every call with plain data:
 ``{"ok": True, "value": ..., "logs": [...]}`` or ``{"ok": False, "error": {"type",
 "message"}}``, where ``type`` names the JavaScript error class to raise.
 
@@ -20,6 +20,8 @@ from dataclasses import asdict, replace
 from typing import Any, Callable
 
 from . import exchange
+from ._js_values import (RECORDS_DEPTH, bytes_source, engine_config, flag, from_js, options_of,
+                         snapshot_source)
 from .engine import AllocationEngine
 from .errors import StateError, StorageError, error_type
 from .facade import CortexKG, CortexKGConfig
@@ -28,17 +30,7 @@ from .journal import ClockTape, replay, run_recorded
 from .snapshot import Snapshot
 from .validation import quoted
 
-try:
-    from pyodide.ffi import jsnull  # what JavaScript's null converts to (Pyodide 0.27+)
-except ImportError:  # CPython: no JavaScript values arrive
-    jsnull = None
-
-_FLOAT_FORMATS = ("f", "d")
 _WITH_PROGRESS = frozenset({"allocateBatch", "deallocateBatch"})
-# The deepest argument a call takes: options {embeddings: [[numbers]]}.
-ARGUMENT_DEPTH = 3
-# The deepest stored data: records [{args: [ids, [embedding]]}], an embedding a typed array.
-RECORDS_DEPTH = 5
 # Per-call options: API method -> the names it takes.
 CALL_OPTIONS = {
     "allocateConcept": ("embedding",),
@@ -49,130 +41,9 @@ CALL_OPTIONS = {
 DEFAULT_NAME = "default"  # as web/cortexkg.js names an engine created without a name
 
 
-def _from_js(value: Any, depth: int = ARGUMENT_DEPTH) -> Any:
-    """A JavaScript argument as Python data, converted ``depth`` levels deep: deeper values
-    stay JsProxy objects, which no check accepts (a conversion without a bound recurses
-    once per level, and Pyodide's stack is small). JavaScript's null becomes None."""
-    if hasattr(value, "to_py"):
-        value = value.to_py(depth=depth)
-    if isinstance(value, memoryview) and value.format in _FLOAT_FORMATS:
-        # a Float64Array of ids: JavaScript numbers are doubles, so 7.0 is the integer 7
-        return [int(v) if v.is_integer() else v for v in value.tolist()]
-    return _without_jsnull(value, depth)
-
-
-def _without_jsnull(value: Any, depth: int) -> Any:
-    """``value`` with every jsnull in its first ``depth`` levels replaced by None (in place,
-    without recursion)."""
-    if jsnull is None:
-        return value
-    null = type(jsnull)
-    if isinstance(value, null):
-        return None
-    pending = [(value, 1)]
-    while pending:
-        container, level = pending.pop()
-        if isinstance(container, list):
-            kinds = set(map(type, container))  # at C speed: most lists are numbers only
-            if null not in kinds and (level == depth or not kinds & {list, dict}):
-                continue
-            items = list(enumerate(container))
-        elif isinstance(container, dict):
-            items = list(container.items())
-        else:
-            continue
-        for key, item in items:
-            if isinstance(item, null):
-                container[key] = None
-            elif level < depth and isinstance(item, (list, dict)):
-                pending.append((item, level + 1))
-    return value
-
-
-class JsBytes:
-    """A JavaScript Uint8Array as a snapshot's :class:`~cortexkg.snapshot.ByteSource`: a
-    slice is a ``subarray`` view, copied once, into the buffer that restore allocates for
-    it (``JsBuffer.assign_to``), or into bytes (the header), never as a whole."""
-
-    def __init__(self, data):
-        self._data = data
-
-    def __len__(self) -> int:
-        return self._data.length
-
-    def __getitem__(self, part: slice) -> "JsBytes":
-        start, stop, _ = part.indices(len(self))
-        return JsBytes(self._data.subarray(start, max(start, stop)))
-
-    def __bytes__(self) -> bytes:
-        return self._data.to_bytes()
-
-    def copy_into(self, target) -> None:
-        self._data.assign_to(memoryview(target).cast("B"))  # formats must match: bytes
-
-
-def _snapshot_source(snapshot: Any) -> JsBytes | bytes | None:
-    """The bytes of a stored snapshot record ``{"bytes": ...}`` (or None), in place when
-    they are a JavaScript Uint8Array (:class:`JsBytes`)."""
-    if snapshot is None:
-        return None
-    data = snapshot.bytes if hasattr(snapshot, "to_py") else snapshot["bytes"]
-    return JsBytes(data) if hasattr(data, "assign_to") else bytes(data)
-
-
 def _options(value: Any, method: str | None = None) -> dict:
     """Options as a dict (None: none); with ``method``, only the names it takes."""
-    value = _from_js(value)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValueError(f"Invalid options {quoted(value)}: expected an object")
-    if method is not None:
-        expected = CALL_OPTIONS[method]
-        unknown = [key for key in value if key not in expected]
-        if unknown:
-            raise ValueError(
-                f"Invalid {method} options: unknown {', '.join(map(quoted, unknown[:5]))}"
-                f"{' and more' if len(unknown) > 5 else ''}; expected some of "
-                f"{', '.join(expected)}")
-    return value
-
-
-def _flag(options: dict, name: str) -> bool:
-    """A boolean option (absent or None: False)."""
-    value = options.get(name)
-    if value is not None and type(value) is not bool:
-        raise ValueError(f"Invalid {name} {quoted(value)}: expected true or false")
-    return bool(value)
-
-
-OPTION_NAMES = ("name", "columns", "strategy", "dim", "seed", "refractoryMs",
-                "activationHalfLifeMs", "backend")
-_PYTHON_NAMES = {"column_count": "columns", "refractory_ms": "refractoryMs",
-                 "activation_half_life_ms": "activationHalfLifeMs"}
-
-
-def _config(options: dict) -> CortexKGConfig:
-    unknown = [key for key in options if key not in OPTION_NAMES]
-    if unknown:
-        raise ValueError(f"Invalid engine options: unknown {', '.join(map(quoted, unknown[:5]))}"
-                         f"{' and more' if len(unknown) > 5 else ''}; "
-                         f"expected some of {', '.join(OPTION_NAMES)}")
-    try:
-        return CortexKGConfig(
-            column_count=options.get("columns", 1024),
-            strategy=options.get("strategy", "first_fit"),
-            dim=options.get("dim", 0),
-            seed=options.get("seed", 0),
-            refractory_ms=options.get("refractoryMs", 0.0),
-            activation_half_life_ms=options.get("activationHalfLifeMs", 0.0),
-            backend=options.get("backend", "auto"),
-        )
-    except (TypeError, ValueError) as error:
-        message = str(error)
-        for python_name, api_name in _PYTHON_NAMES.items():
-            message = message.replace(python_name, api_name)
-        raise ValueError(f"Invalid engine options: {message}") from None
+    return options_of(value, method, CALL_OPTIONS.get(method, ()))
 
 
 class Session:
@@ -195,7 +66,7 @@ class Session:
         self.name = options.get("name", DEFAULT_NAME)
         if type(self.name) is not str or not self.name:
             raise ValueError(f"Invalid name {quoted(self.name)}: expected a non-empty string")
-        self.kg = CortexKG(_config(options), host=self._host)
+        self.kg = CortexKG(engine_config(options), host=self._host)
         self._pending: AllocationEngine | None = None  # an import or reset awaiting its write
         self._read_only: str | None = None
         self.write_error: str | None = None  # why mutations cannot be made durable now
@@ -251,14 +122,14 @@ class Session:
         without a snapshot the journal starts from a new engine with the stored
         ``options``. StateError when they do not reproduce a valid engine (the current
         engine is then left as it was). Returns what was restored."""
-        data, records = _snapshot_source(snapshot), _from_js(records, RECORDS_DEPTH)
+        data, records = snapshot_source(snapshot), from_js(records, RECORDS_DEPTH)
         with self._tape.new_history():
             engine = self._recovered(data, records, options)
         self.kg.replace_engine(engine)
         return {"snapshot": snapshot is not None, "records": len(records),
                 "allocated": engine.get_allocated_count(), "columns": engine.column_count}
 
-    def _recovered(self, data: JsBytes | bytes | None, records: list,
+    def _recovered(self, data: Any, records: list,
                    options: Any) -> AllocationEngine:
         if data is not None:
             parsed = Snapshot.from_bytes(data)
@@ -270,9 +141,9 @@ class Session:
                     parsed, backend=self.kg.config.backend, host=self._host)
         else:
             try:
-                config = _config(_options(options))
+                config = engine_config(_options(options))
             except ValueError as error:
-                raise StateError(f"Stored engine options are invalid: {error}") from None
+                raise StateError(f"Stored engine options are invalid: {error}") from error
             # the stored options, run by this session's backend (as a snapshot would be)
             config = replace(config, backend=self.kg.config.backend)
             engine = AllocationEngine(**asdict(config), host=self._host)
@@ -283,7 +154,7 @@ class Session:
 
     def apply(self, records: Any) -> int:
         """Replay records committed by another tab's writer (a read-only follower)."""
-        records = _from_js(records, RECORDS_DEPTH)
+        records = from_js(records, RECORDS_DEPTH)
         self._apply(self.kg.engine, records)
         return len(records)
 
@@ -303,11 +174,8 @@ class Session:
         options) and return the snapshot bytes to store; :meth:`commit_replace` adopts it
         once stored, so a failed write changes nothing."""
         if kind == "import":
-            # a JavaScript Uint8Array is read in place: the file is never copied whole
-            in_place = hasattr(payload, "assign_to") and hasattr(payload, "subarray")
-            data = JsBytes(payload) if in_place else _from_js(payload)
             engine = AllocationEngine.restore(
-                exchange.unpack(data), backend=self.kg.config.backend, host=self._host)
+                exchange.unpack(bytes_source(payload)), backend=self.kg.config.backend, host=self._host)
         elif kind != "reset":
             raise ValueError(f"Invalid replace kind {quoted(kind)}: expected 'import' or 'reset'")
         else:
@@ -323,7 +191,7 @@ class Session:
         if name != self.name:
             raise ValueError(f"reset() cannot rename the engine {quoted(self.name)} to "
                              f"{quoted(name)}: open another with CortexKG.create({{name}})")
-        return _config({**self.describe(), **options})
+        return engine_config({**self.describe(), **options})
 
     def commit_replace(self) -> dict:
         """Adopt the engine of the last :meth:`prepare_replace`."""
@@ -350,14 +218,16 @@ class Session:
         """Run a group of API calls ``[[method, request id, [args]], ...]`` in order, each
         exactly as :meth:`call` would run it alone, in one crossing from JavaScript.
 
-        Returns ``{"answers": [{ok, value, logs} | {ok: False, error}], "records": the
-        journal records of the mutations that succeeded, in order, "mutations": their
-        indices in the group, "compact": whether one of them asks for a snapshot, "stats":
-        the counters after the group when they changed (see :meth:`stats_update`), else
-        None}``.
+        Returns the answers flat, since converting one small object per call to JavaScript
+        costs more than most calls: ``{"values": the value of each call (None where it
+        failed), "failures": [[index, error type, message], ...], "logs": [[index,
+        [lines]], ...] for the calls that logged, "records": the journal records of the
+        mutations that succeeded, in order, "mutations": their indices in the group,
+        "compact": whether one of them asks for a snapshot, "stats": the counters after
+        the group when they changed (see :meth:`stats_update`), else None}``.
         """
         return self._group([self.call(method, request_id, *args)
-                            for method, request_id, args in _from_js(calls, 3)])
+                            for method, request_id, args in from_js(calls, 3)])
 
     def call_one(self, method: str, request_id: int, *args: Any) -> dict:
         """:meth:`call_many` of one call, its arguments passed one by one: converting the
@@ -366,20 +236,26 @@ class Session:
 
     def _group(self, answered: list[dict]) -> dict:
         """:meth:`call_many`'s answer from the calls' answers."""
-        answers, records, mutations, compact = [], [], [], False
+        values, failures, logs, records, mutations, compact = [], [], [], [], [], False
         for index, answer in enumerate(answered):
-            record = answer.pop("record", None)
+            values.append(answer.get("value"))
+            if not answer["ok"]:
+                error = answer["error"]
+                failures.append([index, error["type"], error["message"]])
+                continue
+            if answer["logs"]:
+                logs.append([index, answer["logs"]])
+            record = answer.get("record")
             if record is not None:
                 records.append(record)
                 mutations.append(index)
-                compact = compact or answer.pop("compact")
-            answer.pop("compact", None)
-            answers.append(answer)
+                compact = compact or answer["compact"]
         # queries change no counter, unless refractory columns are there to expire
         last = self._last_stats
         quiet = not mutations and last is not None and last["refractory"] == 0
-        return {"answers": answers, "records": records, "mutations": mutations,
-                "compact": compact, "stats": None if quiet else self.stats_update()}
+        return {"values": values, "failures": failures, "logs": logs, "records": records,
+                "mutations": mutations, "compact": compact,
+                "stats": None if quiet else self.stats_update()}
 
     def stats_layout(self) -> dict:
         """The keys of getStats(): ``numbers`` (published in shared memory) and
@@ -411,7 +287,7 @@ class Session:
         Long batches report progress as ``report_progress(request_id, done, total)``.
         """
         try:
-            arguments = [_from_js(a) for a in args]
+            arguments = [from_js(a) for a in args]
             mutation = self._mutations.get(method)
             if mutation is None:
                 query = self._queries.get(method)
@@ -464,11 +340,11 @@ class Session:
     def _allocate_batch(self, concept_ids: Any, options: Any = None):
         options = _options(options, "allocateBatch")
         return ("allocate_batch", [concept_ids, options.get("embeddings")],
-                {"columnar": _flag(options, "columnar")})
+                {"columnar": flag(options, "columnar")})
 
     def _deallocate_batch(self, concept_ids: Any, options: Any = None):
         options = _options(options, "deallocateBatch")
-        return "deallocate_batch", [concept_ids], {"columnar": _flag(options, "columnar")}
+        return "deallocate_batch", [concept_ids], {"columnar": flag(options, "columnar")}
 
     def _export_state(self) -> bytes:
         return exchange.pack(self.kg.engine.snapshot_parts())

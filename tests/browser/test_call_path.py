@@ -99,7 +99,8 @@ def test_a_group_issued_in_one_task_answers_exactly_as_calls_awaited_one_by_one(
     assert together["results"][2] == ["ok", 1] and together["results"][16] == ["ok", 1]
     # one message each way for the group (the command in it included)
     assert together["traffic"] == {"posted": 1, "answered": 1}
-    assert alone["traffic"] == {"posted": 24, "answered": 24}
+    # alone, the four counter getters are answered in the page (nothing in flight)
+    assert alone["traffic"] == {"posted": 20, "answered": 20}
 
 
 def test_each_mutation_of_a_group_resolves_only_once_its_record_is_committed(
@@ -180,7 +181,10 @@ STATS_JS = """async (name) => {
     const canonical = (stats) => JSON.stringify(Object.keys(stats).sort().map((k) => [k, stats[k]]));
     const mismatches = [], allocated = new Set();
     const check = async (label) => {
-        const synchronous = canonical(kg.stats), answered = canonical(await kg.getStats());
+        // getStats() issued behind another call is the worker's answer (with no call in
+        // flight the page answers it from kg.stats itself)
+        const [, fromWorker] = await Promise.all([kg.getAllocationInfo(0), kg.getStats()]);
+        const synchronous = canonical(kg.stats), answered = canonical(fromWorker);
         if (synchronous !== answered) mismatches.push([label, synchronous, answered]);
         allocated.add(kg.stats.allocated);
     };
@@ -234,6 +238,52 @@ def test_stats_without_cross_origin_isolation_come_with_the_answers(
     assert out["isolated"] is False and out["shared"] is False
     assert out["mismatches"] == []
     assert out["allocated"] >= 5
+
+
+# The counter getters awaited with no call in flight (answered in the page) and issued
+# behind another call (answered by the worker), after each step of a sequence; and the
+# page -> worker posts each way made. With refractory columns the page cannot know when
+# they expire: its getters must ask the worker.
+GETTERS_JS = """async ([name, refractoryMs]) => {
+    const kg = await window.api.CortexKG.create({name, columns: 16, refractoryMs});
+    const getters = ['getStats', 'getFreeColumnCount', 'getAllocatedCount', 'getAverageTime',
+                     'getAllocationEfficiency'];
+    const canonical = (v) => JSON.stringify(typeof v === 'object' ? Object.keys(v).sort().map((k) => [k, v[k]]) : v);
+    const mismatches = [];
+    const posts = [];
+    const steps = [() => kg.allocateBatch([1, 2, 3, 4, 5]), () => kg.deallocateConcept(2),
+                   () => kg.allocateConcept(9), () => kg.activateConcept(1), () => kg.optimizeAllocations(),
+                   () => kg.allocateConcept('bad').catch(() => {}), () => kg.deallocateBatch([1, 3])];
+    for (const [index, step] of steps.entries()) {
+        await step();
+        posts.push(0);
+        for (const getter of getters) {
+            const before = window.traffic.posted;
+            const local = await kg[getter]();
+            posts[index] += window.traffic.posted - before;
+            const [, worker] = await Promise.all([kg.getAllocationInfo(0), kg[getter]()]);
+            if (canonical(local) !== canonical(worker)) mismatches.push([index, getter, local, worker]);
+        }
+    }
+    await kg.reset();
+    kg.close();
+    return {mismatches, posts, getters: getters.length};
+}"""
+
+
+def test_counter_getters_answered_in_the_page_agree_with_the_workers_answers(
+        counted_page: Page) -> None:
+    out = counted_page.evaluate(GETTERS_JS, ["getters", 0])
+    assert out["mismatches"] == []
+    assert out["posts"] == [0] * 7  # none of them went to the worker
+
+
+def test_counter_getters_ask_the_worker_while_refractory_columns_may_expire(
+        counted_page: Page) -> None:
+    out = counted_page.evaluate(GETTERS_JS, ["getters-refractory", 60_000])
+    assert out["mismatches"] == []
+    # from the first deallocation on (step 1), every one was a round trip
+    assert out["posts"][1:] == [out["getters"]] * 6
 
 
 def test_the_error_classes_of_the_page_agree_with_pythons(counted_page: Page) -> None:

@@ -45,7 +45,7 @@ class FakeUint8Array:
 
 class JsNull:
     """Stands for ``pyodide.ffi.jsnull``, what JavaScript's null converts to (patch it in as
-    ``cortexkg.session.jsnull``)."""
+    ``cortexkg._js_values.jsnull``)."""
 
     def __repr__(self) -> str:
         return "jsnull"

@@ -289,7 +289,7 @@ def big_export() -> bytes:
 
 
 def test_an_export_read_in_place_restores_the_same_engine_and_is_never_copied_whole():
-    from cortexkg.session import JsBytes
+    from cortexkg._js_values import JsBytes
 
     data = big_export()
     assert len(data) > exchange._HASH_CHUNK

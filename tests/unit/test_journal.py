@@ -95,8 +95,19 @@ def test_replay_rejects_records_whose_readings_do_not_fit():
         replay(fresh, fresh_tape, [{"method": "validate", "args": [], "readings": []}])
     with pytest.raises(StateError, match="record 0 is malformed"):
         replay(fresh, fresh_tape, [{"method": "allocate_concept"}])
-    with pytest.raises(StateError, match=r"record 0 \(allocate_concept\) is malformed.*'x'"):
+    with pytest.raises(StateError, match=r"record 0 \(allocate_concept\) is malformed.*'x'") as caught:
         replay(fresh, fresh_tape, [{"method": "allocate_concept", "args": ["x"], "readings": []}])
+    assert isinstance(caught.value.__cause__, StateError)  # the cause is kept, not hidden
+
+
+def test_a_record_that_fails_in_the_engine_keeps_the_engine_error_as_its_cause():
+    engine, tape = make(SteppingHost(), "first_fit")
+    _, record = run_recorded(engine, tape, "allocate_concept", [1])
+    fresh, fresh_tape = make(SteppingHost(), "first_fit")
+    replay(fresh, fresh_tape, [record])
+    with pytest.raises(StateError, match=r"record 0 \(allocate_concept\) does not replay") as caught:
+        replay(fresh, fresh_tape, [record])  # concept 1 is allocated already
+    assert caught.value.__cause__ is not None and caught.value.__cause__ is not caught.value
 
 
 def test_rejected_calls_leave_no_record():
