@@ -23,7 +23,8 @@ Output (dist/):
   wheels/cortexkg-<version>-*.whl   the app's wheel (revalidated on every load)
   kernel/scans.wasm                 the assembled scan kernel (revalidated on every load)
   site.json                         what the worker loads: runtime, packages (numpy, if
-                                    given), app wheel, scan kernel
+                                    given), app wheel, scan kernel, and the byte size of
+                                    each file it fetches (runtimeBytes)
   tables.js                         the tables the page shares with Python, written by
                                     py/cortexkg/tables.py (defaults, column states)
   pytest/                           only with --with-tests: the unit tests inside Pyodide
@@ -67,6 +68,9 @@ RUNTIME_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+
+# The runtime files Pyodide fetches (the rest it imports as modules).
+RUNTIME_FETCHED = ("pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 
 # Files outside py/ that end up in the wheel: its metadata (hatchling's readme and
 # default license-files globs). A change to any of them rebuilds the wheel.
@@ -188,6 +192,12 @@ def build_site(
         "cortexkg": "wheels/" + app_wheel.name,
         "kernel": KERNEL_PATH,  # WebAssembly.instantiate on Pyodide's memory (kernel.js)
     }
+    # The byte size of each file booting fetches (boot.js counts them as they arrive, so
+    # its progress moves with the download); pyodide.mjs and pyodide.asm.mjs are imported
+    # as modules, which no fetch sees, and the source map only by developer tools.
+    fetched = [runtime_dir + name for name in RUNTIME_FETCHED]
+    fetched += [*packages, manifest["cortexkg"], KERNEL_PATH]
+    manifest["runtimeBytes"] = {path: files[path].stat().st_size for path in fetched}
     generated = {"site.json": json.dumps(manifest, indent=2) + "\n",
                  TABLES_PATH: tables_module(root)}
     if with_tests:

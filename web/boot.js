@@ -7,14 +7,30 @@ import { compileKernel, loadKernel } from "./kernel.js";
  * Load Pyodide and cortexkg from the assets under siteRoot (an absolute folder URL, by
  * default this module's folder: the built site's root; an app may serve site.json and the
  * folders it names anywhere, and a bundler may move this module away from them);
- * onProgress(message) hears each step. Resolves to {pyodide, runtime}: the Pyodide
- * instance and a plain-data report on it (wasmSimd: whether the WebAssembly SIMD scan
- * kernel was loaded).
+ * onProgress(message, bytes) hears each step, and while the runtime downloads, each
+ * hundredth of it: bytes is {loaded, total}, the bytes of the files site.json's
+ * runtimeBytes lists received so far and their sum (undefined for a site built without
+ * the list). Resolves to {pyodide, runtime}: the Pyodide instance and a plain-data report
+ * on it (wasmSimd: whether the WebAssembly SIMD scan kernel was loaded).
  */
 export async function boot(onProgress, siteRoot = moduleFolder()) {
   const site = await fetchJSON(new URL("site.json", siteRoot));
+  // the download overlaps the steps: its reports name the step under way
+  let step = `Loading Pyodide ${site.pyodide}`;
+  const download = countDownload(site.runtimeBytes ?? {}, siteRoot, (bytes) => onProgress(step, bytes));
+  const say = (message) => {
+    step = message;
+    onProgress(message, download.bytes());
+  };
+  try {
+    say(step);
+    return await load(site, say, siteRoot);
+  } finally {
+    download.stop();
+  }
+}
 
-  onProgress(`Loading Pyodide ${site.pyodide}`);
+async function load(site, onProgress, siteRoot) {
   // the kernel and the app's wheel are fetched while Pyodide loads
   const kernel = compileKernel(new URL(site.kernel, siteRoot));
   const appWheel = fetchBytes(new URL(site.cortexkg, siteRoot));
@@ -44,6 +60,60 @@ export async function boot(onProgress, siteRoot = moduleFolder()) {
 
   onProgress("Importing cortexkg");
   return { pyodide, runtime: { ...describe(pyodide), wasmSimd } };
+}
+
+// Counts the bytes of the listed files as they arrive, whoever fetches them (Pyodide
+// fetches its own with the global fetch, looked up at each call): while booting, fetch
+// is wrapped, and a listed file's response is cloned and the clone read to its end. The
+// response itself goes on untouched (its URL keeps the browser's compiled-code cache of
+// pyodide.asm.wasm), and the clone counts the bytes as decoded, as runtimeBytes lists
+// them, whatever the server compressed. Each file counts once (a retry adds nothing).
+// report({loaded, total}) hears each hundredth of the total, and the end.
+function countDownload(sizes, siteRoot, report) {
+  const expected = new Map(Object.entries(sizes).map(([path, size]) => [new URL(path, siteRoot).href, size]));
+  const total = [...expected.values()].reduce((sum, size) => sum + size, 0);
+  const received = new Map();
+  let loaded = 0;
+  let reported = 0;
+  const bytes = () => (total > 0 ? { loaded, total } : undefined);
+  const original = globalThis.fetch;
+  if (total === 0) return { bytes, stop() {} };
+
+  const count = async (url, response) => {
+    const reader = response.body.getReader();
+    let mine = 0; // this response's bytes: a second fetch of a file (a retry) adds only
+    for (;;) {    // what the first did not deliver
+      const { done, value } = await reader.read();
+      if (!done) mine = Math.min(mine + value.byteLength, expected.get(url));
+      const before = received.get(url) ?? 0;
+      if (mine > before) {
+        received.set(url, mine);
+        loaded += mine - before;
+      }
+      if (loaded > reported && (done || loaded - reported >= total / 100)) {
+        reported = loaded;
+        report({ loaded, total });
+      }
+      if (done) return;
+    }
+  };
+  const counting = async (resource, init) => {
+    const response = await original(resource, init);
+    const url = new URL(resource instanceof Request ? resource.url : String(resource), siteRoot).href;
+    const method = (init?.method ?? (resource instanceof Request ? resource.method : "GET")).toUpperCase();
+    if (expected.has(url) && method === "GET" && response.ok && response.body !== null) {
+      // a network error ends the clone as it ends the response, which its reader reports
+      count(url, response.clone()).catch(() => {});
+    }
+    return response;
+  };
+  globalThis.fetch = counting;
+  return {
+    bytes,
+    stop() {
+      if (globalThis.fetch === counting) globalThis.fetch = original;
+    },
+  };
 }
 
 // Not `new URL("./", import.meta.url)`: a bundler would try to bundle a file of that name.

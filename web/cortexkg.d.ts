@@ -42,6 +42,12 @@ export type Embedding = ArrayLike<number> | Float32Array | Float64Array;
  *  "relaxed": once the engine applied it; the record commits within RELAXED_WINDOW_MS. */
 export type Durability = "strict" | "relaxed";
 
+/** How much of the runtime's download has arrived (the files site.json's runtimeBytes lists). */
+export interface BootBytes {
+  loaded: number;
+  total: number;
+}
+
 export interface CreateOptions {
   /** Identifies the engine (and its database): 1 to MAX_NAME_LENGTH characters; default "default".
    *  Engines of one origin share a database only when they share a name: give each app its own. */
@@ -62,8 +68,9 @@ export interface CreateOptions {
   backend?: Backend;
   /** This instance's durability (not stored with the engine); default "strict". */
   durability?: Durability;
-  /** Hears each boot step ("Loading Pyodide 314.0.7", ...). */
-  onProgress?: (message: string) => void;
+  /** Hears each boot step ("Loading Pyodide 314.0.7", ...) and, while the runtime
+   *  downloads, each hundredth of it: bytes received so far of total. */
+  onProgress?: (message: string, bytes?: BootBytes) => void;
   /**
    * The folder that serves the runtime assets (site.json, vendor/, wheels/, kernel/), as a
    * URL ending in "/", absolute or relative to the page; default: the folder of this module

@@ -98,7 +98,8 @@ export class CortexKG extends EventTarget {
   storage;
 
   /**
-   * Boot a worker and create an engine. onProgress(message) hears the boot steps; the
+   * Boot a worker and create an engine. onProgress(message, bytes) hears the boot steps
+   * (bytes: {loaded, total} of the runtime's download while it lasts, else undefined); the
    * worker loads the runtime from assetsURL (default: this module's folder).
    * @returns {Promise<CortexKG>}
    */
@@ -158,7 +159,7 @@ export class CortexKG extends EventTarget {
     super();
     this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.addEventListener("message", ({ data }) => {
-      if (data.type === "boot") onBootProgress?.(data.message);
+      if (data.type === "boot") onBootProgress?.(data.message, data.bytes);
       else if (data.type === "storage") {
         this.storage = { ...this.storage, ...data.storage };
         this.dispatchEvent(new CustomEvent("storage", { detail: this.storage }));

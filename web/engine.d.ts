@@ -5,6 +5,7 @@ import type {
   AllocationResult,
   Backend,
   BatchOptions,
+  BootBytes,
   Column,
   ColumnarResult,
   ColumnStates,
@@ -33,8 +34,9 @@ export interface EngineOptions {
 }
 
 export interface LoadOptions {
-  /** Hears each boot step of the first loadEngine() in this thread. */
-  onProgress?: (message: string) => void;
+  /** Hears each boot step of the first loadEngine() in this thread and, while the runtime
+   *  downloads, each hundredth of it: bytes received so far of total. */
+  onProgress?: (message: string, bytes?: BootBytes) => void;
   /** The folder that serves the runtime assets (site.json, vendor/, wheels/, kernel/), as a
    *  URL ending in "/", absolute or relative to this thread's location; default: the folder
    *  of this module (engine.js). The first loadEngine() in a thread boots from it. */

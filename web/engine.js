@@ -30,7 +30,8 @@ let loading = null; // this thread's boot, shared by every loadEngine()
 
 /**
  * Boot Python in this thread (once) and resolve to {AllocationEngine, runtime}.
- * Options of the first call: onProgress(message), which hears each boot step, and
+ * Options of the first call: onProgress(message, bytes), which hears each boot step
+ * (bytes: {loaded, total} of the runtime's download while it lasts, else undefined), and
  * assetsURL, the folder of the runtime assets (default: this module's folder).
  * Rejects with BootError when the runtime cannot start (a later call tries again).
  */

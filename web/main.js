@@ -327,7 +327,7 @@ async function createEngine() {
   const { config, given, ignored } = readParams(location.search);
   status.starting("Starting the Python worker");
   checkConfig(config);
-  const kg = await CortexKG.create({ ...config, onProgress: (message) => status.progress(message) });
+  const kg = await CortexKG.create({ ...config, onProgress: (message, bytes) => status.progress(message, bytes) });
   return { kg, config: { ...config, given }, ignored };
 }
 

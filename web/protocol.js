@@ -27,7 +27,7 @@
 
 /**
  * Worker -> page, one of:
- * @typedef {{type: "boot", message: string}
+ * @typedef {{type: "boot", message: string, bytes?: {loaded: number, total: number}}
  *   | {type: "storage", storage: object}       the storage state changed
  *   | {type: "remote-change"}                   another tab's writer changed the state
  *   | {type: "stats", stats: StatsUpdate}       the counters changed outside a call

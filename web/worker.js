@@ -134,7 +134,7 @@ function reply(group, answers, stats) {
 
 async function open(options, assetsURL) {
   if (durable !== null) throw new TypedError("StateError", "Already initialized");
-  booting ??= boot((message) => postMessage({ type: "boot", message }), assetsURL);
+  booting ??= boot((message, bytes) => postMessage({ type: "boot", message, bytes }), assetsURL);
   let pyodide, runtime, DurableSession;
   try {
     [{ pyodide, runtime }, { DurableSession }] = await Promise.all([booting, durableModule]);

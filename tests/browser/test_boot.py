@@ -59,3 +59,46 @@ def test_reload_reuses_the_runtime_and_revalidates_app_files(
 
     assert server.count("GET", wasm, 200) == wasm_downloads
     assert server.count("GET", "/site.json", 304) == site_revalidations + 1
+
+
+# Every change of the boot bar's byte count, with whether the page was ready then.
+RECORD_BYTES = """
+window.bootBytes = [];
+new MutationObserver((changes) => {
+  for (const change of changes) {
+    const bar = change.target;
+    window.bootBytes.push({loaded: Number(bar.dataset.loaded), total: Number(bar.dataset.total),
+                           value: bar.value, max: bar.max, step: Number(bar.dataset.step), text: document.getElementById('boot-status').textContent,
+                           ready: document.documentElement.dataset.ready === 'true'});
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-loaded']});
+"""
+
+
+def test_boot_progress_moves_with_the_runtimes_bytes(page: Page, server: Server) -> None:
+    sizes = site_manifest()["runtimeBytes"]
+    # every file booting fetches, with its size on disk
+    assert sizes == {path: (ROOT / "dist" / path).stat().st_size for path in sizes}
+    assert {RUNTIME_PATH + "pyodide.asm.wasm", RUNTIME_PATH + "python_stdlib.zip"} <= sizes.keys()
+    total = sum(sizes.values())
+
+    page.add_init_script(RECORD_BYTES)
+    App(page).load(lambda: page.goto(server.url))
+    seen = page.evaluate("window.bootBytes")
+
+    assert all(entry["total"] == total and not entry["ready"] for entry in seen), seen[:3]
+    loaded = [entry["loaded"] for entry in seen]
+    assert loaded == sorted(set(loaded))  # each a change, and none backwards
+    # a hundredth at a time: many steps between nothing and all of it (gzip or not)
+    assert len(loaded) >= 20, loaded
+    assert loaded[-1] == total
+    # the bar moves through the step of loading Pyodide (the second of six) with the bytes
+    # (a file may end after that step: the steps after it move the bar by one)
+    downloading = [entry for entry in seen if entry["step"] == 1]
+    assert len(downloading) >= 20
+    assert [entry["value"] for entry in downloading] == pytest.approx(
+        [1 + entry["loaded"] / total for entry in downloading])
+    assert all(entry["max"] == 6 for entry in seen)
+    midway = next(entry for entry in seen if total / 4 < entry["loaded"] < total)
+    megabytes = f"{midway['loaded'] / 1e6:.1f} of {total / 1e6:.1f} MB of the runtime"
+    assert midway["text"].startswith(f"Loading Pyodide {PYODIDE_VERSION}: {megabytes}… "), midway["text"]

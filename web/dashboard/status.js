@@ -3,15 +3,18 @@
 //
 // The worker reports its boot steps (boot.js): "Loading Pyodide …", "Loading the scan
 // kernel", "Installing cortexkg", "Importing cortexkg" (which ends once the engine is
-// open); then the page shows the engine (its first refresh). Loading
-// Pyodide is most of the wait, and the API reports no bytes for it, so during that step
-// the bar is indeterminate (it claims no fraction) and the line counts the seconds; the
-// steps after it each move the bar.
+// open); then the page shows the engine (its first refresh). Loading Pyodide is most of
+// the wait, mostly its download, which the worker reports in bytes: during that step the
+// bar moves through the step with the bytes received (its data-loaded and data-total
+// attributes hold them) and the line says how many; each later step moves the bar by one.
 
 // The steps in order, matched by how the worker's message starts; the last one is ours.
 const STEPS = ["Starting the Python worker", "Loading Pyodide", "Loading the scan kernel",
   "Installing cortexkg", "Importing cortexkg", "Showing the engine"];
 const WAITING = "controls unlock when it is ready";
+
+// "4.2" (MB of 10^6 bytes, one decimal: the download's pace, not its exact count)
+const formatMB = (bytes) => (bytes / 1e6).toFixed(1);
 
 export class StatusPanel {
   constructor(document) {
@@ -30,12 +33,14 @@ export class StatusPanel {
     };
     this.step = 0;
     this.message = "";
+    this.bytes = null;
     this.clock = null;
   }
 
   /** A new boot (or engine) starts: the bar restarts. */
   starting(message) {
     this.step = 0;
+    this.bytes = null;
     this.bootProgress.hidden = false;
     this.bootProgress.max = STEPS.length;
     this.bootProgress.value = 0;
@@ -44,22 +49,31 @@ export class StatusPanel {
     this.clock ??= setInterval(() => this.show(this.message), 250);
   }
 
-  /** One step of booting, as the worker describes it. */
-  progress(message) {
+  /** One step of booting, as the worker describes it; bytes: {loaded, total} of the
+   *  runtime's download while it lasts. */
+  progress(message, bytes) {
     const index = STEPS.findIndex((step) => message.startsWith(step));
     if (index > this.step) this.step = index;
+    if (bytes) this.bytes = bytes;
     this.show(message);
   }
 
   show(message) {
     this.message = message;
     const bar = this.bootProgress;
-    const loadingPyodide = STEPS[this.step] === "Loading Pyodide";
-    if (loadingPyodide) bar.removeAttribute("value");
-    else bar.value = this.step;
+    const { bytes } = this;
+    const downloading = bytes !== null && bytes.loaded < bytes.total;
+    // the download is the step of loading Pyodide: the bar is through it as far as the bytes
+    const within = STEPS[this.step] === "Loading Pyodide" && bytes ? bytes.loaded / bytes.total : 0;
+    bar.value = this.step + within;
     bar.dataset.step = String(this.step);
+    if (bytes && bar.dataset.loaded !== String(bytes.loaded)) {
+      bar.dataset.total = String(bytes.total);
+      bar.dataset.loaded = String(bytes.loaded);
+    }
     const seconds = ((performance.now() - this.started) / 1000).toFixed(1);
-    const text = `${message}… ${seconds} s (step ${this.step + 1} of ${STEPS.length}; ${WAITING})`;
+    const done = downloading ? `: ${formatMB(bytes.loaded)} of ${formatMB(bytes.total)} MB of the runtime` : "";
+    const text = `${message}${done}… ${seconds} s (step ${this.step + 1} of ${STEPS.length}; ${WAITING})`;
     if (this.bootStatus.textContent !== text) this.bootStatus.textContent = text;
   }
 
