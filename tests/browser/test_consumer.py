@@ -86,7 +86,7 @@ def test_the_package_ships_the_runtime_and_declarations_and_no_test_pages(packed
     assert needed <= names, needed - names
     # the dashboard page and the test and benchmark pages are not the package's
     assert not [name for name in names if name.startswith(("dist/pytest/", "dist/bench/", "dist/dashboard/"))
-                or name in ("dist/main.js", "dist/index.html")]
+                or name in ("dist/main.js", "dist/index.html", "dist/sw.js")]
     # the runtime is in dist/vendor/: an app installs no pyodide of its own
     assert manifest.get("dependencies", {}) == {}
     assert manifest["type"] == "module" and "private" not in manifest
