@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench [-- --quick]: set up what the benchmarks need (each step skipped when
-# current), run the CPython benchmark and the browser benchmark (JSON lines in
-# bench-results/), then write BENCHMARKS.md and its plots from both. --quick: small sizes
+# current), run the CPython benchmark, the browser benchmark and the offline visit's
+# (JSON lines in bench-results/), then write BENCHMARKS.md and its plots from them. --quick: small sizes
 # and short budgets, reported in bench-results/ so the committed report stays as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +16,6 @@ for arg in "$@"; do
 done
 .venv/bin/python -m cortexkg.bench "$@" --out bench-results/cpython.jsonl
 .venv/bin/python build/bench_browser.py "$@" --out bench-results/browser.jsonl
+.venv/bin/python build/bench_offline.py --out bench-results/offline.jsonl
 exec .venv/bin/python -m cortexkg.bench.markdown bench-results/cpython.jsonl \
-  bench-results/browser.jsonl "${report[@]}"
+  bench-results/browser.jsonl bench-results/offline.jsonl "${report[@]}"

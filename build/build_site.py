@@ -27,6 +27,9 @@ Output (dist/):
                                     each file it fetches (runtimeBytes)
   tables.js                         the tables the page shares with Python, written by
                                     py/cortexkg/tables.py (defaults, column states)
+  sw.js                             web/sw.js, the service worker, after a line naming
+                                    the files it caches for offline use and their
+                                    version (a hash of their contents)
   pytest/                           only with --with-tests: the unit tests inside Pyodide
     index.html, *.js, runner.py     web/pytest/, the page that runs them
     wheels/*.whl                    the wheels build/test-wheels.lock pins
@@ -103,6 +106,12 @@ TEST_PROJECT_DIRS = ("tests/unit",)
 INSTALLER = ("micropip", "packaging")
 # web/bench/ holds the benchmark page; only a build that asks for it serves it.
 BENCH_PAGE = "bench"
+# The service worker caches every file the app may load, except what only tools read:
+# source maps (developer tools) and declarations (type checkers). Test and benchmark
+# pages are not the app.
+SERVICE_WORKER = "sw.js"
+NOT_CACHED_SUFFIXES = (".map", ".d.ts")
+NOT_CACHED_FOLDERS = (TEST_PAGE, BENCH_PAGE)
 
 PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s+--hash=sha256:([0-9a-f]{64})$")
 
@@ -214,6 +223,8 @@ def build_site(
         if source.is_file():
             files[relative] = source
 
+    if SERVICE_WORKER in files:
+        generated[SERVICE_WORKER] = service_worker(files.pop(SERVICE_WORKER), files, generated)
     copied, removed = sync_tree(dist, files, generated)
     return BuildResult(len(files) + len(generated), copied, removed)
 
@@ -229,6 +240,28 @@ def tables_module(root: Path) -> str:
     if result.returncode:
         raise BuildError(f"py/cortexkg/tables.py failed to give tables.js:\n{result.stderr}")
     return result.stdout
+
+
+def service_worker(source: Path, files: dict[str, Path], generated: dict[str, str]) -> str:
+    """web/sw.js after `const PRECACHE = {version, files};`: the served paths it caches and
+    "cortexkg-" + a hash of their paths and contents (and of the worker's own text).
+
+    Any change to a cached file changes the worker's text, which is what makes a browser
+    install the new worker, and its cache name, which lets it delete the old cache.
+    """
+    text = source.read_text()
+    cached = sorted(
+        relative for relative in (*files, *generated)
+        if not relative.endswith(NOT_CACHED_SUFFIXES)
+        and relative.split("/")[0] not in NOT_CACHED_FOLDERS
+    )
+    digest = hashlib.sha256(text.encode())
+    for relative in cached:
+        content = (sha256_file(files[relative]) if relative in files
+                   else hashlib.sha256(generated[relative].encode()).hexdigest())
+        digest.update(f"\0{relative}\0{content}".encode())
+    precache = {"version": f"cortexkg-{digest.hexdigest()[:16]}", "files": cached}
+    return f"const PRECACHE = {json.dumps(precache)};\n{text}"
 
 
 def add_unit_tests(

@@ -28,7 +28,8 @@
 
 Usage: serve.py [--host 127.0.0.1] [--port $PORT or 8000] [--root dist] [--idle-timeout 10]
 [--max-connections 64]; port 0 picks a free port. The first line on stdout is "Serving
-<root> at <url>"; requests are logged on stderr.
+<root> at <url>"; requests are logged on stderr,
+each with its status and the body bytes sent.
 """
 
 from __future__ import annotations
@@ -195,6 +196,14 @@ class SiteHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "cortexkg-serve"
 
+    # The body bytes of the response being sent ("-": an error page), logged after the
+    # status: build/bench_offline.py adds them up to know what a visit transferred.
+    body_bytes: int | str = "-"
+
+    def log_request(self, code="-", size="-") -> None:
+        super().log_request(code, self.body_bytes if size == "-" else size)
+        self.body_bytes = "-"
+
     def do_GET(self) -> None:
         self.serve(send_body=True)
 
@@ -249,6 +258,7 @@ class SiteHandler(BaseHTTPRequestHandler):
             negotiated = {"Vary": "Accept-Encoding"} if compressible else {}
 
             if self.not_modified(etag, stat.st_mtime):
+                self.body_bytes = 0
                 self.send_response(HTTPStatus.NOT_MODIFIED)
                 self.send_header("ETag", etag)
                 self.send_header("Cache-Control", cache_control)
@@ -258,9 +268,11 @@ class SiteHandler(BaseHTTPRequestHandler):
                 return
 
             body = self.gzip_cache.body(relative, stat, stream) if gzipped else None
+            length = stat.st_size if body is None else len(body)
+            self.body_bytes = length if send_body else 0
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", MIME_TYPES.get(suffix, "application/octet-stream"))
-            self.send_header("Content-Length", str(stat.st_size if body is None else len(body)))
+            self.send_header("Content-Length", str(length))
             if body is not None:
                 self.send_header("Content-Encoding", "gzip")
             for name, value in negotiated.items():

@@ -54,9 +54,11 @@ export interface CreateOptions {
   name?: string;
   /** Number of columns; default 1024. */
   columns?: number;
+  /** Default "first_fit". */
   strategy?: Strategy;
   /** Receptive-field dimension; default 0. */
   dim?: number;
+  /** Seeds the receptive fields and the embeddings derived from ids; default 0. */
   seed?: number;
   /** How long a released column rests before reuse, in ms; default 0. */
   refractoryMs?: number;
@@ -65,6 +67,7 @@ export interface CreateOptions {
    * activation; default 0: it never decays (the reference design).
    */
   activationHalfLifeMs?: number;
+  /** Default "auto" (the WebAssembly SIMD kernel where the browser has SIMD). */
   backend?: Backend;
   /** This instance's durability (not stored with the engine); default "strict". */
   durability?: Durability;

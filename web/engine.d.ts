@@ -11,27 +11,17 @@ import type {
   ColumnStates,
   ConceptId,
   ConceptIds,
+  CreateOptions,
   DeallocationResult,
   Embedding,
   HistoryRecord,
   Runtime,
   Stats,
-  Strategy,
 } from "./cortexkg.js";
 
-export interface EngineOptions {
-  /** Default "first_fit". */
-  strategy?: Strategy;
-  /** Receptive-field dimension; default 0. */
-  dim?: number;
-  seed?: number;
-  /** How long a released column rests before reuse, in ms; default 0. */
-  refractoryMs?: number;
-  /** Activation halves every this many ms since a concept's last activation; default 0 (never). */
-  activationHalfLifeMs?: number;
-  /** Default "auto" (the WebAssembly SIMD kernel where the browser has SIMD). */
-  backend?: Backend;
-}
+/** The engine options of CortexKG.create(), with its defaults. */
+export type EngineOptions = Pick<CreateOptions,
+  "strategy" | "dim" | "seed" | "refractoryMs" | "activationHalfLifeMs" | "backend">;
 
 export interface LoadOptions {
   /** Hears each boot step of the first loadEngine() in this thread and, while the runtime

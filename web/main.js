@@ -345,6 +345,8 @@ async function start(creating) {
       log.add("engine", `Ignored unknown URL parameters: ${ignored.join(", ")}`);
     }
     setReady(true);
+    // Offline use (web/sw.js): registered now, so its caching revalidates what this visit loaded
+    navigator.serviceWorker?.register("sw.js").catch((error) => log.add("error", `Not cached for offline use: ${error.message}`));
   } catch (error) {
     status.failed("The engine could not be created.");
     fail(error);

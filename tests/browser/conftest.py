@@ -85,7 +85,7 @@ def checked_page(context: BrowserContext, recorder: Recorder) -> Iterator[Page]:
 def context(browser: Browser, recorder: Recorder) -> Iterator[BrowserContext]:
     """A fresh browser profile (empty IndexedDB) that fails the test on browser errors,
     except those a test provokes on purpose and lists in ``context.expected_errors``."""
-    context = browser.new_context()
+    context = browser.new_context(service_workers="block")
     context.expected_errors = []
     recorder.attach(context)
     yield context
@@ -99,13 +99,13 @@ def context(browser: Browser, recorder: Recorder) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
     """A page in a fresh context: empty storage and an in-memory HTTP cache."""
-    yield from checked_page(browser.new_context(), recorder)
+    yield from checked_page(browser.new_context(service_workers="block"), recorder)
 
 
 @pytest.fixture(scope="module")
 def api_page(browser: Browser, server: Server) -> Iterator[Page]:
     """web/api.html (the API without the dashboard), shared by one module's tests."""
-    pages = checked_page(browser.new_context(), Recorder(origin=server.url))
+    pages = checked_page(browser.new_context(service_workers="block"), Recorder(origin=server.url))
     page = next(pages)
     page.set_default_timeout(4 * BOOT_TIMEOUT_MS)  # a ceiling: 1M-column engines included
     page.goto(server.url + "api.html")
@@ -121,7 +121,8 @@ def persistent_page(playwright: Playwright, recorder: Recorder, tmp_path: Path) 
     pyodide.asm.wasm, so only this page shows what a reload really fetches.
     """
     context = playwright.chromium.launch_persistent_context(
-        tmp_path / "profile", executable_path=chromium_executable(), args=chromium_args()
+        tmp_path / "profile", executable_path=chromium_executable(), args=chromium_args(),
+        service_workers="block",
     )
     yield from checked_page(context, recorder)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tarfile
@@ -86,10 +87,38 @@ def test_the_package_ships_the_runtime_and_declarations_and_no_test_pages(packed
     assert needed <= names, needed - names
     # the dashboard page and the test and benchmark pages are not the package's
     assert not [name for name in names if name.startswith(("dist/pytest/", "dist/bench/", "dist/dashboard/"))
-                or name in ("dist/main.js", "dist/index.html")]
+                or name in ("dist/main.js", "dist/index.html", "dist/sw.js")]
     # the runtime is in dist/vendor/: an app installs no pyodide of its own
     assert manifest.get("dependencies", {}) == {}
     assert manifest["type"] == "module" and "private" not in manifest
+
+
+def declared_members(declarations: str) -> dict[str, str]:
+    """What a .d.ts offers an app, each name with the pattern of its use: exports by name,
+    class members as `.member`, option fields as `field:`, events as `"type"`."""
+    uses = {name: rf"\b{name}\b" for name in re.findall(
+        r"^export (?:declare )?(?:class|const|function|type|interface) (\w+)", declarations, re.M)}
+    for body in re.findall(r"^export (?:declare )?class \w+[^{]*\{\n(.*?)^\}", declarations, re.M | re.S):
+        for name in re.findall(r"^  (?:(?:static|readonly|private) )*(\w+)\??[(:<]", body, re.M):
+            if name != "constructor":  # `new CortexKG()` is checked by a @ts-expect-error
+                uses[f".{name}"] = rf"\.{name}\b"
+    for kind, body in re.findall(r"^export interface \w+(Options|EventMap) \{\n(.*?)^\}",
+                                 declarations, re.M | re.S):
+        for name in re.findall(r"^  (\w+)\??:", body, re.M):
+            uses[f"{name}:" if kind == "Options" else f'"{name}"'] = (
+                rf"\b{name}:" if kind == "Options" else f'"{name}"')
+    return uses
+
+
+def test_the_every_member_file_uses_every_declared_member() -> None:
+    text = (FIXTURE / "src" / "every-member.ts").read_text()
+    for declarations in ("cortexkg.d.ts", "engine.d.ts"):
+        uses = declared_members((ROOT / "web" / declarations).read_text())
+        # the parser sees each kind of declaration
+        assert {"CortexKG", ".create", ".stats", "durability:", '"change"'} <= set(uses) or \
+            {"AllocationEngine", ".destroy", ".importState", "loadEngine", "assetsURL:"} <= set(uses)
+        unused = sorted(name for name, pattern in uses.items() if not re.search(pattern, text))
+        assert not unused, f"{declarations}: not used in every-member.ts: {unused}"
 
 
 @pytest.mark.parametrize("typescript", ["typescript", "typescript-5.9"])

@@ -330,3 +330,20 @@ def test_archives_are_sent_as_they_are(server: Server, site: Path) -> None:
     response, body = fetch(server, f"/wheels/{wheel.name}", {"Accept-Encoding": "gzip"})
     assert response.headers["Content-Encoding"] is None and "Vary" not in response.headers
     assert body == wheel.read_bytes()
+
+
+def test_the_log_names_the_body_bytes_each_response_sent(server: Server) -> None:
+    # build/bench_offline.py adds these up: what a visit transferred
+    path = "/cortexkg.js?log-bytes"
+    zipped, body = fetch(server, path, {"Accept-Encoding": "gzip"})
+    fetch(server, path, {"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+    connection = http.client.HTTPConnection(server.url.removeprefix("http://").rstrip("/"))
+    connection.request("HEAD", path)
+    connection.getresponse().read()
+    connection.close()
+    fetch(server, "/missing.js?log-bytes", {})
+    log = server.log.read_text()
+    assert f'"GET {path} HTTP/1.1" 200 {len(body)}\n' in log
+    assert f'"GET {path} HTTP/1.1" 304 0\n' in log
+    assert f'"HEAD {path} HTTP/1.1" 200 0\n' in log
+    assert '"GET /missing.js?log-bytes HTTP/1.1" 404 -\n' in log

@@ -191,6 +191,24 @@ def test_goals_judge_the_pyodide_wasm_records_and_prefer_the_browser_snapshot():
     assert verdicts["column state ≤ 16 bytes/column"]["met"] is True  # the largest N counts
 
 
+def test_goals_judge_the_first_visit_bytes_and_the_offline_visit_against_pyodide():
+    def judged(first_bytes, offline_s, pyodide_s):
+        records = [{"workload": "first_visit", "size": 1024, "bytes": first_bytes},
+                   {"workload": "offline_ready", "size": 1024, "offline_s": offline_s,
+                    "pyodide_s": pyodide_s}]
+        verdicts = {v["goal"]: v for v in evaluate_goals(records)}
+        return (verdicts["first visit transfers ≤ 7 MB"],
+                verdicts["offline second visit ready ≤ Pyodide's own load + 0.5 s"])
+
+    first, offline = judged(6_600_000, 2.3, 1.9)
+    assert (first["met"], offline["met"]) == (True, True)
+    assert first["measured"].startswith("6.60 MB")
+    assert offline["measured"] == "offline 2.30 s; Pyodide alone 1.90 s"
+    first, offline = judged(7_000_001, 2.41, 1.9)
+    assert (first["met"], offline["met"]) == (False, False)
+    assert [v["met"] for v in judged(None, None, 1.9)] == [None, None]
+
+
 def test_report_has_goals_notes_and_a_table_per_browser_workload():
     records = [
         _engine_record("allocate", 10_000, us_per_op=7.0, seconds=0.07, ops_per_s=1.4e5,

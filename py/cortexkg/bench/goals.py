@@ -4,7 +4,8 @@ Engine costs come from the benchmark run inside Pyodide (runtime ``pyodide``, en
 ``wasm``); snapshot save and load prefer the browser's own ``snapshot_save`` and
 ``snapshot_load`` records (through the page's storage) over the engine's ``snapshot`` and
 ``restore``; page readiness and long tasks come from the browser's ``page_ready`` and
-``longtasks`` records.
+``longtasks`` records, the first visit's transfer and the offline second visit from
+build/bench_offline.py's ``first_visit`` and ``offline_ready``.
 """
 
 from cortexkg.bench.report import number
@@ -12,6 +13,7 @@ from cortexkg.bench.runner import WORKLOADS
 
 GOAL_RUNTIME, GOAL_ENGINE = "pyodide", "wasm"
 PAGE_READY_MARGIN_S = 0.5
+FIRST_VISIT_MAX_BYTES = 7_000_000
 LONG_TASK_SIZE = 100_000
 
 # goal, workloads (the first one measured counts), size, field, limit, scale, unit
@@ -69,6 +71,24 @@ def _page_ready(records) -> dict:
     return _verdict(goal, measured, r["cold_s"] <= limit, r)
 
 
+def _first_visit(records) -> dict:
+    goal = f"first visit transfers ≤ {FIRST_VISIT_MAX_BYTES / 1e6:g} MB"
+    r = _find(records, "first_visit")
+    if r is None or r.get("bytes") is None:
+        return _verdict(goal, None, None, None)
+    return _verdict(goal, f"{r['bytes'] / 1e6:.2f} MB (gzip; until ready and cached offline)",
+                    r["bytes"] <= FIRST_VISIT_MAX_BYTES, r)
+
+
+def _offline_ready(records) -> dict:
+    goal = f"offline second visit ready ≤ Pyodide's own load + {PAGE_READY_MARGIN_S:g} s"
+    r = _find(records, "offline_ready")
+    if r is None or r.get("offline_s") is None or r.get("pyodide_s") is None:
+        return _verdict(goal, None, None, None)
+    measured = f"offline {r['offline_s']:.2f} s; Pyodide alone {r['pyodide_s']:.2f} s"
+    return _verdict(goal, measured, r["offline_s"] <= r["pyodide_s"] + PAGE_READY_MARGIN_S, r)
+
+
 def _long_tasks(records) -> dict:
     goal = f"no main-thread task over 50 ms during a {LONG_TASK_SIZE // 1000}K batch"
     r = _find(records, "longtasks", LONG_TASK_SIZE)
@@ -94,4 +114,5 @@ def evaluate_goals(records: list[dict]) -> list[dict]:
     """One verdict per goal: ``goal``, ``measured`` (text), ``met`` (None: not measured)
     and the ``workload`` of the record it was judged from."""
     verdicts = [_limit(*spec, records) for spec in _LIMITS]
-    return [*verdicts, _page_ready(records), _long_tasks(records), _column_bytes(records)]
+    return [*verdicts, _page_ready(records), _first_visit(records), _offline_ready(records),
+            _long_tasks(records), _column_bytes(records)]

@@ -1,26 +1,34 @@
 // Type-checked only (never run): every member the declarations offer, used as an app would.
 import {
-  AllocationError, BootError, BOOT_TIMEOUT_MS, CortexKG, CortexKGError, DEFAULTS, InvalidInputError,
-  MAX_BATCH_LENGTH, MAX_NAME_LENGTH, NotInitializedError, StateError, StorageError,
-  type AllocationResult, type Backend, type ChangeDetail, type Column, type ColumnarResult,
-  type ColumnStates, type ConceptIds, type Config, type CreateOptions, type DeallocationResult,
-  type HistoryRecord, type Runtime, type Stats, type Storage, type Strategy,
+  AllocationError, BootError, BOOT_TIMEOUT_MS, CortexKG, CortexKGError, DEFAULTS, DURABILITIES, InvalidInputError,
+  MAX_BATCH_LENGTH, MAX_NAME_LENGTH, NotInitializedError, RELAXED_WINDOW_MS, StateError, StorageError,
+  type AllocationResult, type Backend, type BatchOptions, type ChangeDetail, type Column, type ColumnarResult,
+  type ColumnStates, type ConceptId, type ConceptIds, type Config, type CortexKGEventMap, type CreateOptions,
+  type DeallocationResult, type Durability, type Embedding, type HistoryRecord, type Runtime, type Stats,
+  type Storage, type Strategy,
 } from "cortexkg";
 import { AllocationEngine, loadEngine, type EngineOptions, type LoadOptions } from "cortexkg/engine";
 
 export async function everyMember(flag: boolean, signal: AbortSignal): Promise<void> {
   const options: CreateOptions = { name: "app", columns: 64, strategy: "affinity" satisfies Strategy, dim: 4, seed: 1,
-    refractoryMs: 0, activationHalfLifeMs: 0, backend: "auto" satisfies Backend, onProgress: (m: string) => void m };
+    refractoryMs: 0, activationHalfLifeMs: 0, backend: "auto" satisfies Backend, durability: "relaxed" satisfies Durability,
+    onProgress: (m: string) => void m, assetsURL: new URL("cortexkg/", document.baseURI) };
   const kg: CortexKG = await CortexKG.create(options);
   const runtime: Runtime = kg.runtime;
   const config: Config = kg.config;
   const storage: Storage = kg.storage;
-  void [runtime, config, storage, DEFAULTS.columns, MAX_BATCH_LENGTH, BOOT_TIMEOUT_MS, MAX_NAME_LENGTH];
+  const live: Stats | null = kg.stats;
+  const durabilities: readonly Durability[] = DURABILITIES;
+  void [runtime, config, storage, live, durabilities, DEFAULTS.columns, MAX_BATCH_LENGTH, BOOT_TIMEOUT_MS,
+    MAX_NAME_LENGTH, RELAXED_WINDOW_MS];
 
-  const column: number = await kg.allocateConcept(1, { embedding: new Float32Array(4) });
-  const released: boolean = await kg.deallocateConcept(1n);
+  const embedding: Embedding = new Float32Array([1, 0, 0, 0]);
+  const column: number = await kg.allocateConcept(1, { embedding });
+  const id: ConceptId = 1n;
+  const released: boolean = await kg.deallocateConcept(id);
   const ids: ConceptIds = new Uint32Array([1, 2]);
-  const rows: AllocationResult[] = await kg.allocateBatch(ids, { embeddings: [null, [1, 0, 0, 0]], onProgress: (done, total) => void (done + total) });
+  const progress = { onProgress: (done: number, total: number) => void (done + total) } satisfies BatchOptions;
+  const rows: AllocationResult[] = await kg.allocateBatch(ids, { ...progress, embeddings: [null, [1, 0, 0, 0]] });
   const columnar: ColumnarResult = await kg.allocateBatch([3, 4], { columnar: true });
   const either: AllocationResult[] | ColumnarResult = await kg.allocateBatch([5], { columnar: flag });
   const gone: DeallocationResult[] = await kg.deallocateBatch([1, 2]);
@@ -50,6 +58,8 @@ export async function everyMember(flag: boolean, signal: AbortSignal): Promise<v
   void [raw, imported, fresh];
 
   const onChange = (event: CustomEvent<ChangeDetail>) => void event.detail.kind;
+  const onAnyChange = (event: CortexKGEventMap["change"]) => void event.detail.kind;
+  kg.addEventListener("change", onAnyChange);
   const onLog = (event: CustomEvent<{ message: string }>) => void event.detail.message;
   const onStorage = (event: CustomEvent<Storage>) => void event.detail.mode;
   kg.addEventListener("change", onChange);
@@ -70,7 +80,7 @@ export async function everyMember(flag: boolean, signal: AbortSignal): Promise<v
   // @ts-expect-error: the constructor is private; CortexKG.create() makes an engine
   void new CortexKG();
 
-  const load: LoadOptions = { onProgress: (m: string) => void m };
+  const load: LoadOptions = { onProgress: (m: string) => void m, assetsURL: "cortexkg/" };
   const { AllocationEngine: Engine, runtime: here } = await loadEngine(load);
   const engineOptions: EngineOptions = { strategy: "first_fit", dim: 0, seed: 0, refractoryMs: 0, activationHalfLifeMs: 0, backend: "reference" };
   const engine: AllocationEngine = new Engine(16, true, engineOptions);
