@@ -14,10 +14,12 @@ if [ $# -gt 0 ]; then
 fi
 unit_log=$(mktemp)
 trap 'rm -f "$unit_log"' EXIT
-.venv/bin/python -m pytest tests/unit -p no:cacheprovider >"$unit_log" 2>&1 &
+.venv/bin/python -m pytest tests/unit -p no:cacheprovider --durations=15 >"$unit_log" 2>&1 &
 unit=$!
 browser_status=0
-.venv/bin/python -m pytest tests/browser --durations=15 || browser_status=$?
+# two workers, each test file on one of them (a module's shared page and server stay
+# together); the first worker to start builds dist/ (tests/browser/conftest.py)
+.venv/bin/python -m pytest tests/browser -n 2 --dist loadfile --durations=15 || browser_status=$?
 unit_status=0
 wait "$unit" || unit_status=$?
 echo "--- CPython unit tests (run beside the browser tests) ---"

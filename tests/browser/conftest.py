@@ -9,6 +9,8 @@ fails when a request left the page's origin or anything reported an error.
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Iterator
@@ -29,15 +31,31 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 
 @pytest.fixture(scope="session")
-def build_site() -> ModuleType:
-    """build/build_site.py, imported."""
-    return load_build_script("build_site")
+def build_site(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """build/build_site.py, imported, once dist/ is built from the repository's real inputs.
+
+    Under pytest-xdist (npm test runs two workers) every worker is a session: the first
+    to take the lock builds (and so brings the wheel and kernel caches in .cache/ up to
+    date), the others find its stamp in the run's shared temporary folder. So no worker
+    rewrites a file another one serves or reads, and a test's own build (another dist,
+    --with-tests) only reads the caches.
+    """
+    module = load_build_script("build_site")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    with open(shared / "dist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = shared / "dist.built"
+        if not stamp.exists():
+            module.build_site()
+            stamp.touch()
+    return module
 
 
 @pytest.fixture(scope="session")
 def site(build_site: ModuleType) -> Path:
-    """dist/, built once per session from the repository's real inputs."""
-    build_site.build_site()
+    """dist/, built once per run (see ``build_site``)."""
     return ROOT / "dist"
 
 

@@ -59,11 +59,12 @@ def fake_host() -> FakeHost:
     return FakeHost()
 
 
-@pytest.fixture
+# Session-scoped: both are plain functions, so hypothesis tests may use them too.
+@pytest.fixture(scope="session")
 def make_engine():
     return build_engine
 
 
-@pytest.fixture(name="engine_state")
+@pytest.fixture(name="engine_state", scope="session")
 def engine_state_fixture():
     return engine_state

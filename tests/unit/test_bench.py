@@ -128,10 +128,10 @@ def test_latency_percentiles_take_the_nearest_rank_in_microseconds():
         {"p50_us": 3.0, "p99_us": 3.0, "p999_us": 3.0, "max_us": 3.0})
 
 
-def test_mixed_times_every_operation_and_orders_its_percentiles():
+def test_mixed_times_every_operation():
+    # (its percentiles are latency_percentiles', tested above on known data)
     record = bench_mixed("reference", 2_000)
     assert record["ops"] == record["done"] == 2_000 and record["complete"]
-    assert record["p50_us"] <= record["p99_us"] <= record["p999_us"] <= record["max_us"]
     assert record["runtime"] == runner.RUNTIME and record["seconds"] > 0
     assert record["us_per_op"] == pytest.approx(record["seconds"] * 1e6 / 2_000)
 
@@ -264,7 +264,9 @@ def test_side_by_side_table_gives_each_measure_with_its_ratio_to_the_reference()
 @needs_numpy  # the bench compares the numpy backend with the others
 def test_quick_bench_writes_json_lines_and_the_report_its_tables_and_plots(tmp_path, capsys):
     results = tmp_path / "cpython.jsonl"
-    assert bench_main(["--quick", "--out", str(results)]) == 0
+    # tiny sizes and budget: the harness end to end, its numbers meaningless
+    assert bench_main(["--quick", "--sizes", "1000,2000", "--budget", "0.05",
+                       "--out", str(results)]) == 0
     assert "speedup" in capsys.readouterr().out
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     assert lines[0]["type"] == "machine"
@@ -282,7 +284,6 @@ def test_quick_bench_writes_json_lines_and_the_report_its_tables_and_plots(tmp_p
             assert r["complete"] and r["seconds"] > 0
         if r["workload"] == "mixed":
             assert r["ops"] == r["size"]
-            assert r["p50_us"] <= r["p99_us"] <= r["p999_us"] <= r["max_us"]
         if r["workload"] == "memory":  # 1 + 4 + 4 + 4 bytes of column state; none known
             assert r["state_bytes_per_column"] == (None if r["engine"] == BASELINE else 13.0)
             assert r["bytes_per_column"] > 13.0

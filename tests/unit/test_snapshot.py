@@ -718,15 +718,10 @@ def test_failed_initialize_from_a_damaged_storage_leaves_the_facade_uninitialize
     assert kg.get_free_column_count() == 1024
 
 
-@settings(max_examples=400, deadline=None)
-@given(offset=st.integers(0, len(BASE) - 1), mask=st.integers(1, 255))
+@settings(max_examples=500, deadline=None)
+@given(offset=st.one_of(st.integers(0, len(BASE) - 1), st.integers(0, BODY - 1)),
+       mask=st.integers(1, 255))
 def test_any_single_byte_flip_raises_state_error(offset, mask):
-    with pytest.raises(StateError):
-        AllocationEngine.restore(flip(BASE, offset, mask), host=FakeHost())
-
-
-@settings(max_examples=100, deadline=None)
-@given(offset=st.integers(0, BODY - 1), mask=st.integers(1, 255))
-def test_any_single_byte_flip_in_prefix_or_header_raises_state_error(offset, mask):
+    # about half the flips land in the prefix or header (BODY bytes of a long snapshot)
     with pytest.raises(StateError):
         AllocationEngine.restore(flip(BASE, offset, mask), host=FakeHost())

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from array import array
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given
 
 from cortexkg import InvalidConceptIdError, StateError, validation
 from cortexkg.validation import QUOTE_LIMIT, quoted, stored_json
+
+from bad_ids import bad_ids, good_ids
 
 
 def nested(depth: int) -> list:
@@ -121,3 +125,24 @@ def test_a_batch_longer_than_the_largest_engine_is_refused_before_it_is_read():
     too_long = array("I", bytes(4 * (validation.MAX_BATCH_LENGTH + 1)))
     with pytest.raises(InvalidConceptIdError, match=f"of {len(too_long)} ids: expected at most"):
         validation.concept_ids(too_long)
+
+
+@given(bad=bad_ids(), good=st.lists(good_ids(), max_size=4), data=st.data())
+def test_a_bad_concept_id_is_refused_naming_it_alone_and_at_its_batch_index(bad, good, data):
+    value, shown = bad
+    with pytest.raises(InvalidConceptIdError) as caught:
+        validation.concept_id(value)
+    assert shown in str(caught.value)
+    index = data.draw(st.integers(0, len(good)))
+    batch = [*good[:index], value, *good[index:]]
+    with pytest.raises(InvalidConceptIdError) as caught:
+        validation.concept_ids(batch)
+    assert shown in str(caught.value)
+    assert str(caught.value).endswith(f"(at batch index {index})")
+    assert batch[index] is value  # the caller's batch is not rewritten
+
+
+@given(ids=st.lists(good_ids(), max_size=6))
+def test_good_concept_ids_are_accepted_as_they_are(ids):
+    assert [validation.concept_id(i) for i in ids] == ids
+    assert validation.concept_ids(ids) == ids
