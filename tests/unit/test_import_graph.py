@@ -18,7 +18,8 @@ import cortexkg
 PACKAGE = Path(cortexkg.__file__).parent  # the source tree, or the wheel inside Pyodide
 WEB = Path(__file__).resolve().parents[2] / "web"
 # inside Pyodide the unit tests run without the page's source beside them
-needs_web = pytest.mark.skipif(not WEB.is_dir(), reason="web/ is not beside the unit tests")
+needs_web = pytest.mark.skipif(not WEB.is_dir(),
+                               reason="the repository's source tree is not beside the unit tests")
 # static and dynamic imports, and re-exports, of a quoted specifier
 _JS_IMPORT = re.compile(
     r"""(?:\bfrom\s*|\bimport\s*\(?\s*)(["'])(?P<spec>[^"'\n]+)\1""")

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STUBS = ROOT / "py"
 pytestmark = pytest.mark.skipif(not (STUBS / "js.pyi").is_file(),
-                                reason="the source tree is not beside the unit tests")
+                                reason="the repository's source tree is not beside the unit tests")
 _WASM_TYPES = {"i32": "int", "i64": "int", "f32": "float", "f64": "float"}
 
 
