@@ -271,8 +271,11 @@ def new_profile(playwright: Playwright) -> Iterator[Page]:
     a disk cache that a reload can use (a plain context's in-memory cache skips files as
     large as pyodide.asm.wasm)."""
     with tempfile.TemporaryDirectory() as profile:
+        # no service worker (web/sw.js): the warm reload measures the HTTP cache, and
+        # nothing caches in the background (bench_offline.py measures the worker)
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=chromium_executable(), args=chromium_args())
+            profile, executable_path=chromium_executable(), args=chromium_args(),
+            service_workers="block")
         try:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
@@ -315,7 +318,7 @@ def dashboard_records(browser, url: str, plan: Plan) -> list[dict]:
 
 def dashboard(browser, url: str, columns: int, name: str) -> Page:
     """The dashboard of a new engine of columns columns, booted, in a new context."""
-    context = browser.new_context()
+    context = browser.new_context(service_workers="block")  # as in new_profile()
     context.set_default_timeout(600_000)
     page = context.new_page()
     App(page).load(lambda: page.goto(f"{url}?columns={columns}&name={name}-{columns}"))

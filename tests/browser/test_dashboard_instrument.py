@@ -30,7 +30,8 @@ TIMEOUT_MS = 60_000
 def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
     """One browser profile for the module; fails the module's last test on browser errors."""
     recorder = Recorder(origin=server.url)
-    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    # no service worker (web/sw.js) caching in the background: see conftest.py
+    context = browser.new_context(viewport=VIEWPORTS["desktop"], service_workers="block")
     context.set_default_timeout(TIMEOUT_MS)
     recorder.attach(context)
     yield context

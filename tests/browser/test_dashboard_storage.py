@@ -40,7 +40,9 @@ def contexts(browser: Browser, server: Server) -> Iterator[Callable[[], BrowserC
 
     def make() -> BrowserContext:
         recorder = Recorder(origin=server.url)
-        context = browser.new_context()
+        # no service worker (web/sw.js): its cache shares the origin's quota, which a test
+        # shrinks, and would answer the reloads (see conftest.py)
+        context = browser.new_context(service_workers="block")
         recorder.attach(context)
         made.append((context, recorder))
         return context
