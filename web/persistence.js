@@ -207,7 +207,7 @@ export class Database {
    */
   async write({ records = [], snapshot = null, lastSeq }) {
     // the scope is the stores written: the journal-only write of every mutation does not
-    // take the snapshot store (measured faster in Chromium, docs/bench/notes.md)
+    // lock the snapshot store (no gain measurable on a loaded machine, docs/bench/notes.md)
     const stores = snapshot === null ? ["meta", "journal"] : STORES;
     const tx = this.#db.transaction(stores, "readwrite", { durability: "strict" });
     const journal = tx.objectStore("journal");

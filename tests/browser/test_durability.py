@@ -511,19 +511,21 @@ FIRE_JS = "(what) => { const channel = new BroadcastChannel('race'); channel.pos
 
 # kg.storage.mode once it is `mode`, or after 10 s whatever it is then.
 MODE_JS = """(mode) => new Promise((resolve) => {
-    const done = () => { kg.removeEventListener('storage', check); resolve(kg.storage.mode); };
+    // the timer is cleared: fired after the test closed kg, it would be a page error
+    const done = () => { clearTimeout(timer); kg.removeEventListener('storage', check); resolve(kg.storage.mode); };
     const check = () => { if (kg.storage.mode === mode) done(); };
     kg.addEventListener('storage', check);
-    setTimeout(done, 10000);
+    const timer = setTimeout(done, 10000);
     check();
 })"""
 
 # kg.getAllocationInfo(id) once it is column, or after 10 s whatever it is then.
 FOLLOWS_JS = """([id, column]) => new Promise((resolve) => {
-    const done = async () => { kg.removeEventListener('change', check); resolve(await kg.getAllocationInfo(id)); };
+    // the timer is cleared: fired after the test closed kg, its call would reject unheard
+    const done = async () => { clearTimeout(timer); kg.removeEventListener('change', check); resolve(await kg.getAllocationInfo(id)); };
     const check = async () => { if (await kg.getAllocationInfo(id) === column) done(); };
     kg.addEventListener('change', check);
-    setTimeout(done, 10000);
+    const timer = setTimeout(done, 10000);
     check();
 })"""
 
