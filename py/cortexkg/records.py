@@ -1,7 +1,8 @@
 """What the engine reports about allocations and columns, as plain dicts for the API.
 
-Read-only views over the buffers, kept apart from the engine so that its module is the
-operations that change state; the keys are the JavaScript API's (camelCase).
+Read-only views over the buffers: the engine decides when to take them (refractory
+columns expired, activation decayed to now), these functions only shape them. The keys
+are the JavaScript API's (camelCase).
 """
 
 from __future__ import annotations
