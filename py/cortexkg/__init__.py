@@ -5,8 +5,9 @@ Concepts (integer ids 0..2**32-1) are allocated to cortical columns. The public 
 snapshots and the typed errors.
 """
 
-from .engine import NO_FREE_COLUMNS, AllocationEngine
+from .engine import AllocationEngine
 from .errors import (
+    NO_FREE_COLUMNS,
     AllocationError,
     CortexKGError,
     InternalError,

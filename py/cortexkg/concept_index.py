@@ -28,7 +28,7 @@ from __future__ import annotations
 from array import array
 from typing import Sequence
 
-from .errors import InternalError
+from .errors import InternalError, StateError
 
 EMPTY = 0xFFFFFFFF  # a free slot's column in the table; a left entry in the order
 HASH_MULTIPLIER = 0x9E3779B1  # Fibonacci hashing: 2**32 / golden ratio
@@ -140,11 +140,19 @@ class ConceptIndex:
         self._scans.scatter(self.position, columns, range(start, len(self.order)))
         self.size += len(columns)
 
-    def restore(self, order: array) -> bool:
-        """Map the concepts of the columns of ``order`` (an ``array('I')``, which the
-        index takes as its own) into this empty index; False when a concept repeats."""
-        if not self._scans.index_insert(self.values, self.concept, order):
-            return False
+    def restore(self, order: array, column_count: int) -> None:
+        """Map the concepts of the columns of ``order`` (a stored allocation order, an
+        ``array('I')`` the index takes as its own) into this empty index; raises
+        :class:`StateError` when ``order`` cannot be one of ``column_count`` columns."""
+        if len(order) > column_count:
+            raise StateError(f"The allocation order holds {len(order)} columns, more than "
+                             f"the engine's {column_count}")
+        try:
+            distinct = self._scans.index_insert(self.values, self.concept, order)
+        except IndexError:
+            raise StateError("The allocation order names a column outside the engine") from None
+        if not distinct:
+            raise StateError("The allocation order holds a concept or column twice")
         self.order = order
         self._scans.scatter(self.position, order, range(len(order)))
         self.size = len(order)

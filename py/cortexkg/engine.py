@@ -3,39 +3,37 @@
 State is columnar (:mod:`cortexkg.columns`); ``concept -> column`` and the allocation
 order live in the concept index (:mod:`cortexkg.concept_index`), flat buffers too. Every
 O(n) pass goes through the scan interface (:mod:`cortexkg.scans`); first-fit allocation
-and deallocation are O(log n) (:mod:`cortexkg.free_columns`).
+and deallocation are O(log n) (:mod:`cortexkg.free_columns`). This class holds the
+single-concept operations and the state; each other job is its own module, called with
+the engine's parts: :mod:`~cortexkg.batch`, :mod:`~cortexkg.refractory`,
+:mod:`~cortexkg.activation`, :mod:`~cortexkg.optimize`, :mod:`~cortexkg.records` and
+:mod:`~cortexkg.invariants`.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections import Counter, deque
 from heapq import heappop
 from typing import Any, Callable
 
+from . import activation, batch, invariants, optimize, records
 from . import fields as fdef
-from . import invariants
 from . import snapshot as snapshots
 from . import validation as check
-from .columns import ALLOCATED, AVAILABLE, REFRACTORY, STATE_NAMES, ColumnStore
+from .batch import BATCH_CHUNK  # noqa: F401  (journal.py and the tests size chunks by it)
+from .columns import ALLOCATED, ColumnStore
 from .concept_index import EMPTY, ConceptIndex
 from .config import check_config
 from .engine_state import COUNTERS, EngineState
-from .errors import AllocationError, InvalidInputError, StateError
+from .errors import NO_FREE_COLUMNS, AllocationError, StateError, not_allocated
 from .free_columns import FirstFitFree
 from .host import Host, default_host
+from .refractory import RefractoryWait
 from .scans import select_scans
 from .timing import TimingWindow
 from .validation import MAX_CONCEPT_ID
 
-NO_FREE_COLUMNS = "No free columns available"
-BATCH_CHUNK = 65536  # ids per chunk of a batch: one clock reading, one progress report
-_MAX_USAGE = 2**32 - 1
 _NO_FIELD = array("f")  # the query when dim is 0: every score is 0.0
-
-
-def _not_allocated(concept_id: int) -> str:
-    return f"Concept {concept_id} is not allocated"
 
 
 class AllocationEngine:
@@ -85,7 +83,10 @@ class AllocationEngine:
         self._columns = ColumnStore(self.column_count, self._stride) if columns is None else columns
         self._index = ConceptIndex(self._columns.concept, scans)
         self._free = FirstFitFree(self.column_count) if self.strategy == "first_fit" else None
-        self._refractory: deque[tuple[float, int]] = deque()  # (deadline ms, column), FIFO
+        self._wait = RefractoryWait(self._columns, self._free, self.refractory_ms)
+        # the queue and expire() bound once: the allocation hot paths test them per call
+        self._refractory = self._wait.queue
+        self._expire = self._wait.expire
         self._times = TimingWindow()
         self._counters = dict.fromkeys(COUNTERS, 0)
 
@@ -178,12 +179,8 @@ class AllocationEngine:
 
     def _hit(self, col: int, count: int) -> None:
         """``count`` allocate calls found the concept already in ``col``."""
-        self._use(col, count)
+        activation.use(self._columns, col, count)
         self._counters["usage_hits"] += count
-
-    def _use(self, col: int, count: int) -> None:
-        usage = self._columns.usage
-        usage[col] = min(_MAX_USAGE, usage[col] + count)
 
     def _query(self, cid: int, given: list[float] | None):
         """The concept's unit embedding (float32, padded), or None when dim is 0."""
@@ -228,76 +225,29 @@ class AllocationEngine:
         message per failure, in order). ``progress(done, total)`` is called after each chunk.
         """
         ids = check.concept_ids(concept_ids)
-        given = self._batch_embeddings(embeddings, len(ids))
-        for first in range(0, len(ids), BATCH_CHUNK):
-            last = min(first + BATCH_CHUNK, len(ids))
+        given = batch.embeddings(embeddings, len(ids), self.dim)
+        for first, last in batch.chunks(len(ids)):
             self._allocate_chunk(ids[first:last], None if given is None else given[first:last])
             if progress is not None:
                 progress(last, len(ids))
-        found = self._index.get_many(ids)
-        if columnar:
-            columns = array("i", found.tobytes())  # EMPTY reads as -1
-            return {"conceptIds": array("I", ids), "columnIds": columns,
-                    "errors": [NO_FREE_COLUMNS] * columns.count(-1)}
-        failure = {"success": False, "error": NO_FREE_COLUMNS}
-        return [
-            {"conceptId": c, "columnId": col, "success": True}
-            if col != EMPTY else {"conceptId": c, **failure}
-            for c, col in zip(ids, found)
-        ]
+        return batch.allocation_results(ids, self._index.get_many(ids), columnar)
 
     def _allocate_chunk(self, ids: list[int], given: list | None) -> None:
         start = self._now()
         if self._refractory:
             self._expire(start)
-        before = self._counters["total_allocations"]
+        counters = self._counters
+        before = counters["total_allocations"]
         if self._free is not None and given is None and not self.dim:
-            self._first_fit_batch(ids, self._wall())
+            counters["total_allocations"] += batch.place_first_fit(
+                ids, self._index, self._columns, self._free, self._available(), self._hit,
+                self._wall())
         else:
-            self._greedy_batch(ids, given, self._wall())
-        placed = self._counters["total_allocations"] - before
+            batch.place_one_by_one(ids, given, self._index, self._allocate_new, self._hit,
+                                   self._wall())
+        placed = counters["total_allocations"] - before
         if placed:
             self._times.add((self._now() - start) / placed, placed)
-
-    def _batch_embeddings(self, embeddings: Any, count: int) -> list | None:
-        if embeddings is None:
-            return None
-        items = check.sequence(embeddings, "embeddings (expected one per concept id)")
-        if len(items) != count:
-            raise InvalidInputError(
-                f"Invalid embeddings: {len(items)} given for {count} concept ids"
-            )
-        return [None if e is None else check.embedding(e, self.dim) for e in items]
-
-    def _greedy_batch(self, ids: list[int], given: list | None, wall_ms: float) -> None:
-        slot, values = self._index.slot, self._index.values
-        for index, cid in enumerate(ids):
-            s = slot(cid)
-            if values[s] != EMPTY:
-                self._hit(values[s], 1)
-            else:
-                self._allocate_new(cid, None if given is None else given[index], wall_ms, s)
-
-    def _first_fit_batch(self, ids: list[int], wall_ms: float) -> None:
-        """Vectorized first fit: new ids take the lowest columns in first-seen order."""
-        index = self._index
-        counts = Counter(ids)
-        unique = list(counts)
-        before = index.get_many(unique)
-        new = [c for c, col in zip(unique, before) if col == EMPTY]
-        placed = new[: min(len(new), self._available())]
-        popped, fresh = self._free.take_many(len(placed))
-        cols = self._columns
-        for cid, col in zip(placed, popped):
-            cols.place(col, cid, wall_ms, 1.0, None)
-        cols.place_range(fresh.start, placed[len(popped):], wall_ms)
-        index.add_many(array("I", popped) + array("I", fresh))
-        self._counters["total_allocations"] += len(placed)
-        after = index.get_many(unique) if placed else before
-        # usage hits: every occurrence of an allocated id, every repeat of a new one
-        for count, was, col in zip(counts.values(), before, after):
-            if col != EMPTY and count > (was == EMPTY):
-                self._hit(col, count - (was == EMPTY))
 
     # ---------------------------------------------------------------- deallocation
 
@@ -307,7 +257,8 @@ class AllocationEngine:
         col = self._index.pop(cid)
         if col is None:
             return False
-        self._release(col, self._now() if self.refractory_ms else 0.0)
+        self._counters["total_deallocations"] += 1
+        self._wait.release(col, self._now() if self.refractory_ms else 0.0)
         return True
 
     def deallocate_batch(self, concept_ids: Any, *, columnar: bool = False,
@@ -321,46 +272,20 @@ class AllocationEngine:
         """
         ids = check.concept_ids(concept_ids)
         released = array("i")
-        pop = self._index.pop
-        for first in range(0, len(ids), BATCH_CHUNK):
-            last = min(first + BATCH_CHUNK, len(ids))
+        pop, release = self._index.pop, self._wait.release
+        for first, last in batch.chunks(len(ids)):
             now = self._now() if self.refractory_ms else 0.0
             for cid in ids[first:last]:
                 col = pop(cid)
                 if col is None:
                     released.append(-1)
                 else:
-                    self._release(col, now)
+                    self._counters["total_deallocations"] += 1
+                    release(col, now)
                     released.append(col)
             if progress is not None:
                 progress(last, len(ids))
-        if columnar:
-            errors = [_not_allocated(c) for c, col in zip(ids, released) if col < 0]
-            return {"conceptIds": array("I", ids), "columnIds": released, "errors": errors}
-        return [
-            {"conceptId": c, "success": True, "columnId": col} if col >= 0
-            else {"conceptId": c, "success": False, "error": _not_allocated(c)}
-            for c, col in zip(ids, released)
-        ]
-
-    def _release(self, col: int, now: float) -> None:
-        self._counters["total_deallocations"] += 1
-        if self.refractory_ms:
-            self._columns.release(col, REFRACTORY)
-            self._refractory.append((now + self.refractory_ms, col))
-        else:
-            self._columns.release(col, AVAILABLE)
-            if self._free is not None:
-                self._free.give(col)
-
-    def _expire(self, now: float) -> None:
-        """Columns whose refractory time has passed become available."""
-        queue, state, free = self._refractory, self._columns.state, self._free
-        while queue and queue[0][0] <= now:
-            col = queue.popleft()[1]
-            state[col] = AVAILABLE
-            if free is not None:
-                free.give(col)
+        return batch.deallocation_results(ids, released, columnar)
 
     def _expire_now(self) -> None:
         if self._refractory:
@@ -379,64 +304,30 @@ class AllocationEngine:
         strength = check.non_negative_finite("strength", strength)
         col = self._index.get(cid)
         if col is None:
-            raise AllocationError(_not_allocated(cid))
-        cols = self._columns
-        activation = cols.activation
-        if self.activation_half_life_ms:
-            now = self._wall()
-            activation[col] = min(1.0, self._activation_at(col, now) + strength)
-            # a wall clock set back before the allocation counts as the allocation instant
-            cols.activated_ms[col] = max(0.0, now - cols.allocated_at[col])
-        else:
-            activation[col] = min(1.0, activation[col] + strength)
-        self._use(col, 1)
+            raise AllocationError(not_allocated(cid))
+        half_life = self.activation_half_life_ms
+        result = activation.activate(self._columns, col, strength, half_life,
+                                     self._wall() if half_life else 0.0)
         self._counters["activations"] += 1
-        return activation[col]
-
-    def _activation_at(self, col: int, wall_ms: float) -> float:
-        """Column ``col``'s activation at wall-clock ``wall_ms``: its stored activation
-        halved every ``activation_half_life_ms`` since its last activation (never grown
-        by a clock set back)."""
-        cols = self._columns
-        elapsed = wall_ms - cols.allocated_at[col] - cols.activated_ms[col]
-        if elapsed <= 0.0:
-            return cols.activation[col]
-        return cols.activation[col] * 0.5 ** (elapsed / self.activation_half_life_ms)
+        return result
 
     # ------------------------------------------------------------------ optimization
 
     def optimize_allocations(self) -> int:
-        """Defragment then rebalance, as one permutation; return how many concepts moved.
+        """Defragment then rebalance, as one permutation (:func:`cortexkg.optimize.compact`);
+        return how many concepts moved.
 
-        Allocated concepts move to the lowest non-refractory columns (stable compaction),
-        ordered there by usage, highest first (ties keep their order). A concept's column
-        state, allocation record and field travel with it; refractory columns stay put.
         Logs ``Optimization completed in {ms:.2f}ms, {changes} changes made``.
         """
         start = self._now()
         self._expire(start)
-        cols = self._columns
-        index = self._index
-        moved = self._scans.compact(cols.state, cols.usage, [*cols.rows(), (index.position, 1)])
-        if moved:
-            index.moved(moved)
-        self._rebuild_free()
-        changes = len(moved)
+        changes = optimize.compact(self._columns, self._index, self._scans)
+        optimize.rebuild_free(self._free, self._columns.state, self._scans)
         self._counters["optimization_cycles"] += 1
         self._counters["moves_total"] += changes
         elapsed = self._now() - start
         self._host.log(f"Optimization completed in {elapsed:.2f}ms, {changes} changes made")
         return changes
-
-    def _rebuild_free(self) -> None:
-        """Recompute the first-fit free set from ``state`` (after optimize or restore)."""
-        if self._free is None:
-            return
-        state = self._columns.state
-        frontier = len(state.rstrip(bytes([AVAILABLE])))
-        self._free = FirstFitFree(
-            self.column_count, self._scans.indices(state, AVAILABLE, frontier), frontier
-        )
 
     # ----------------------------------------------------------------------- queries
 
@@ -467,17 +358,7 @@ class AllocationEngine:
     def get_allocation_history(self, start: int | None = None, stop: int | None = None) -> list[dict]:
         """One record per live allocation, in allocation order; ``start``/``stop`` slice
         it like a list (negative values count from the end)."""
-        for name, value in (("start", start), ("stop", stop)):
-            if value is not None and (type(value) is not int):
-                raise InvalidInputError(
-                    f"Invalid history {name} {check.quoted(value)}: expected an integer or None")
-        cols = self._columns
-        concept, at, confidence = cols.concept, cols.allocated_at, cols.confidence
-        return [
-            {"conceptId": concept[col], "columnId": col, "timestamp": at[col],
-             "confidence": confidence[col]}
-            for col in self._index.columns()[start:stop]
-        ]
+        return records.history(self._columns, self._index, start, stop)
 
     def get_allocation_times(self) -> array:
         """The last (up to 1000) allocation times in ms, oldest first."""
@@ -485,10 +366,8 @@ class AllocationEngine:
 
     def fragmentation(self) -> float:
         """``1 - largest_free_run / free_count`` over available columns (0.0 when none)."""
-        free = self.get_free_column_count()
-        if not free:
-            return 0.0
-        return 1.0 - self._scans.largest_run(self._columns.state, AVAILABLE) / free
+        return optimize.fragmentation(self._columns.state, self._scans,
+                                      self.get_free_column_count())
 
     def stats(self) -> dict:
         """Every counter in one dict (O(1))."""
@@ -514,34 +393,21 @@ class AllocationEngine:
     def column(self, column_id: int) -> dict:
         """One column: id, concept id, activation, state, usage, confidence, timestamp
         (the last three describe its concept; None when it has none) and field."""
-        col = check.non_negative_int("column id", column_id, maximum=max(self.column_count - 1, 0))
-        if col >= self.column_count:
-            raise InvalidInputError(f"Invalid column id {check.quoted(column_id)}: the engine has no columns")
+        col = records.column_id(column_id, self.column_count)
         self._expire_now()
-        cols, stride = self._columns, self._stride
-        state = cols.state[col]
-        return {
-            "id": col,
-            "conceptId": cols.concept[col] if state == ALLOCATED else None,
-            "activation": (self._activation_at(col, self._wall())
-                           if state == ALLOCATED and self.activation_half_life_ms
-                           else cols.activation[col]),
-            "state": STATE_NAMES[state],
-            "usage": cols.usage[col],
-            "confidence": cols.confidence[col] if state == ALLOCATED else None,
-            "timestamp": cols.allocated_at[col] if state == ALLOCATED else None,
-            "field": cols.fields[col * stride : col * stride + self.dim].tolist(),
-        }
+        cols = self._columns
+        decays = cols.state[col] == ALLOCATED and self.activation_half_life_ms
+        return records.column(cols, col, self.dim,
+                              activation.decayed(cols, col, self._wall(),
+                                                 self.activation_half_life_ms)
+                              if decays else cols.activation[col])
 
     def refractory_left_ms(self) -> array:
         """Per column, the ms until a refractory column becomes available (0.0 for others)."""
         self._expire_now()
-        left = array("f", bytes(4 * self.column_count))
-        if self._refractory:
-            now = self._now()
-            for deadline, col in self._refractory:
-                left[col] = deadline - now
-        return left
+        # the clock is read only when a column waits
+        return self._wait.left_per_column(self._now() if self._refractory else 0.0,
+                                          self.column_count)
 
     def column_buffers(self) -> dict:
         """Copies of the per-column buffers by name (``state`` values: 0 available,
@@ -570,6 +436,7 @@ class AllocationEngine:
         # (an export compares equal to the next one), 0.0 standing for the reading.
         now = self._now() if self._refractory else 0.0
         times = self._times
+        refractory_columns, refractory_left_ms = self._wait.export(now)
         return EngineState(
             config={"column_count": self.column_count, "enable_simd": self.enable_simd,
                     "strategy": self.strategy, "dim": self.dim,
@@ -577,9 +444,8 @@ class AllocationEngine:
                     "activation_half_life_ms": self.activation_half_life_ms},
             buffers=self._columns.buffers(),
             order=self._index.columns(),
-            refractory_columns=array("I", [col for _, col in self._refractory]),
-            refractory_left_ms=array("d", [min(self.refractory_ms, max(0.0, deadline - now))
-                                           for deadline, _ in self._refractory]),
+            refractory_columns=refractory_columns,
+            refractory_left_ms=refractory_left_ms,
             clock_ms=now,
             counters=dict(self._counters),
             window=times.samples, window_position=times.position,
@@ -600,8 +466,9 @@ class AllocationEngine:
         engine._setup(config, select_scans(backend, config["enable_simd"]),
                       host or default_host(),
                       ColumnStore.adopt(stride, state.buffers))
-        engine._adopt_order(state.order)
-        engine._adopt_refractory(state.refractory_columns, state.refractory_left_ms)
+        engine._index.restore(state.order, engine.column_count)
+        engine._wait.adopt(state.refractory_columns, state.refractory_left_ms,
+                           engine.column_count, engine._now())
         engine._counters.update({name: state.counters[name] for name in COUNTERS})
         times = engine._times
         times.samples[:] = state.window
@@ -611,32 +478,8 @@ class AllocationEngine:
         invariants.check_store(
             engine._columns, engine.column_count, engine._scans, engine._index,
             engine._refractory, engine._counters, times, check_concepts=False)
-        engine._rebuild_free()
+        optimize.rebuild_free(engine._free, engine._columns.state, engine._scans)
         return engine
-
-    def _adopt_order(self, order: array) -> None:
-        if len(order) > self.column_count:
-            raise StateError(f"The allocation order holds {len(order)} columns, more than "
-                             f"the engine's {self.column_count}")
-        try:
-            distinct = self._index.restore(order)
-        except IndexError:
-            raise StateError("The allocation order names a column outside the engine") from None
-        if not distinct:
-            raise StateError("The allocation order holds a concept or column twice")
-
-    def _adopt_refractory(self, columns: array, left_ms: array) -> None:
-        if len(columns) != len(left_ms):
-            raise StateError("The refractory columns and deadlines differ in length")
-        if any(not 0.0 <= ms <= self.refractory_ms for ms in left_ms):
-            raise StateError("A refractory deadline (time left) is outside "
-                             f"0..{self.refractory_ms} ms")
-        if columns and max(columns) >= self.column_count:
-            raise StateError("The refractory queue names a column outside the engine")
-        if len(set(columns)) != len(columns):
-            raise StateError("The refractory queue holds a column twice")
-        now = self._now()
-        self._refractory.extend((now + ms, col) for ms, col in zip(left_ms, columns))
 
     # --------------------------------------------------------------------- snapshots
 

@@ -17,6 +17,16 @@ class AllocationError(CortexKGError):
     """An allocation could not be made (no free column, concept not allocated)."""
 
 
+# AllocationError's two messages, here so that a single call and a batch's result for
+# the same id say the same thing.
+NO_FREE_COLUMNS = "No free columns available"
+
+
+def not_allocated(concept_id: int) -> str:
+    """The message for a concept that is not allocated."""
+    return f"Concept {concept_id} is not allocated"
+
+
 class InvalidInputError(CortexKGError, ValueError):
     """A bad argument or configuration (also a ValueError, as Python's own checks raise)."""
 

@@ -15,7 +15,12 @@ class FirstFitFree:
 
     def __init__(self, count: int, heap: list[int] | None = None, frontier: int = 0):
         self.count = count
-        self.heap = heap or []
+        self.reset(heap or [], frontier)
+
+    def reset(self, heap: list[int], frontier: int) -> None:
+        """Hold exactly ``heap`` (a min-heap) and every column from ``frontier`` on: after
+        an optimize or a restore, in place, as the refractory wait shares this set."""
+        self.heap = heap
         self.frontier = frontier
 
     def take(self) -> int:
