@@ -210,8 +210,9 @@ function refreshParts(kg) {
       await table.load(kg);
     },
     latency: async () => {
-      const times = await kg.getAllocationTimes();
-      chart.update(times);
+      // asked in one task, the two travel in one group: no allocation comes between them
+      const [times, kinds] = await Promise.all([kg.getAllocationTimes(), kg.getAllocationTimeKinds()]);
+      chart.update(times, kinds);
     },
     details: async () => {
       if (grid.selected !== null) {

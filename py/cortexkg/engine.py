@@ -23,7 +23,7 @@ from .errors import AllocationError, StateError
 from .free_columns import FirstFitFree
 from .host import Host, default_host
 from .scans import ALLOCATED, AVAILABLE, EMPTY, REFRACTORY, select_scans
-from .timing import TimingWindow
+from .timing import UNKNOWN, TimingWindow
 from .validation import MAX_CONCEPT_ID
 
 STRATEGIES = ("first_fit", "affinity")
@@ -303,7 +303,7 @@ class AllocationEngine:
             self._greedy_batch(ids, given, self._wall())
         placed = self._counters["total_allocations"] - before
         if placed:
-            self._times.add((self._now() - start) / placed, placed)
+            self._times.add_batch((self._now() - start) / placed, placed)
 
     def _batch_embeddings(self, embeddings: Any, count: int) -> list | None:
         if embeddings is None:
@@ -529,6 +529,11 @@ class AllocationEngine:
         """The last (up to 1000) allocation times in ms, oldest first."""
         return self._times.chronological()
 
+    def get_allocation_time_kinds(self) -> array:
+        """The kind of each of :meth:`get_allocation_times`: 0 a single call's own time,
+        1 a batch item's (its batch's mean), 2 unknown (restored from an older snapshot)."""
+        return self._times.chronological_kinds()
+
     def fragmentation(self) -> float:
         """``1 - largest_free_run / free_count`` over available columns (0.0 when none)."""
         free = self.get_free_column_count()
@@ -646,7 +651,8 @@ class AllocationEngine:
             )
         exact = math.fsum(times.samples)  # NaN or inf when a sample is
         if (not 0 <= times.count <= len(times.samples) or not math.isfinite(exact)
-                or min(times.samples) < 0 or abs(times.total - exact) > 1e-9 * max(1.0, exact)):
+                or min(times.samples) < 0 or abs(times.total - exact) > 1e-9 * max(1.0, exact)
+                or max(times.kinds) > UNKNOWN):
             raise StateError(
                 f"Invariant violated: the timing window is inconsistent: total {times.total} for {times.count} samples "
                 f"summing to {exact}"

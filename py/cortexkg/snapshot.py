@@ -9,7 +9,7 @@ Binary layout of :meth:`Snapshot.to_bytes` (all integers little-endian)::
 
 Column state is stored as the engine's own buffers (never per-column objects), plus
 ``order`` (the columns of live allocations in allocation order), the timing ``window``
-and the refractory queue as columns and remaining milliseconds, so deadlines are
+with each sample's kind (``window_kinds``) and the refractory queue as columns and remaining milliseconds, so deadlines are
 relative to the clock of whoever restores. The header's ``clock_ms`` is the reading they
 were measured at, for a restore that must continue in the same clock (journal recovery).
 
@@ -40,7 +40,7 @@ from .columns import ROW_TYPECODES, ColumnStore
 from .errors import StateError
 from .fields import stride_of
 from .scans import select_scans
-from .timing import WINDOW
+from .timing import UNKNOWN, WINDOW
 from .validation import quoted, stored_json
 
 FORMAT_VERSION = 1
@@ -49,7 +49,7 @@ _PREFIX = struct.Struct("<8sIII")
 _COUNTERS = ("total_allocations", "total_deallocations", "usage_hits", "activations",
              "optimization_cycles", "moves_total")
 # A header is about 1 KB: {"config", "clock_ms", "counters", "window", "buffers": [...]},
-# 3 levels deep, listing 10 buffers. Anything far beyond is not a snapshot of ours.
+# 3 levels deep, listing 13 buffers. Anything far beyond is not a snapshot of ours.
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADER_DEPTH = 16
 MAX_BUFFERS = 64
@@ -205,6 +205,7 @@ def _taken(engine) -> tuple[dict, dict]:
              for name, buffer in engine._columns.buffers().items()}
     named["order"] = ("I", engine._index.columns())
     named["window"] = ("d", window.samples)
+    named["window_kinds"] = ("B", window.kinds)
     named["refractory_column"] = ("I", array("I", [col for _, col in engine._refractory]))
     named["refractory_remaining"] = (
         "d", array("d", [min(engine.refractory_ms, max(0.0, deadline - now))
@@ -249,7 +250,7 @@ def restore(cls, snapshot, *, backend: str, host):
                   ColumnStore.adopt(config["column_count"], stride_of(config["dim"]), data))
     _restore_mapping(engine, data["order"])
     _restore_refractory(engine, data["refractory_column"], data["refractory_remaining"])
-    _restore_counters(engine, header, data["window"])
+    _restore_counters(engine, header, data["window"], data["window_kinds"])
     # the index was built from the order's columns; the free set is derived below
     engine._validate_store(engine._index.columns(), check_concepts=False)
     engine._rebuild_free()
@@ -263,14 +264,16 @@ def _expected_buffers(config: dict) -> dict[str, tuple[str, int | None]]:
     expected["fields"] = ("f", n * stride_of(config["dim"]))
     expected["order"] = ("I", None)
     expected["window"] = ("d", WINDOW)
+    expected["window_kinds"] = ("B", WINDOW)
     expected["refractory_column"] = ("I", None)
     expected["refractory_remaining"] = ("d", None)
     return expected
 
 
-# Buffers that snapshots of earlier versions lack, and what stands in for them: activation
-# never decayed then, so every concept counts as last activated at its allocation.
-_ADDED_BUFFERS = {"activated_ms"}
+# Buffers that snapshots of earlier versions lack, and the value that fills them in:
+# activation never decayed then, so every concept counts as last activated at its
+# allocation (0.0); which timing samples were batch means was not recorded (UNKNOWN).
+_ADDED_BUFFERS = {"activated_ms": 0, "window_kinds": UNKNOWN}
 
 
 def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
@@ -280,7 +283,8 @@ def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
     for name, (typecode, count) in _expected_buffers(config).items():
         entry, data = entries.get(name), snapshot.buffers.get(name)
         if entry is None and data is None and name in _ADDED_BUFFERS:
-            out[name] = array(typecode, bytes(array(typecode).itemsize * count))
+            fill = _ADDED_BUFFERS[name]
+            out[name] = bytearray([fill]) * count if typecode == "B" else array(typecode, [fill]) * count
             continue
         if entry is None or data is None:
             raise StateError(f"Snapshot lacks buffer {name!r}")
@@ -333,7 +337,7 @@ def _restore_refractory(engine, columns: array, remaining: array) -> None:
     engine._refractory.extend((now + ms, col) for ms, col in zip(remaining, columns))
 
 
-def _restore_counters(engine, header: dict, samples: array) -> None:
+def _restore_counters(engine, header: dict, samples: array, kinds: array) -> None:
     try:
         counters = {name: header["counters"][name] for name in _COUNTERS}
         window = header["window"]
@@ -348,8 +352,11 @@ def _restore_counters(engine, header: dict, samples: array) -> None:
         raise StateError(f"Snapshot timing window is invalid: {window}")
     if not all(math.isfinite(ms) and ms >= 0 for ms in samples):
         raise StateError("Snapshot timing window holds a sample that is not a finite ms >= 0")
+    if max(kinds) > UNKNOWN:
+        raise StateError(f"Snapshot timing window holds an unknown sample kind {max(kinds)}")
     engine._counters.update(counters)
     times = engine._times
     times.samples[:] = samples
+    times.kinds[:] = array("B", kinds)
     times.position, times.count, times.total = position, count, float(total)
 

@@ -377,7 +377,7 @@ CORPUS_JS = r"""async () => {
     : value?.state ? Object.values(value).map((a) => Array.from(a)) : value ?? null);
   const ignored = [];
   for (const method of ['getFreeColumnCount', 'getAllocatedCount', 'getAverageTime', 'getAllocationEfficiency',
-      'getAllocationTimes', 'getFragmentation', 'getStats', 'getColumnStates', 'validate', 'flush',
+      'getAllocationTimes', 'getAllocationTimeKinds', 'getFragmentation', 'getStats', 'getColumnStates', 'validate', 'flush',
       'exportState', 'exportRawData']) {
     if (stuck) break;
     const outcome = await settle(() => kg[method](big, Symbol('hostile'), {bogus: 1}));

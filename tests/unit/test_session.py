@@ -94,6 +94,7 @@ def observe(session: Session) -> dict:
         "history": query("getAllocationHistory"),
         "stats": query("getStats"),
         "times": query("getAllocationTimes").tolist(),
+        "timeKinds": query("getAllocationTimeKinds").tolist(),
         "average": query("getAverageTime"),
         "free": query("getFreeColumnCount"),
         "allocated": query("getAllocatedCount"),
