@@ -7,15 +7,14 @@
 // snapshot made before kinds were kept) are drawn lighter and counted in neither. Every
 // figure is in ms, as on the cards.
 
+import { chartFrame, drawAxes, redrawWhenNeeded } from "./chart-canvas.js";
 import { formatCount, formatMs } from "./format.js";
 
 const COLOURS = {
-  background: "#ffffff",
   bar: "#2563eb",
   batch: "#8c96a3",
   unknown: "#cfd5dc",
   clipped: "#c2410c",
-  axis: "#4a5360",
   median: "#0f766e",
   p99: "#7c2d12",
 };
@@ -25,7 +24,8 @@ export const CALL = 0;
 export const BATCH_MEAN = 1;
 
 const HEIGHT_CSS_PX = 160;
-const PADDING = { left: 52, right: 8, top: 10, bottom: 18 };
+// room on the left for the widest axis label, "0.0005 ms"
+const PADDING = { left: 62, right: 8, top: 10, bottom: 18 };
 
 export function percentile(sorted, q) {
   if (sorted.length === 0) return 0;
@@ -39,7 +39,7 @@ export class LatencyChart {
     this.caption = caption;
     this.times = new Float64Array(0);
     this.kinds = new Uint8Array(0);
-    new ResizeObserver(() => this.draw()).observe(canvas);
+    redrawWhenNeeded(canvas, () => this.draw());
   }
 
   /** Show getAllocationTimes() and getAllocationTimeKinds(), read together (if an
@@ -52,20 +52,9 @@ export class LatencyChart {
   }
 
   draw() {
-    const { canvas } = this;
-    const cssWidth = canvas.clientWidth;
-    if (cssWidth === 0) return;
-    const ratio = window.devicePixelRatio || 1;
-    const width = Math.round(cssWidth * ratio);
-    const height = Math.round(HEIGHT_CSS_PX * ratio);
-    if (canvas.width !== width || canvas.height !== height) {
-      canvas.width = width;
-      canvas.height = height;
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.fillStyle = COLOURS.background;
-    ctx.fillRect(0, 0, cssWidth, HEIGHT_CSS_PX);
+    const frame = chartFrame(this.canvas, HEIGHT_CSS_PX, PADDING);
+    if (frame === null) return;
+    const { ctx, plot } = frame;
 
     const { times, kinds } = this;
     const perCall = Float64Array.from(times.filter((_, i) => kinds[i] === CALL)).sort();
@@ -76,19 +65,13 @@ export class LatencyChart {
     this.describe({ calls: perCall.length, batchItems: batchMeans.length, unknown: times.length - perCall.length - batchMeans.length,
       median, p99, max, batchMean: batchMeans.reduce((sum, ms) => sum + ms, 0) / Math.max(1, batchMeans.length) });
 
-    const plot = {
-      left: PADDING.left,
-      top: PADDING.top,
-      width: cssWidth - PADDING.left - PADDING.right,
-      height: HEIGHT_CSS_PX - PADDING.top - PADDING.bottom,
-    };
     // The scale shows p99 with room to spare; rarer outliers are clipped and drawn in
     // another colour, so one garbage-collection pause does not flatten everything else.
     // Without single calls, it shows the slowest of the rest.
     let othersMax = 0;
     for (let i = 0; i < times.length; i++) if (kinds[i] !== CALL && times[i] > othersMax) othersMax = times[i];
     const top = niceCeiling(Math.max(p99 * 1.25, median * 2, othersMax * 1.1, 1e-3));
-    this.axes(ctx, plot, top);
+    drawAxes(frame, (fraction) => axisLabel(top * fraction), "oldest → newest");
     if (times.length === 0 || plot.width <= 0) return;
 
     // One bar per sample, or per pixel column when they outnumber the pixels: its slowest
@@ -115,27 +98,6 @@ export class LatencyChart {
     }
     this.line(ctx, plot, top, median, COLOURS.median, "p50");
     this.line(ctx, plot, top, p99, COLOURS.p99, "p99");
-  }
-
-  axes(ctx, plot, top) {
-    ctx.strokeStyle = COLOURS.axis;
-    ctx.fillStyle = COLOURS.axis;
-    ctx.lineWidth = 1;
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    ctx.beginPath();
-    ctx.moveTo(plot.left - 0.5, plot.top);
-    ctx.lineTo(plot.left - 0.5, plot.top + plot.height + 0.5);
-    ctx.lineTo(plot.left + plot.width, plot.top + plot.height + 0.5);
-    ctx.stroke();
-    for (const fraction of [0, 0.5, 1]) {
-      const y = plot.top + plot.height * (1 - fraction);
-      ctx.fillText(axisLabel(top * fraction), plot.left - 4, y);
-    }
-    ctx.textAlign = "left";
-    ctx.textBaseline = "top";
-    ctx.fillText("oldest → newest", plot.left, plot.top + plot.height + 4);
   }
 
   line(ctx, plot, top, value, colour, label) {
