@@ -255,6 +255,9 @@ export class CortexKG extends EventTarget {
   getAllocationEfficiency(): Promise<number>;
   getAllocationHistory(range?: { start?: number; stop?: number }): Promise<HistoryRecord[]>;
   getAllocationTimes(): Promise<Float64Array>;
+  /** What each of getAllocationTimes() is: 0 a single call's own time, 1 a batch item's
+   *  (its batch's mean), 2 unknown (restored from a snapshot made before kinds were kept). */
+  getAllocationTimeKinds(): Promise<Uint8Array>;
   getFragmentation(): Promise<number>;
   getStats(): Promise<Stats>;
   /**

@@ -297,6 +297,9 @@ export class CortexKG extends EventTarget {
   }
   /** The last (up to 1000) allocation times in ms, oldest first (Float64Array). */
   getAllocationTimes() { return this.#call("getAllocationTimes", []); }
+  /** What each of getAllocationTimes() is (Uint8Array): 0 a single call's own time, 1 a
+   *  batch item's (its batch's mean), 2 unknown (restored from an older snapshot). */
+  getAllocationTimeKinds() { return this.#call("getAllocationTimeKinds", []); }
   /** 1 - largest free run / free columns. */
   getFragmentation() { return this.#call("getFragmentation", []); }
   /** Every engine counter in one object. */

@@ -66,6 +66,9 @@ export declare class AllocationEngine {
   getAllocationEfficiency(): number;
   getAllocationHistory(range?: { start?: number; stop?: number }): HistoryRecord[];
   getAllocationTimes(): Float64Array;
+  /** What each of getAllocationTimes() is: 0 a single call's own time, 1 a batch item's
+   *  (its batch's mean), 2 unknown (restored from a snapshot made before kinds were kept). */
+  getAllocationTimeKinds(): Uint8Array;
   getFragmentation(): number;
   getStats(): Stats;
   getColumnStates(): ColumnStates;

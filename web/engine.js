@@ -138,6 +138,7 @@ function engineClass(PythonError, python) {
         averageTime: core.get_average_time,
         efficiency: core.get_allocation_efficiency,
         times: core.get_allocation_times,
+        timeKinds: core.get_allocation_time_kinds,
         fragmentation: core.fragmentation,
         stats: core.stats,
         column: core.column,
@@ -306,6 +307,16 @@ function engineClass(PythonError, python) {
     getAllocationTimes() {
       try {
         return toJs(this.#calls.times());
+      } catch (error) {
+        throw typed(error);
+      }
+    }
+
+    /** What each of getAllocationTimes() is (Uint8Array): 0 a single call's own time, 1 a
+     *  batch item's (its batch's mean), 2 unknown (restored from an older snapshot). */
+    getAllocationTimeKinds() {
+      try {
+        return toJs(this.#calls.timeKinds());
       } catch (error) {
         throw typed(error);
       }

@@ -13,13 +13,13 @@ import { ErrorBanner } from "./dashboard/banner.js";
 import { Controls } from "./dashboard/controls.js";
 import { ColumnDetails } from "./dashboard/details.js";
 import { EventLog } from "./dashboard/eventlog.js";
-import { Exchange, saveFile } from "./dashboard/exchange.js";
-import { FieldError, isPageWide, plainMessage } from "./dashboard/fields.js";
+import { Exchange } from "./dashboard/exchange.js";
+import { isPageWide, plainMessage } from "./dashboard/fields.js";
 import { formatCount } from "./dashboard/format.js";
 import { ColumnGrid } from "./dashboard/grid.js";
-import { conceptIdFromText } from "./dashboard/ids.js";
+import { wireGridTools } from "./dashboard/grid-tools.js";
 import { LatencyChart } from "./dashboard/latency-chart.js";
-import { readParams, toSearch } from "./dashboard/params.js";
+import { checkConfig, readParams, toSearch } from "./dashboard/params.js";
 import { Refresher } from "./dashboard/refresh.js";
 import { SeriesChart } from "./dashboard/series.js";
 import { StatCards } from "./dashboard/stats.js";
@@ -88,7 +88,7 @@ const exchange = new Exchange(document, {
 });
 controls.setMode("booting");
 exchange.setMode("booting");
-wireGridTools();
+wireGridTools(document, { grid, details, series, kg: () => session?.kg ?? null, fail });
 start(creating);
 
 /** The engine (one per page: a new one is a reset of it), the configuration asked for,
@@ -113,60 +113,6 @@ function sessionStorageOrNull() {
   } catch {
     return null; // storage refused (e.g. cookies blocked): the log lives as long as the page
   }
-}
-
-// The grid's toolbar, its search, the details panel's actions and the exports.
-function wireGridTools() {
-  const select = byId("colour-select");
-  select.addEventListener("change", () => grid.setMode(select.value));
-  byId("zoom-in").addEventListener("click", () => grid.zoomBy(2));
-  byId("zoom-out").addEventListener("click", () => grid.zoomBy(0.5));
-  byId("zoom-fit").addEventListener("click", () => grid.fit());
-
-  const findError = new FieldError(byId("find-error"), byId("find-input"));
-  byId("find-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const kg = session?.kg;
-    if (!kg) return;
-    findError.clear();
-    try {
-      const id = conceptIdFromText(byId("find-input").value);
-      const column = await kg.getAllocationInfo(id);
-      if (column === null) {
-        findError.show(`Concept ${id} is not allocated.`);
-        return;
-      }
-      grid.reveal(column);
-    } catch (error) {
-      fail(error, findError);
-    }
-  });
-
-  const detailsError = new FieldError(byId("details-error"), byId("details-activate"));
-  const onConcept = (button, call) => button.addEventListener("click", async () => {
-    const kg = session?.kg;
-    const conceptId = details.conceptId;
-    if (!kg || conceptId === null) return;
-    detailsError.clear();
-    try {
-      await call(kg, conceptId);
-    } catch (error) {
-      fail(error, new FieldError(byId("details-error"), button));
-    }
-  });
-  onConcept(byId("details-activate"), (kg, id) => kg.activateConcept(id));
-  onConcept(byId("details-deallocate"), (kg, id) => kg.deallocateConcept(id));
-
-  byId("series-csv").addEventListener("click", () => {
-    const name = session?.kg.config.name ?? "engine";
-    saveFile(document, new Blob([series.csv()], { type: "text/csv" }), `cortexkg-${name}-series.csv`);
-  });
-  byId("grid-png").addEventListener("click", () => {
-    const name = session?.kg.config.name ?? "engine";
-    byId("column-grid").toBlob((blob) => {
-      if (blob) saveFile(document, blob, `cortexkg-${name}-grid-${grid.mode}.png`);
-    }, "image/png");
-  });
 }
 
 // What one refresh of each part fetches and shows.
@@ -210,8 +156,9 @@ function refreshParts(kg) {
       await table.load(kg);
     },
     latency: async () => {
-      const times = await kg.getAllocationTimes();
-      chart.update(times);
+      // asked in one task, the two travel in one group: no allocation comes between them
+      const [times, kinds] = await Promise.all([kg.getAllocationTimes(), kg.getAllocationTimeKinds()]);
+      chart.update(times, kinds);
     },
     details: async () => {
       if (grid.selected !== null) {
@@ -350,16 +297,6 @@ async function start(creating) {
   } catch (error) {
     status.failed("The engine could not be created.");
     fail(error);
-  }
-}
-
-// What the URL asked for that the engine cannot be, said before the worker is asked:
-// a 0-column engine would hold nothing.
-function checkConfig(config) {
-  const { columns } = config;
-  if (typeof columns === "number" && Number.isInteger(columns) && columns < 1) {
-    throw new Error(`The URL asks for an engine of ${columns} columns; an engine needs at least 1 column. ` +
-      "Remove columns= from the URL, or give a number from 1 to 268,435,456.");
   }
 }
 

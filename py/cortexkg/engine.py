@@ -247,7 +247,7 @@ class AllocationEngine:
                                    self._wall())
         placed = counters["total_allocations"] - before
         if placed:
-            self._times.add((self._now() - start) / placed, placed)
+            self._times.add_batch((self._now() - start) / placed, placed)
 
     # ---------------------------------------------------------------- deallocation
 
@@ -364,6 +364,11 @@ class AllocationEngine:
         """The last (up to 1000) allocation times in ms, oldest first."""
         return self._times.chronological()
 
+    def get_allocation_time_kinds(self) -> array:
+        """The kind of each of :meth:`get_allocation_times`: 0 a single call's own time,
+        1 a batch item's (its batch's mean), 2 unknown (restored from an older snapshot)."""
+        return self._times.chronological_kinds()
+
     def fragmentation(self) -> float:
         """``1 - largest_free_run / free_count`` over available columns (0.0 when none)."""
         return optimize.fragmentation(self._columns.state, self._scans,
@@ -448,7 +453,7 @@ class AllocationEngine:
             refractory_left_ms=refractory_left_ms,
             clock_ms=now,
             counters=dict(self._counters),
-            window=times.samples, window_position=times.position,
+            window=times.samples, window_kinds=times.kinds, window_position=times.position,
             window_count=times.count, window_total=times.total)
 
     @classmethod
@@ -472,6 +477,7 @@ class AllocationEngine:
         engine._counters.update({name: state.counters[name] for name in COUNTERS})
         times = engine._times
         times.samples[:] = state.window
+        times.kinds[:] = array("B", state.window_kinds)
         times.position, times.count = state.window_position, state.window_count
         times.total = float(state.window_total)
         # the index was just built from the order's columns; the free set is derived below

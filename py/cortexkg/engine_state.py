@@ -34,6 +34,7 @@ class EngineState:
     clock_ms: float  # the host-clock reading the times left are relative to (0.0: none)
     counters: dict  # name (COUNTERS) -> int
     window: array  # "d": the timing window's samples (cortexkg.timing.TimingWindow)
+    window_kinds: array  # "B": each sample's kind (cortexkg.timing: CALL, BATCH_MEAN, UNKNOWN)
     window_position: int
     window_count: int
     window_total: float

@@ -213,6 +213,11 @@ class CortexKG:
         """The last (up to 1000) allocation times in ms, oldest first."""
         return self.engine.get_allocation_times()
 
+    def get_allocation_time_kinds(self):
+        """What each of :meth:`get_allocation_times` is: 0 a single call's own time, 1 a
+        batch item's (its batch's mean), 2 unknown (restored from an older snapshot)."""
+        return self.engine.get_allocation_time_kinds()
+
     def get_column(self, column_id: int) -> dict:
         """One column's state (see :meth:`AllocationEngine.column`)."""
         return self.engine.column(column_id)

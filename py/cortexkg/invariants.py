@@ -15,7 +15,7 @@ from .columns import ALLOCATED, AVAILABLE, REFRACTORY, ColumnStore
 from .concept_index import EMPTY, ConceptIndex
 from .errors import StateError
 from .free_columns import FirstFitFree
-from .timing import TimingWindow
+from .timing import UNKNOWN, TimingWindow
 
 _BELOW_0x7F = bytes(range(0x7F))
 
@@ -82,7 +82,8 @@ def _check_counters(counters: dict, times: TimingWindow, allocated: int) -> None
         )
     exact = math.fsum(times.samples)  # NaN or inf when a sample is
     if (not 0 <= times.count <= len(times.samples) or not math.isfinite(exact)
-            or min(times.samples) < 0 or abs(times.total - exact) > 1e-9 * max(1.0, exact)):
+            or min(times.samples) < 0 or abs(times.total - exact) > 1e-9 * max(1.0, exact)
+            or max(times.kinds) > UNKNOWN):
         raise StateError(
             f"Invariant violated: the timing window is inconsistent: total {times.total} for {times.count} samples "
             f"summing to {exact}"

@@ -81,6 +81,7 @@ class Session:
             "getAllocationEfficiency": self.kg.get_allocation_efficiency,
             "getAllocationHistory": self._allocation_history,
             "getAllocationTimes": self.kg.get_allocation_times,
+            "getAllocationTimeKinds": self.kg.get_allocation_time_kinds,
             "getFragmentation": self.kg.fragmentation,
             "getStats": self.kg.stats,
             "getColumnStates": self.kg.get_column_states,

@@ -9,7 +9,7 @@ Binary layout of :meth:`Snapshot.to_bytes` (all integers little-endian)::
 
 Column state is stored as the engine's own buffers (never per-column objects), plus
 ``order`` (the columns of live allocations in allocation order), the timing ``window``
-and the refractory queue as columns and remaining milliseconds, so deadlines are
+with each sample's kind (``window_kinds``) and the refractory queue as columns and remaining milliseconds, so deadlines are
 relative to the clock of whoever restores. The header's ``clock_ms`` is the reading they
 were measured at, for a restore that must continue in the same clock (journal recovery).
 
@@ -41,14 +41,14 @@ from .config import check_config
 from .engine_state import COUNTERS, EngineState
 from .errors import StateError
 from .fields import stride_of
-from .timing import WINDOW
+from .timing import UNKNOWN, WINDOW
 from .validation import quoted, stored_json
 
 FORMAT_VERSION = 1
 MAGIC = b"CORTEXKG"
 _PREFIX = struct.Struct("<8sIII")
 # A header is about 1 KB: {"config", "clock_ms", "counters", "window", "buffers": [...]},
-# 3 levels deep, listing 10 buffers. Anything far beyond is not a snapshot of ours.
+# 3 levels deep, listing 13 buffers. Anything far beyond is not a snapshot of ours.
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADER_DEPTH = 16
 MAX_BUFFERS = 64
@@ -199,6 +199,7 @@ def _taken(state: EngineState) -> tuple[dict, dict]:
              for name, buffer in state.buffers.items()}
     named["order"] = ("I", state.order)
     named["window"] = ("d", state.window)
+    named["window_kinds"] = ("B", state.window_kinds)
     named["refractory_column"] = ("I", state.refractory_columns)
     named["refractory_remaining"] = ("d", state.refractory_left_ms)
     buffers = {name: _little_endian(buffer) for name, (_, buffer) in named.items()}
@@ -244,11 +245,14 @@ def read(snapshot) -> EngineState:
     samples = data.pop("window")
     if not all(math.isfinite(ms) and ms >= 0 for ms in samples):
         raise StateError("Snapshot timing window holds a sample that is not a finite ms >= 0")
+    kinds = data.pop("window_kinds")
+    if max(kinds) > UNKNOWN:
+        raise StateError(f"Snapshot timing window holds an unknown sample kind {max(kinds)}")
     return EngineState(
         config=config, order=data.pop("order"),
         refractory_columns=data.pop("refractory_column"),
         refractory_left_ms=data.pop("refractory_remaining"),
-        clock_ms=header.get("clock_ms", 0.0), counters=counters, window=samples,
+        clock_ms=header.get("clock_ms", 0.0), counters=counters, window=samples, window_kinds=kinds,
         window_position=position, window_count=count, window_total=float(total),
         buffers=data)
 
@@ -260,14 +264,16 @@ def _expected_buffers(config: dict) -> dict[str, tuple[str, int | None]]:
     expected["fields"] = ("f", n * stride_of(config["dim"]))
     expected["order"] = ("I", None)
     expected["window"] = ("d", WINDOW)
+    expected["window_kinds"] = ("B", WINDOW)
     expected["refractory_column"] = ("I", None)
     expected["refractory_remaining"] = ("d", None)
     return expected
 
 
-# Buffers that snapshots of earlier versions lack, and what stands in for them: activation
-# never decayed then, so every concept counts as last activated at its allocation.
-_ADDED_BUFFERS = {"activated_ms"}
+# Buffers that snapshots of earlier versions lack, and the value that fills them in:
+# activation never decayed then, so every concept counts as last activated at its
+# allocation (0.0); which timing samples were batch means was not recorded (UNKNOWN).
+_ADDED_BUFFERS = {"activated_ms": 0, "window_kinds": UNKNOWN}
 
 
 def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
@@ -277,7 +283,9 @@ def _checked_buffers(snapshot: Snapshot, config: dict) -> dict:
     for name, (typecode, count) in _expected_buffers(config).items():
         entry, data = entries.get(name), snapshot.buffers.get(name)
         if entry is None and data is None and name in _ADDED_BUFFERS:
-            out[name] = array(typecode, bytes(array(typecode).itemsize * count))
+            fill = _ADDED_BUFFERS[name]
+            out[name] = (bytearray([fill]) * count if typecode == "B"
+                         else array(typecode, [fill]) * count)
             continue
         if entry is None or data is None:
             raise StateError(f"Snapshot lacks buffer {name!r}")

@@ -1,27 +1,31 @@
 // Recent allocation latencies (getAllocationTimes(): the last <= 1000, oldest first) as
-// bars on a canvas, with the median and p99 as lines; the caption says the same in words.
-// The engine records each item of a batch at the batch's mean, which would flatten the
-// percentiles into one value. The API does not say which times are batch means, so runs
-// of BATCH_RUN or more identical times are taken for batch items: drawn in grey and left
-// out of the per-call figures. Every figure is in ms.
+// bars on a canvas, with the median and p99 of single calls as lines; the caption says
+// the same in words. The engine times a batch as a whole and records each of its items at
+// the batch's mean; getAllocationTimeKinds() says which times those are, and they are
+// drawn in grey and left out of the per-call figures (a 1,000-item batch would otherwise
+// flatten the percentiles into one value). Times of unknown kind (restored from a
+// snapshot made before kinds were kept) are drawn lighter and counted in neither. Every
+// figure is in ms, as on the cards.
 
+import { chartFrame, drawAxes, redrawWhenNeeded } from "./chart-canvas.js";
 import { formatCount, formatMs } from "./format.js";
 
 const COLOURS = {
-  background: "#ffffff",
   bar: "#2563eb",
   batch: "#8c96a3",
+  unknown: "#cfd5dc",
   clipped: "#c2410c",
-  axis: "#4a5360",
   median: "#0f766e",
   p99: "#7c2d12",
 };
 
+// getAllocationTimeKinds()
+export const CALL = 0;
+export const BATCH_MEAN = 1;
+
 const HEIGHT_CSS_PX = 160;
-// Single calls timed to 5 µs rarely repeat a time three times running; a batch's items
-// always do (a batch of two is counted as two calls).
-export const BATCH_RUN = 3;
-const PADDING = { left: 52, right: 8, top: 10, bottom: 18 };
+// room on the left for the widest axis label, "0.0005 ms"
+const PADDING = { left: 62, right: 8, top: 10, bottom: 18 };
 
 export function percentile(sorted, q) {
   if (sorted.length === 0) return 0;
@@ -34,95 +38,66 @@ export class LatencyChart {
     this.canvas = canvas;
     this.caption = caption;
     this.times = new Float64Array(0);
-    new ResizeObserver(() => this.draw()).observe(canvas);
+    this.kinds = new Uint8Array(0);
+    redrawWhenNeeded(canvas, () => this.draw());
   }
 
-  /** Show getAllocationTimes(). */
-  update(times) {
-    this.times = times;
+  /** Show getAllocationTimes() and getAllocationTimeKinds(), read together (if an
+   *  allocation came between them, the newest of the longer one are dropped). */
+  update(times, kinds) {
+    const length = Math.min(times.length, kinds.length);
+    this.times = times.subarray(0, length);
+    this.kinds = kinds.subarray(0, length);
     this.draw();
   }
 
   draw() {
-    const { canvas } = this;
-    const cssWidth = canvas.clientWidth;
-    if (cssWidth === 0) return;
-    const ratio = window.devicePixelRatio || 1;
-    const width = Math.round(cssWidth * ratio);
-    const height = Math.round(HEIGHT_CSS_PX * ratio);
-    if (canvas.width !== width || canvas.height !== height) {
-      canvas.width = width;
-      canvas.height = height;
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.fillStyle = COLOURS.background;
-    ctx.fillRect(0, 0, cssWidth, HEIGHT_CSS_PX);
+    const frame = chartFrame(this.canvas, HEIGHT_CSS_PX, PADDING);
+    if (frame === null) return;
+    const { ctx, plot } = frame;
 
-    const times = this.times;
-    const batched = batchItems(times);
-    const perCall = Float64Array.from(times.filter((_, i) => !batched[i])).sort();
+    const { times, kinds } = this;
+    const perCall = Float64Array.from(times.filter((_, i) => kinds[i] === CALL)).sort();
+    const batchMeans = times.filter((_, i) => kinds[i] === BATCH_MEAN);
     const median = percentile(perCall, 0.5);
     const p99 = percentile(perCall, 0.99);
     const max = perCall.length ? perCall[perCall.length - 1] : 0;
-    this.describe(perCall.length, times.length - perCall.length, median, p99, max);
+    this.describe({ calls: perCall.length, batchItems: batchMeans.length, unknown: times.length - perCall.length - batchMeans.length,
+      median, p99, max, batchMean: batchMeans.reduce((sum, ms) => sum + ms, 0) / Math.max(1, batchMeans.length) });
 
-    const plot = {
-      left: PADDING.left,
-      top: PADDING.top,
-      width: cssWidth - PADDING.left - PADDING.right,
-      height: HEIGHT_CSS_PX - PADDING.top - PADDING.bottom,
-    };
     // The scale shows p99 with room to spare; rarer outliers are clipped and drawn in
     // another colour, so one garbage-collection pause does not flatten everything else.
-    let batchMax = 0;
-    for (let i = 0; i < times.length; i++) if (batched[i] && times[i] > batchMax) batchMax = times[i];
-    const top = niceCeiling(Math.max(p99 * 1.25, median * 2, batchMax * 1.1, 1e-3));
-    this.axes(ctx, plot, top);
+    // Without single calls, it shows the slowest of the rest.
+    let othersMax = 0;
+    for (let i = 0; i < times.length; i++) if (kinds[i] !== CALL && times[i] > othersMax) othersMax = times[i];
+    const top = niceCeiling(Math.max(p99 * 1.25, median * 2, othersMax * 1.1, 1e-3));
+    drawAxes(frame, (fraction) => axisLabel(top * fraction), "oldest → newest");
     if (times.length === 0 || plot.width <= 0) return;
 
-    // One bar per sample, or per pixel column (its slowest sample) when they outnumber
-    // the pixels.
+    // One bar per sample, or per pixel column when they outnumber the pixels: its slowest
+    // single call, else its slowest batch mean, else its slowest time of unknown kind.
     const bars = Math.min(times.length, Math.floor(plot.width));
     const barWidth = plot.width / bars;
     for (let bar = 0; bar < bars; bar++) {
       const from = Math.floor((bar * times.length) / bars);
       const to = Math.max(from + 1, Math.floor(((bar + 1) * times.length) / bars));
       let value = 0;
-      let batch = true;
+      let kind = Infinity;
       for (let i = from; i < to; i++) {
-        if (times[i] > value) value = times[i];
-        if (!batched[i]) batch = false;
+        if (kinds[i] < kind) {
+          kind = kinds[i];
+          value = times[i];
+        } else if (kinds[i] === kind && times[i] > value) value = times[i];
       }
       const clipped = value > top;
       const h = (Math.min(value, top) / top) * plot.height;
-      ctx.fillStyle = clipped ? COLOURS.clipped : batch ? COLOURS.batch : COLOURS.bar;
+      ctx.fillStyle = clipped ? COLOURS.clipped
+        : kind === CALL ? COLOURS.bar : kind === BATCH_MEAN ? COLOURS.batch : COLOURS.unknown;
       ctx.fillRect(plot.left + bar * barWidth, plot.top + plot.height - h,
         Math.max(1, barWidth - (barWidth > 3 ? 1 : 0)), h);
     }
     this.line(ctx, plot, top, median, COLOURS.median, "p50");
     this.line(ctx, plot, top, p99, COLOURS.p99, "p99");
-  }
-
-  axes(ctx, plot, top) {
-    ctx.strokeStyle = COLOURS.axis;
-    ctx.fillStyle = COLOURS.axis;
-    ctx.lineWidth = 1;
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    ctx.beginPath();
-    ctx.moveTo(plot.left - 0.5, plot.top);
-    ctx.lineTo(plot.left - 0.5, plot.top + plot.height + 0.5);
-    ctx.lineTo(plot.left + plot.width, plot.top + plot.height + 0.5);
-    ctx.stroke();
-    for (const fraction of [0, 0.5, 1]) {
-      const y = plot.top + plot.height * (1 - fraction);
-      ctx.fillText(axisLabel(top * fraction), plot.left - 4, y);
-    }
-    ctx.textAlign = "left";
-    ctx.textBaseline = "top";
-    ctx.fillText("oldest → newest", plot.left, plot.top + plot.height + 4);
   }
 
   line(ctx, plot, top, value, colour, label) {
@@ -141,17 +116,27 @@ export class LatencyChart {
     ctx.fillText(label, plot.left + plot.width, y - 1);
   }
 
-  describe(count, batchCount, median, p99, max) {
+  describe({ calls, batchItems, unknown, median, p99, max, batchMean }) {
     const caption = this.caption;
-    caption.dataset.samples = String(count + batchCount);
-    caption.dataset.calls = String(count);
-    caption.dataset.batchItems = String(batchCount);
-    const calls = count === 0 ? "" :
-      `Last ${formatCount(count)} allocation${count === 1 ? "" : "s"} one call each: ` +
-      `median ${formatMs(median)}, p99 ${formatMs(p99)}, slowest ${formatMs(max)}.`;
-    const batches = batchCount === 0 ? "" :
-      `${formatCount(batchCount)} batch item${batchCount === 1 ? "" : "s"}, timed at their batch's mean (grey), not counted.`;
-    caption.textContent = count + batchCount === 0 ? "No allocations timed yet." : [calls, batches].filter(Boolean).join(" ");
+    caption.dataset.samples = String(calls + batchItems + unknown);
+    caption.dataset.calls = String(calls);
+    caption.dataset.batchItems = String(batchItems);
+    caption.dataset.unknown = String(unknown);
+    const plural = (n, word) => `${formatCount(n)} ${word}${n === 1 ? "" : "s"}`;
+    const parts = [];
+    if (calls > 0) {
+      parts.push(`Last ${plural(calls, "allocation")} one call each: ` +
+        `median ${formatMs(median)}, p99 ${formatMs(p99)}, slowest ${formatMs(max)}.`);
+    }
+    if (batchItems > 0) {
+      parts.push(`${plural(batchItems, "batch item")} at their batch's mean (grey): ` +
+        `${formatMs(batchMean)} each on average, not counted in the percentiles.`);
+    }
+    if (unknown > 0) {
+      parts.push(`${plural(unknown, "time")} restored from an older snapshot, single or batch ` +
+        "unknown (light grey), not counted.");
+    }
+    caption.textContent = parts.length === 0 ? "No allocations timed yet." : parts.join(" ");
   }
 }
 
@@ -159,19 +144,6 @@ export class LatencyChart {
 function axisLabel(ms) {
   if (ms === 0) return "0 ms";
   return `${Number(ms.toPrecision(2))} ms`;
-}
-
-/** For each time, whether it belongs to a run of at least `run` identical times (taken
- *  for a batch's items, all recorded at the batch's mean). */
-export function batchItems(times, run = BATCH_RUN) {
-  const batched = new Uint8Array(times.length);
-  for (let start = 0; start < times.length;) {
-    let end = start + 1;
-    while (end < times.length && times[end] === times[start]) end += 1;
-    if (end - start >= run) batched.fill(1, start, end);
-    start = end;
-  }
-  return batched;
 }
 
 // 1, 2 or 5 times a power of ten, at or above value.

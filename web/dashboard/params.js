@@ -38,3 +38,13 @@ export function toSearch(config) {
   }
   return `?${params}`;
 }
+
+// What the URL asked for that the engine cannot be, said before the worker is asked:
+// a 0-column engine would hold nothing.
+export function checkConfig(config) {
+  const { columns } = config;
+  if (typeof columns === "number" && Number.isInteger(columns) && columns < 1) {
+    throw new Error(`The URL asks for an engine of ${columns} columns; an engine needs at least 1 column. ` +
+      "Remove columns= from the URL, or give a number from 1 to 268,435,456.");
+  }
+}

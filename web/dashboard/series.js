@@ -3,6 +3,7 @@
 // columns, and fragmentation's percent) and exported as CSV. Only the latest
 // MAX_SAMPLES are kept, so a long session costs a bounded amount of memory.
 
+import { chartFrame, drawAxes, redrawWhenNeeded } from "./chart-canvas.js";
 import { formatClock, formatPercent } from "./format.js";
 
 export const MAX_SAMPLES = 2000;
@@ -19,7 +20,7 @@ export class SeriesChart {
     this.canvas = canvas;
     this.caption = caption;
     this.samples = [];
-    new ResizeObserver(() => this.draw()).observe(canvas);
+    redrawWhenNeeded(canvas, () => this.draw());
   }
 
   /** A new engine: its series starts afresh. */
@@ -58,41 +59,10 @@ export class SeriesChart {
   }
 
   draw() {
-    const { canvas } = this;
-    const cssWidth = canvas.clientWidth;
-    if (cssWidth === 0) return;
-    const ratio = window.devicePixelRatio || 1;
-    const width = Math.round(cssWidth * ratio);
-    const height = Math.round(HEIGHT_CSS_PX * ratio);
-    if (canvas.width !== width || canvas.height !== height) {
-      canvas.width = width;
-      canvas.height = height;
-    }
-    const style = getComputedStyle(canvas);
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.fillStyle = style.getPropertyValue("--chart-background") || "#ffffff";
-    ctx.fillRect(0, 0, cssWidth, HEIGHT_CSS_PX);
-    const axis = style.getPropertyValue("--chart-axis") || "#4a5360";
-    const plot = {
-      left: PADDING.left, top: PADDING.top,
-      width: cssWidth - PADDING.left - PADDING.right,
-      height: HEIGHT_CSS_PX - PADDING.top - PADDING.bottom,
-    };
-    ctx.strokeStyle = axis;
-    ctx.fillStyle = axis;
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    ctx.beginPath();
-    ctx.moveTo(plot.left - 0.5, plot.top);
-    ctx.lineTo(plot.left - 0.5, plot.top + plot.height + 0.5);
-    ctx.lineTo(plot.left + plot.width, plot.top + plot.height + 0.5);
-    ctx.stroke();
-    for (const f of [0, 0.5, 1]) ctx.fillText(`${f * 100} %`, plot.left - 4, plot.top + plot.height * (1 - f));
-    ctx.textAlign = "left";
-    ctx.textBaseline = "top";
-    ctx.fillText("older → now", plot.left, plot.top + plot.height + 4);
+    const frame = chartFrame(this.canvas, HEIGHT_CSS_PX, PADDING);
+    if (frame === null) return;
+    const { ctx, plot } = frame;
+    drawAxes(frame, (fraction) => `${fraction * 100} %`, "older → now");
 
     const samples = this.samples;
     this.describe();

@@ -1,8 +1,8 @@
 // Type-checked only (never run): every member the declarations offer, used as an app would.
 import {
-  AllocationError, BootError, BOOT_TIMEOUT_MS, CortexKG, CortexKGError, DEFAULTS, DURABILITIES, InvalidInputError,
+  AllocationError, BootError, InternalError, BOOT_TIMEOUT_MS, CortexKG, CortexKGError, DEFAULTS, DURABILITIES, InvalidInputError,
   MAX_BATCH_LENGTH, MAX_NAME_LENGTH, NotInitializedError, RELAXED_WINDOW_MS, StateError, StorageError,
-  type AllocationResult, type Backend, type BatchOptions, type ChangeDetail, type Column, type ColumnarResult,
+  type AllocationResult, type Backend, type BootBytes, type BatchOptions, type ChangeDetail, type Column, type ColumnarResult,
   type ColumnStates, type ConceptId, type ConceptIds, type Config, type CortexKGEventMap, type CreateOptions,
   type DeallocationResult, type Durability, type Embedding, type HistoryRecord, type Runtime, type Stats,
   type Storage, type Strategy,
@@ -12,7 +12,7 @@ import { AllocationEngine, loadEngine, type EngineOptions, type LoadOptions } fr
 export async function everyMember(flag: boolean, signal: AbortSignal): Promise<void> {
   const options: CreateOptions = { name: "app", columns: 64, strategy: "affinity" satisfies Strategy, dim: 4, seed: 1,
     refractoryMs: 0, activationHalfLifeMs: 0, backend: "auto" satisfies Backend, durability: "relaxed" satisfies Durability,
-    onProgress: (m: string) => void m, assetsURL: new URL("cortexkg/", document.baseURI) };
+    onProgress: (m: string, bytes?: BootBytes) => void (m + (bytes ? bytes.loaded / bytes.total : "")), assetsURL: new URL("cortexkg/", document.baseURI) };
   const kg: CortexKG = await CortexKG.create(options);
   const runtime: Runtime = kg.runtime;
   const config: Config = kg.config;
@@ -43,12 +43,13 @@ export async function everyMember(flag: boolean, signal: AbortSignal): Promise<v
     await kg.getAllocationEfficiency(), await kg.getFragmentation()];
   const history: HistoryRecord[] = await kg.getAllocationHistory({ start: 0, stop: 10 });
   const times: Float64Array = await kg.getAllocationTimes();
+  const kinds: Uint8Array = await kg.getAllocationTimeKinds();
   const stats: Stats = await kg.getStats();
   const states: ColumnStates = await kg.getColumnStates();
   const one: Column = await kg.getColumn(0);
   await kg.validate();
   const diagnostics: { pythonObjects: number } = await kg.getDiagnostics();
-  void [info, counts, history, times, stats, states, one, diagnostics];
+  void [info, counts, history, times, kinds, stats, states, one, diagnostics];
 
   const file = new Blob([await kg.exportState()]);
   const raw = new Blob([await kg.exportRawData()]);
@@ -75,8 +76,11 @@ export async function everyMember(flag: boolean, signal: AbortSignal): Promise<v
   kg.removeEventListener("storage", onStorage, true);
   kg.close();
 
-  const errors: (typeof CortexKGError)[] = [AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError];
+  const errors: (typeof CortexKGError)[] = [AllocationError, InvalidInputError, NotInitializedError, StateError, StorageError, BootError, InternalError];
   void errors;
+  const bug = new InternalError("an invariant broke");
+  const pythonTraceback: string | undefined = bug.traceback;
+  void pythonTraceback;
   // @ts-expect-error: the constructor is private; CortexKG.create() makes an engine
   void new CortexKG();
 
@@ -92,7 +96,7 @@ export async function everyMember(flag: boolean, signal: AbortSignal): Promise<v
   const syncGoneColumnar: ColumnarResult = engine.deallocateBatch([2], { columnar: true });
   const syncGoneEither: DeallocationResult[] | ColumnarResult = engine.deallocateBatch([3], { columnar: flag });
   const syncReads = [engine.getAllocationInfo(4), engine.getFreeColumnCount(), engine.getAllocatedCount(), engine.getAverageTime(),
-    engine.getAllocationEfficiency(), engine.getAllocationHistory(), engine.getAllocationTimes(), engine.getFragmentation(),
+    engine.getAllocationEfficiency(), engine.getAllocationHistory(), engine.getAllocationTimes(), engine.getAllocationTimeKinds(), engine.getFragmentation(),
     engine.getStats(), engine.getColumnStates(), engine.getColumn(0)];
   engine.validate();
   const copy = AllocationEngine.importState(new Blob([engine.exportState()]) && engine.exportState(), { backend: "auto" });
