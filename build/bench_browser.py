@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark CortexKG in headless Chromium; write JSON lines (bench-results/browser.jsonl).
 
-Usage: .venv/bin/python build/bench_browser.py [--quick] [--out PATH] [--site DIR]
+Usage: .venv/bin/python build/bench_browser.py [--quick | --smoke] [--out PATH] [--site DIR]
 
 It builds the site with the benchmark page (build_site.py --with-bench, into --site,
 default .cache/bench-site), serves it with build/serve.py (cross-origin isolated) and
@@ -94,6 +94,17 @@ QUICK = Plan(QUICK_SIZES, QUICK_BUDGET_S, 200, (QUICK_SIZES[-1],), 2_000, (QUICK
              (20_000, 10_000), 20, 1,
              (1_000,), {"sequential": 50, "pipelined": 200, "batch": 250, "getters": 20,
                         "statsReads": 1000}, 300)
+# Every workload once at tiny sizes, one repetition: its numbers mean nothing, but it runs
+# each measurement end to end, so npm test (tests/browser/test_bench_in_chromium.py)
+# keeps the harness from rotting at a fraction of the quick run's cost. Its budget is a
+# ceiling that work this small stays far below, even on a loaded machine: every
+# measurement completes, so the test can check all of them.
+SMOKE = Plan((200,), 5.0, 8, (200,), 20, (200,), 1, (200, 50), 1, 1,
+             (100,), {"sequential": 8, "pipelined": 8, "batch": 16, "getters": 2,
+                      "statsReads": 10}, 50)
+
+# dashboard_redraw: pipelined allocations whose refreshes are counted
+BURST = 500
 
 # One allocation through the dashboard's engine, timed to the frame after the grid
 # showed it (its data-allocated changed), repeats times, each once the page is idle.
@@ -287,7 +298,10 @@ def dashboard_records(browser, url: str, plan: Plan) -> list[dict]:
     records = []
     for n in plan.redraws:
         page = dashboard(browser, url, n, "bench-redraw")
+        ready_s = page.evaluate(READY_MARK) / 1000
         times = page.evaluate(REDRAW_JS, plan.repeats)
+        burst = min(BURST, n // 2)
+        cycles = burst_refreshes(page, burst)
         page.context.close()
         total = [t["total"] for t in times]
         records.append(record(
@@ -295,7 +309,8 @@ def dashboard_records(browser, url: str, plan: Plan) -> list[dict]:
             note="allocate to the frame after the grid showed it",
             p50_ms=statistics.median(total), max_ms=max(total),
             grid_update_ms=statistics.median(t["grid"] for t in times),
-            acknowledged_ms=statistics.median(t["acknowledged"] for t in times)))
+            acknowledged_ms=statistics.median(t["acknowledged"] for t in times),
+            ready_s=ready_s, burst_calls=burst, burst_refreshes=cycles))
     columns, batch = plan.longtasks
     page = dashboard(browser, url, columns, "bench-longtasks")
     page.evaluate(LONGTASKS_JS)
@@ -314,6 +329,20 @@ def dashboard_records(browser, url: str, plan: Plan) -> list[dict]:
                           columns=columns, count=len(tasks),
                           over_50ms=sum(t > 50 for t in tasks), max_ms=max(tasks, default=0.0)))
     return records
+
+
+def burst_refreshes(page: Page, calls: int) -> int:
+    """The dashboard's refresh cycles for a burst of ``calls`` pipelined allocations
+    (it coalesces their change events; one refresh per call would be the worst)."""
+    grid = "[data-testid=column-grid]"
+    allocated = int(page.get_attribute(grid, "data-allocated"))
+    page.wait_for_selector("#dashboard[data-refresh=idle]")
+    before = int(page.get_attribute("#dashboard", "data-refresh-cycles"))
+    page.evaluate("""(calls) => Promise.all(Array.from({length: calls},
+        (_, i) => window.cortexkg.allocateConcept(2_000_000_000 + i)))""", calls)
+    page.wait_for_selector(f"{grid}[data-allocated='{allocated + calls}']")
+    page.wait_for_selector("#dashboard[data-refresh=idle]")
+    return int(page.get_attribute("#dashboard", "data-refresh-cycles")) - before
 
 
 def dashboard(browser, url: str, columns: int, name: str) -> Page:
@@ -335,12 +364,14 @@ def show_progress(message) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one repetition: checks the harness, measures nothing")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"JSON-lines file (default: {DEFAULT_OUT.relative_to(ROOT)})")
     parser.add_argument("--site", type=Path, default=SITE,
                         help=f"where to build the site (default: {SITE.relative_to(ROOT)})")
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
+    plan = SMOKE if args.smoke else QUICK if args.quick else FULL
 
     load_build_script("build_site").build_site(dist=args.site, with_bench=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

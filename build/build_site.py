@@ -99,8 +99,9 @@ TABLES_PATH = "tables.js"
 # part of the app).
 TEST_PAGE = "pytest"
 # What the unit tests need besides the cortexkg wheel, relative to the repository root:
-# pyproject.toml carries their pytest configuration.
-TEST_PROJECT_FILES = ("pyproject.toml",)
+# pyproject.toml carries their pytest configuration; test_session.py checks that the
+# session answers exactly the methods web/cortexkg.js calls.
+TEST_PROJECT_FILES = ("pyproject.toml", "web/cortexkg.js")
 TEST_PROJECT_DIRS = ("tests/unit",)
 # The test lock's installer, which the page loads first to install the other wheels.
 INSTALLER = ("micropip", "packaging")

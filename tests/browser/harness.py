@@ -182,3 +182,21 @@ def accept_next_dialog(page: Page) -> list[str]:
 
     page.once("dialog", accept)
     return messages
+
+
+@contextmanager
+def dismiss_next_dialog(page: Page) -> Iterator[list[str]]:
+    """Dismiss the dialog (a confirm) the block's actions open, and return only once the
+    page has gone on past it: the block waits for the dialog, then a task queued after the
+    one the dialog blocked runs. So a test can check that a cancelled action changed
+    nothing without sleeping first. The list receives the dialog's message."""
+    messages: list[str] = []
+
+    def dismiss(dialog) -> None:
+        messages.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    with page.expect_event("dialog"):
+        yield messages
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")

@@ -1,9 +1,11 @@
-"""build/bench_browser.py --quick runs end to end and writes well-formed JSON lines.
+"""build/bench_browser.py --smoke runs end to end and writes well-formed JSON lines and
+its table.
 
-It runs as its own process (it starts its own server and Chromium), on a site built
-apart from dist/. No timing is judged here: only that every measurement is present and
-is plausible (positive where it is a time or a size; write_jsonl refuses NaN and
-infinity).
+The smoke plan runs every measurement once at tiny sizes, so the harness cannot rot
+without this failing; its numbers mean nothing. It runs as its own process (it starts its
+own server and Chromium), on a site built apart from dist/. No timing is judged here: only
+that every measurement is present and is plausible (positive where it is a time or a
+size; write_jsonl refuses NaN and infinity).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import subprocess
 import sys
 
 import pytest
-from cortexkg.bench.__main__ import QUICK_SIZES
+from pathlib import Path
+
 from cortexkg.bench.runner import WORKLOADS
-from harness import PYODIDE_VERSION, ROOT
+from harness import PYODIDE_VERSION, ROOT, load_build_script
 
 pytestmark = pytest.mark.browser
 
@@ -35,23 +38,42 @@ POSITIVE = {
     "snapshot_load": ("seconds", "bytes"),
     "recovery": ("seconds", "records_replayed"),
     "page_ready": ("seconds", "cold_s", "warm_s", "pyodide_s"),
-    "dashboard_redraw": ("seconds", "p50_ms", "max_ms", "acknowledged_ms"),
+    "dashboard_redraw": ("seconds", "p50_ms", "max_ms", "acknowledged_ms", "ready_s",
+                         "burst_calls", "burst_refreshes"),
     "longtasks": ("seconds", "columns"),
     "side_by_side": ("seconds", "us_per_op", "p50_us", "p99_us", "batch_items",
                      "batch_us_per_item", "getters_us"),
 }
 
 
+SMOKE = load_build_script("bench_browser").SMOKE
+
+
 @pytest.fixture(scope="module")
-def lines(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    """The JSON lines of one quick run."""
+def run(site: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], list[str]]:
+    """The JSON lines and the printed lines of one smoke run (after ``site``, so the
+    wheel cache it builds from is current)."""
     folder = tmp_path_factory.mktemp("bench")
     out = folder / "browser.jsonl"
-    subprocess.run(
-        [sys.executable, str(ROOT / "build" / "bench_browser.py"), "--quick",
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "build" / "bench_browser.py"), "--smoke",
          "--out", str(out), "--site", str(folder / "site")],
-        check=True, timeout=300)
-    return [json.loads(line) for line in out.read_text().splitlines()]
+        check=True, timeout=600, capture_output=True, text=True)  # a hang's ceiling only
+    printed = done.stdout.splitlines()
+    assert printed[-1] == f"wrote {out}"
+    return [json.loads(line) for line in out.read_text().splitlines()], printed
+
+
+@pytest.fixture(scope="module")
+def lines(run: tuple[list[dict], list[str]]) -> list[dict]:
+    return run[0]
+
+
+def test_the_table_has_one_row_per_record_in_order(run: tuple[list[dict], list[str]]) -> None:
+    lines, printed = run
+    rows = [row.split() for row in printed if row.split()[:1] in (["pyodide"], ["chromium"])]
+    assert [(r[0], r[1], int(r[2].replace(",", "")), r[3]) for r in rows] == [
+        (r["runtime"], r["workload"], r["size"], r["engine"]) for r in lines[1:]]
 
 
 def test_the_machine_line_comes_first(lines: list[dict]) -> None:
@@ -68,7 +90,7 @@ def test_the_machine_line_comes_first(lines: list[dict]) -> None:
 def test_the_runner_ran_inside_pyodide_on_the_wasm_backend(lines: list[dict]) -> None:
     wasm = {(r["workload"], r["size"]): r for r in lines[1:]
             if r["runtime"] == "pyodide" and r["engine"] == "wasm"}
-    assert set(wasm) == {(w, n) for w in WORKLOADS for n in QUICK_SIZES}
+    assert set(wasm) == {(w, n) for w in WORKLOADS for n in SMOKE.sizes}
     assert {r["engine"] for r in lines[1:] if r["runtime"] == "pyodide"} == {"wasm", "baseline"}
     for (workload, _), r in wasm.items():
         assert r["complete"], r
@@ -104,7 +126,7 @@ def test_side_by_side_has_every_implementation_and_a_refused_mode_says_why(
         lines: list[dict]) -> None:
     side = {r["engine"]: r for r in lines[1:] if r["workload"] == "side_by_side"}
     assert set(side) == {"reference", "sync", "strict", "relaxed"}
-    assert {r["size"] for r in side.values()} == {1_000}
+    assert {r["size"] for r in side.values()} == set(SMOKE.side_sizes)
     for engine in ("reference", "sync", "strict"):
         assert side[engine]["available"] and side[engine]["done"] > 0, side[engine]
     for engine in ("strict", "relaxed"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from harness import RAW_JS, App, Recorder, Server, accept_next_dialog
+from harness import RAW_JS, App, Recorder, Server, accept_next_dialog, dismiss_next_dialog
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -204,10 +204,10 @@ def test_importing_over_allocations_asks_first_and_cancelling_changes_nothing(
     exported = Path(download_info.value.path()).read_bytes()
     run_batch(page, "4-5")
     wait_stat(page, "allocated", 5)
-    page.once("dialog", lambda dialog: dialog.dismiss())
-    by_id(page, "import-input").set_input_files(
-        {"name": "three.ckg", "mimeType": "application/octet-stream", "buffer": exported})
-    page.wait_for_timeout(500)
+    with dismiss_next_dialog(page) as questions:
+        by_id(page, "import-input").set_input_files(
+            {"name": "three.ckg", "mimeType": "application/octet-stream", "buffer": exported})
+    assert questions[0].startswith("Replace the engine's state (5 allocated concepts)")
     wait_stat(page, "allocated", 5)
     assert "Imported" not in log_text(page)
     # accepted, the same file replaces the state
