@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import InvalidInputError
 from .facade import CortexKGConfig
+from .tables import API_OPTIONS
 from .validation import quoted
 
 try:
@@ -78,11 +80,11 @@ def options_of(value: Any, method: str | None = None, expected: tuple[str, ...] 
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValueError(f"Invalid options {quoted(value)}: expected an object")
+        raise InvalidInputError(f"Invalid options {quoted(value)}: expected an object")
     if method is not None:
         unknown = [key for key in value if key not in expected]
         if unknown:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Invalid {method} options: unknown {', '.join(map(quoted, unknown[:5]))}"
                 f"{' and more' if len(unknown) > 5 else ''}; expected some of "
                 f"{', '.join(expected)}")
@@ -93,7 +95,7 @@ def flag(options: dict, name: str) -> bool:
     """A boolean option (absent or None: False)."""
     value = options.get(name)
     if value is not None and type(value) is not bool:
-        raise ValueError(f"Invalid {name} {quoted(value)}: expected true or false")
+        raise InvalidInputError(f"Invalid {name} {quoted(value)}: expected true or false")
     return bool(value)
 
 
@@ -134,32 +136,25 @@ def snapshot_source(snapshot: Any) -> JsBytes | bytes | None:
     return JsBytes(data) if isinstance(data, JsBuffer) else bytes(data)
 
 
-OPTION_NAMES = ("name", "columns", "strategy", "dim", "seed", "refractoryMs",
-                "activationHalfLifeMs", "backend")
-_PYTHON_NAMES = {"column_count": "columns", "refractory_ms": "refractoryMs",
-                 "activation_half_life_ms": "activationHalfLifeMs"}
+OPTION_NAMES = ("name", *API_OPTIONS)
 
 
 def engine_config(options: dict) -> CortexKGConfig:
-    """The JavaScript API's engine options (camelCase, defaults as ``web/cortexkg.js``
-    names them) as the facade's configuration; ValueError naming them otherwise."""
+    """The JavaScript API's engine options (camelCase, :data:`cortexkg.tables.API_OPTIONS`;
+    those left out take the configuration's defaults) as the facade's configuration;
+    InvalidInputError naming them otherwise."""
     unknown = [key for key in options if key not in OPTION_NAMES]
     if unknown:
-        raise ValueError(f"Invalid engine options: unknown {', '.join(map(quoted, unknown[:5]))}"
-                         f"{' and more' if len(unknown) > 5 else ''}; "
-                         f"expected some of {', '.join(OPTION_NAMES)}")
+        raise InvalidInputError(
+            f"Invalid engine options: unknown {', '.join(map(quoted, unknown[:5]))}"
+            f"{' and more' if len(unknown) > 5 else ''}; "
+            f"expected some of {', '.join(OPTION_NAMES)}")
     try:
-        return CortexKGConfig(
-            column_count=options.get("columns", 1024),
-            strategy=options.get("strategy", "first_fit"),
-            dim=options.get("dim", 0),
-            seed=options.get("seed", 0),
-            refractory_ms=options.get("refractoryMs", 0.0),
-            activation_half_life_ms=options.get("activationHalfLifeMs", 0.0),
-            backend=options.get("backend", "auto"),
-        )
-    except (TypeError, ValueError) as error:
+        return CortexKGConfig(**{field: options[option] for option, field in API_OPTIONS.items()
+                                 if option in options})
+    except InvalidInputError as error:
         message = str(error)
-        for python_name, api_name in _PYTHON_NAMES.items():
-            message = message.replace(python_name, api_name)
-        raise ValueError(f"Invalid engine options: {message}") from error
+        for api_name, python_name in API_OPTIONS.items():
+            if api_name != python_name:
+                message = message.replace(python_name, api_name)
+        raise InvalidInputError(f"Invalid engine options: {message}") from error

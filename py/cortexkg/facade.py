@@ -158,9 +158,15 @@ class CortexKG:
     async def optimize_allocations(self) -> int:
         """Optimize; when anything changed and a storage is attached, save the state."""
         changes = self.engine.optimize_allocations()
-        if changes and self._storage is not None:
+        if self.saves_after_optimize(changes) and self._storage is not None:
             await self.save_state()
         return changes
+
+    @staticmethod
+    def saves_after_optimize(changes: int) -> bool:
+        """Whether an optimize that moved ``changes`` concepts saves the state (the rule
+        the JavaScript API's session follows too: it asks its worker for a snapshot)."""
+        return changes > 0
 
     # persistence
 

@@ -19,12 +19,10 @@ from .errors import StateError
 from .host import Host
 from .validation import quoted
 
-# facade method -> how its arguments are stored (see ``encode_args``)
-MUTATIONS = ("allocate_concept", "deallocate_concept", "allocate_batch", "deallocate_batch",
-             "activate_concept", "optimize_allocations")
-# The arguments each mutation's record holds, in order (a trailing "?": may be left out).
-# Anything else is refused before the method runs, so a stored record cannot hand the
-# engine a value it would have to take apart recursively.
+# The mutations a record can name (facade and engine methods of the same name) -> the
+# arguments its record holds, in order (a trailing "?": may be left out). Anything else is
+# refused before the method runs, so a stored record cannot hand the engine a value it
+# would have to take apart recursively.
 ARGUMENTS = {
     "allocate_concept": ("a number", "an embedding or None?"),
     "deallocate_concept": ("a number",),
@@ -33,6 +31,7 @@ ARGUMENTS = {
     "activate_concept": ("a number", "a number"),
     "optimize_allocations": (),
 }
+MUTATIONS = tuple(ARGUMENTS)
 # Clock readings per chunk of a batch (or per call) at most: start, wall clock, end.
 READINGS_PER_CHUNK = 3
 _NUMBERS = (list, tuple, array, memoryview)
@@ -114,15 +113,6 @@ class ClockTape:
             raise
 
     @contextmanager
-    def record(self) -> Iterator[list[float]]:
-        """Collect the readings taken inside the block into the yielded list."""
-        self._recording = readings = []
-        try:
-            yield readings
-        finally:
-            self._recording = None
-
-    @contextmanager
     def play(self, readings) -> Iterator[None]:
         """Answer every reading inside the block from ``readings``, which must all be used."""
         self._playback = iter(list(readings))
@@ -153,8 +143,12 @@ def run_recorded(engine, tape: ClockTape, method: str, args: list, **options) ->
     ``options`` (``columnar``, ``progress``) shape the answer only and are not recorded.
     A call that raises leaves no record (a rejected call changes nothing).
     """
-    with tape.record() as readings:
+    # not a context manager: one costs about what a small mutation does
+    tape._recording = readings = []
+    try:
         result = getattr(engine, method)(*args, **options)
+    finally:
+        tape._recording = None
     return result, {"method": method, "args": encode_args(method, args), "readings": readings}
 
 

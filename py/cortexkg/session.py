@@ -4,7 +4,8 @@
 camelCase methods onto the :class:`~cortexkg.facade.CortexKG` facade (JavaScript values
 become Python ones in :mod:`cortexkg._js_values`), and answers every call with plain data:
 ``{"ok": True, "value": ..., "logs": [...]}`` or ``{"ok": False, "error": {"type",
-"message"}}``, where ``type`` names the JavaScript error class to raise.
+"message"}}``, where ``type`` names the JavaScript error class to raise (and an internal
+error, a bug rather than the caller's mistake, adds its ``traceback``).
 
 Every mutation also answers with its journal ``record`` (see :mod:`cortexkg.journal`),
 which the worker commits to IndexedDB before it acknowledges the call. Recovery restores
@@ -17,17 +18,20 @@ from __future__ import annotations
 import gc
 import inspect
 from dataclasses import asdict, replace
+from operator import itemgetter
 from typing import Any, Callable
 
 from . import exchange
 from ._js_values import (RECORDS_DEPTH, bytes_source, engine_config, flag, from_js, options_of,
                          snapshot_source)
 from .engine import AllocationEngine
-from .errors import StateError, StorageError, error_type
+from .errors import CortexKGError, InternalError, InvalidInputError, StateError, StorageError, \
+    error_report
 from .facade import CortexKG, CortexKGConfig
 from .host import default_host
 from .journal import ClockTape, replay, run_recorded
 from .snapshot import Snapshot
+from .tables import DEFAULT_NAME
 from .validation import quoted
 
 _WITH_PROGRESS = frozenset({"allocateBatch", "deallocateBatch"})
@@ -38,12 +42,36 @@ CALL_OPTIONS = {
     "deallocateBatch": ("columnar",),
     "getAllocationHistory": ("start", "stop"),
 }
-DEFAULT_NAME = "default"  # as web/cortexkg.js names an engine created without a name
+# Arguments that arrive from JavaScript as Python values already: from_js would return them.
+_PLAIN = frozenset({int, float, str, bool, type(None)})
 
 
 def _options(value: Any, method: str | None = None) -> dict:
     """Options as a dict (None: none); with ``method``, only the names it takes."""
     return options_of(value, method, CALL_OPTIONS.get(method, ()))
+
+
+class _Group:
+    """The answers of a group of calls, gathered flat (see :meth:`Session.call_many`)."""
+
+    __slots__ = ("values", "failures", "logs", "records", "mutations", "compact")
+
+    def __init__(self) -> None:
+        self.values, self.failures, self.logs = [], [], []
+        self.records, self.mutations, self.compact = [], [], False
+
+
+def _compacts(record: dict, value: Any) -> bool:
+    """Whether a mutation asks for a snapshot: when the facade would save its state."""
+    return record["method"] == "optimize_allocations" and CortexKG.saves_after_optimize(value)
+
+
+def _values_of(keys: list) -> Callable[[dict], tuple]:
+    """A function giving a dict's values under ``keys``, as a tuple, at C speed."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda d: (d[key],)
+    return itemgetter(*keys) if keys else lambda d: ()
 
 
 class Session:
@@ -65,14 +93,17 @@ class Session:
         options = _options(options)
         self.name = options.get("name", DEFAULT_NAME)
         if type(self.name) is not str or not self.name:
-            raise ValueError(f"Invalid name {quoted(self.name)}: expected a non-empty string")
+            raise InvalidInputError(
+                f"Invalid name {quoted(self.name)}: expected a non-empty string")
         self.kg = CortexKG(engine_config(options), host=self._host)
         self._pending: AllocationEngine | None = None  # an import or reset awaiting its write
         self._read_only: str | None = None
         self.write_error: str | None = None  # why mutations cannot be made durable now
-        self._last_stats: dict | None = None  # getStats() as last published
+        self._last_stats: tuple | None = None  # getStats()'s values as last published
         self._stats_version = 0
         self._stats_layout: tuple[list, list] = ([], [])
+        self._stats_getters: tuple[Callable, Callable] | None = None  # stats -> numbers, others
+        self._refractory = 0  # refractory columns as last published
         self._queries: dict[str, Callable] = {
             "getAllocationInfo": self.kg.get_allocation_info,
             "getFreeColumnCount": self.kg.get_free_column_count,
@@ -143,7 +174,7 @@ class Session:
         else:
             try:
                 config = engine_config(_options(options))
-            except ValueError as error:
+            except InvalidInputError as error:
                 raise StateError(f"Stored engine options are invalid: {error}") from error
             # the stored options, run by this session's backend (as a snapshot would be)
             config = replace(config, backend=self.kg.config.backend)
@@ -178,7 +209,8 @@ class Session:
             engine = AllocationEngine.restore(
                 exchange.unpack(bytes_source(payload)), backend=self.kg.config.backend, host=self._host)
         elif kind != "reset":
-            raise ValueError(f"Invalid replace kind {quoted(kind)}: expected 'import' or 'reset'")
+            raise InvalidInputError(
+                f"Invalid replace kind {quoted(kind)}: expected 'import' or 'reset'")
         else:
             engine = AllocationEngine(**asdict(self._reset_config(payload)), host=self._host)
         self._pending = engine
@@ -190,8 +222,8 @@ class Session:
         options = _options(options)
         name = options.get("name", self.name)
         if name != self.name:
-            raise ValueError(f"reset() cannot rename the engine {quoted(self.name)} to "
-                             f"{quoted(name)}: open another with CortexKG.create({{name}})")
+            raise InvalidInputError(f"reset() cannot rename the engine {quoted(self.name)} to "
+                                    f"{quoted(name)}: open another with CortexKG.create({{name}})")
         return engine_config({**self.describe(), **options})
 
     def commit_replace(self) -> dict:
@@ -221,50 +253,61 @@ class Session:
 
         Returns the answers flat, since converting one small object per call to JavaScript
         costs more than most calls: ``{"values": the value of each call (None where it
-        failed), "failures": [[index, error type, message], ...], "logs": [[index,
+        failed), "failures": [[index, error type, message(, traceback)], ...] (a traceback
+        for internal errors, see :func:`~cortexkg.errors.error_report`), "logs": [[index,
         [lines]], ...] for the calls that logged, "records": the journal records of the
         mutations that succeeded, in order, "mutations": their indices in the group,
         "compact": whether one of them asks for a snapshot, "stats": the counters after
         the group when they changed (see :meth:`stats_update`), else None}``.
         """
-        return self._group([self.call(method, request_id, *args)
-                            for method, request_id, args in from_js(calls, 3)])
+        group = _Group()
+        for index, (method, request_id, args) in enumerate(from_js(calls, 3)):
+            self._run_into(group, index, method, request_id, args)
+        return self._answer(group)
 
     def call_one(self, method: str, request_id: int, *args: Any) -> dict:
         """:meth:`call_many` of one call, its arguments passed one by one: converting the
         group's nesting costs more than the call itself (the common awaited call)."""
-        return self._group([self.call(method, request_id, *args)])
+        group = _Group()
+        self._run_into(group, 0, method, request_id, args)
+        return self._answer(group)
 
-    def _group(self, answered: list[dict]) -> dict:
-        """:meth:`call_many`'s answer from the calls' answers."""
-        values, failures, logs, records, mutations, compact = [], [], [], [], [], False
-        for index, answer in enumerate(answered):
-            values.append(answer.get("value"))
-            if not answer["ok"]:
-                error = answer["error"]
-                failures.append([index, error["type"], error["message"]])
-                continue
-            if answer["logs"]:
-                logs.append([index, answer["logs"]])
-            record = answer.get("record")
-            if record is not None:
-                records.append(record)
-                mutations.append(index)
-                compact = compact or answer["compact"]
+    def _run_into(self, group: "_Group", index: int, method: str, request_id: int,
+                  args: Any) -> None:
+        """Run one call of a group and add its answer to ``group``."""
+        try:
+            value, record = self._run(method, request_id, args)
+        except Exception as error:  # every failure becomes data for the page
+            self._logs = []
+            group.values.append(None)
+            group.failures.append([index, *self._report(method, args, error).values()])
+            return
+        group.values.append(value)
+        if self._logs:
+            group.logs.append([index, self._logs])
+            self._logs = []
+        if record is not None:
+            group.records.append(record)
+            group.mutations.append(index)
+            group.compact = group.compact or _compacts(record, value)
+
+    def _answer(self, group: "_Group") -> dict:
+        """:meth:`call_many`'s answer of ``group``."""
         # queries change no counter, unless refractory columns are there to expire
-        last = self._last_stats
-        quiet = not mutations and last is not None and last["refractory"] == 0
-        return {"values": values, "failures": failures, "logs": logs, "records": records,
-                "mutations": mutations, "compact": compact,
-                "stats": None if quiet else self.stats_update()}
+        quiet = not group.mutations and self._last_stats is not None and not self._refractory
+        return {"values": group.values, "failures": group.failures, "logs": group.logs,
+                "records": group.records, "mutations": group.mutations,
+                "compact": group.compact, "stats": None if quiet else self.stats_update()}
 
     def stats_layout(self) -> dict:
         """The keys of getStats(): ``numbers`` (published in shared memory) and
         ``others`` (strings and flags), in the order :meth:`stats_update` gives them."""
         stats = self.kg.stats()
         numbers = [k for k, v in stats.items() if type(v) in (int, float)]
-        self._stats_layout = (numbers, [k for k in stats if k not in numbers])
-        return {"numbers": numbers, "others": self._stats_layout[1]}
+        others = [k for k in stats if k not in numbers]
+        self._stats_layout = (numbers, others)
+        self._stats_getters = (_values_of(numbers), _values_of(others))
+        return {"numbers": numbers, "others": others}
 
     def stats_update(self) -> dict | None:
         """getStats() as ``{"version", "numbers": [...], "others": [...]}`` (keys as
@@ -272,69 +315,85 @@ class Session:
         the version grows by one per update, so the newest wins whatever order they arrive
         in."""
         stats = self.kg.stats()
-        if stats == self._last_stats:
-            return None
-        self._last_stats = stats
-        self._stats_version += 1
-        if not self._stats_layout[0]:
+        if self._stats_getters is None:
             self.stats_layout()
-        numbers, others = self._stats_layout
-        return {"version": self._stats_version, "numbers": [stats[k] for k in numbers],
-                "others": [stats[k] for k in others]}
+        numbers_of, others_of = self._stats_getters
+        current = (numbers_of(stats), others_of(stats))
+        if current == self._last_stats:
+            return None
+        self._last_stats = current
+        self._refractory = stats["refractory"]
+        self._stats_version += 1
+        return {"version": self._stats_version, "numbers": list(current[0]),
+                "others": list(current[1])}
 
     def call(self, method: str, request_id: int, *args: Any) -> dict:
-        """Run one API call and answer it; a mutation's answer carries its journal record.
+        """Run one API call and answer it: ``{"ok": True, "value", "logs"}`` (a mutation's
+        answer also carries its journal ``record`` and whether it asks for a snapshot,
+        ``compact``) or ``{"ok": False, "error": error_report}``.
 
         Long batches report progress as ``report_progress(request_id, done, total)``.
         """
         try:
-            arguments = [from_js(a) for a in args]
-            mutation = self._mutations.get(method)
-            if mutation is None:
-                query = self._queries.get(method)
-                if query is None:
-                    raise ValueError(f"Unknown method {quoted(method)}")
-                return self._success(query(*arguments))
-            if self.read_only is not None:
-                raise StateError(self.read_only)
-            if self.write_error is not None:
-                raise StorageError(self.write_error)
-            engine_method, engine_args, options = mutation(*arguments)
-            if method in _WITH_PROGRESS and self._report_progress is not None:
-                report = self._report_progress
-                options["progress"] = lambda done, total: report(request_id, done, total)
-            value, record = run_recorded(self.kg.engine, self._tape, engine_method, engine_args,
-                                         **options)
-        except TypeError as error:
-            return self._failure(self._argument_error(method, args, error))
+            value, record = self._run(method, request_id, args)
         except Exception as error:  # every failure becomes data for the page
-            return self._failure(error)
-        answer = self._success(value)
-        answer["record"] = record
-        # CortexKG.optimize_allocations saves the state when anything moved
-        answer["compact"] = engine_method == "optimize_allocations" and value > 0
+            self._logs = []
+            return {"ok": False, "error": self._report(method, args, error)}
+        logs, self._logs = self._logs, []
+        answer = {"ok": True, "value": value, "logs": logs}
+        if record is not None:
+            answer["record"] = record
+            answer["compact"] = _compacts(record, value)
         return answer
 
-    def _argument_error(self, method: str, args: tuple, error: TypeError) -> Exception:
-        """A call with arguments its method cannot take is bad input naming the method."""
+    def _run(self, method: str, request_id: int, args: tuple) -> tuple[Any, dict | None]:
+        """A call's value and, for a mutation, its journal record (None for a query)."""
+        arguments = [a if type(a) in _PLAIN else from_js(a) for a in args]
+        mutation = self._mutations.get(method)
+        if mutation is None:
+            query = self._queries.get(method)
+            if query is None:
+                raise InvalidInputError(f"Unknown method {quoted(method)}")
+            return query(*arguments), None
+        if self._read_only is not None:
+            raise StateError(self._read_only)
+        if self.write_error is not None:
+            raise StorageError(self.write_error)
+        engine_method, engine_args, options = mutation(*arguments)
+        if method in _WITH_PROGRESS and self._report_progress is not None:
+            report = self._report_progress
+            options["progress"] = lambda done, total: report(request_id, done, total)
+        return run_recorded(self.kg.engine, self._tape, engine_method, engine_args, **options)
+
+    def _report(self, method: str, args: tuple, error: Exception) -> dict:
+        """What the page is told of a failed call: cortexkg's own errors as they are; a
+        call with arguments its method cannot take as bad input naming the method; any
+        other failure as an internal error, with its cause and traceback."""
+        if not isinstance(error, CortexKGError):
+            mismatch = (self._argument_mismatch(method, args)
+                        if isinstance(error, TypeError) else None)
+            if mismatch is not None:
+                error = InvalidInputError(f"Invalid arguments for {method}: {mismatch}")
+            else:
+                internal = InternalError(f"{method} failed: {type(error).__name__}: {error}")
+                internal.__cause__ = error
+                error = internal
+        return error_report(error)
+
+    def _argument_mismatch(self, method: str, args: tuple) -> str | None:
+        """Why ``method`` cannot take ``args``, or None when it can."""
         handler = self._mutations.get(method) or self._queries.get(method)
         try:
             inspect.signature(handler).bind(*args)
         except TypeError as mismatch:
-            return ValueError(f"Invalid arguments for {method}: {mismatch}")
-        return error
-
-    def _success(self, value: Any) -> dict:
-        logs, self._logs = self._logs, []
-        return {"ok": True, "value": value, "logs": logs}
-
-    def _failure(self, error: Exception) -> dict:
-        self._logs = []
-        return {"ok": False, "error": {"type": error_type(error), "message": str(error)}}
+            return str(mismatch)
+        return None
 
     # how each mutation's JavaScript arguments map onto the engine
 
     def _allocate_concept(self, concept_id: Any, options: Any = None):
+        if options is None:  # the common call: no options to check
+            return "allocate_concept", [concept_id, None], {}
         embedding = _options(options, "allocateConcept").get("embedding")
         return "allocate_concept", [concept_id, embedding], {}
 

@@ -24,7 +24,10 @@ from hypothesis import HealthCheck, given, settings
 
 import cortexkg._js_values as js_values
 import cortexkg.session as session_module
-from cortexkg import StateError, exchange
+from cortexkg import InvalidInputError, StateError, exchange
+from cortexkg.config import ENGINE_DEFAULTS
+from cortexkg.journal import MUTATIONS as JOURNAL_MUTATIONS
+from cortexkg.tables import API_OPTIONS, DEFAULT_NAME
 from cortexkg.engine import BATCH_CHUNK
 from cortexkg.session import Session
 from cortexkg.snapshot import Snapshot
@@ -191,6 +194,51 @@ def test_every_mutation_answers_with_its_journal_record_and_a_compact_flag(metho
     assert set(record) == {"method", "args", "readings"}
     assert record["method"] == engine_method
     assert all(reading in (host.clock, EPOCH + host.clock) for reading in record["readings"])
+
+
+def test_every_mutation_is_one_the_journal_records():
+    assert {engine_method for _, engine_method in MUTATIONS.values()} == set(JOURNAL_MUTATIONS)
+
+
+def test_an_engine_created_without_options_has_the_tables_defaults():
+    session = Session(None)
+    assert session.name == DEFAULT_NAME
+    asyncio.run(session.open())
+    described = session.describe()
+    assert session.kg.config.backend == ENGINE_DEFAULTS["backend"]  # described as resolved
+    del described["backend"]
+    assert described == {option: ENGINE_DEFAULTS[field]
+                         for option, field in API_OPTIONS.items() if option != "backend"}
+
+
+def test_an_internal_failure_is_reported_as_internal_with_its_traceback(monkeypatch):
+    session, _ = open_session()
+
+    def broken(*args, **options):
+        raise KeyError("lost")
+
+    monkeypatch.setattr(session.kg.engine, "allocate_concept", broken)
+    answer = session.call("allocateConcept", 1, 5)
+    assert answer["ok"] is False
+    error = answer["error"]
+    assert error["type"] == "InternalError"
+    assert error["message"] == "allocateConcept failed: KeyError: 'lost'"
+    assert "KeyError: 'lost'" in error["traceback"] and "in broken" in error["traceback"]
+    group = session.call_many([["getAllocatedCount", 2, []], ["allocateConcept", 3, [5]]])
+    assert group["values"] == [0, None] and group["records"] == []
+    [[index, kind, message, traceback]] = group["failures"]
+    assert (index, kind, message) == (1, "InternalError", error["message"])
+    assert "in broken" in traceback
+
+
+def test_a_call_with_arguments_its_method_cannot_take_is_invalid_input_naming_it():
+    session, _ = open_session()
+    assert error_of(session.call("getFreeColumnCount", 1, 5)) == (
+        "InvalidInputError",
+        "Invalid arguments for getFreeColumnCount: too many positional arguments")
+    kind, message = error_of(session.call("deallocateConcept", 1))
+    assert kind == "InvalidInputError"
+    assert message.startswith("Invalid arguments for deallocateConcept")
 
 
 def test_query_values_are_the_engines():
@@ -434,22 +482,22 @@ def test_no_options_are_the_defaults():
     ({"activationHalfLifeMs": float("inf")}, "activationHalfLifeMs", "inf"),
     ({"backend": "gpu"}, "backend", "'gpu'"),
 ], ids=lambda v: repr(v) if isinstance(v, dict) else None)
-def test_a_bad_option_is_a_value_error_naming_the_option_and_its_value(options, name, shown):
-    with pytest.raises(ValueError) as caught:
+def test_a_bad_option_is_invalid_input_naming_the_option_and_its_value(options, name, shown):
+    with pytest.raises(InvalidInputError) as caught:
         Session({**BASE, **options})
     assert name in str(caught.value) and shown in str(caught.value)
 
 
 @pytest.mark.parametrize("options", ["x", [8], 8])
-def test_options_that_are_not_an_object_are_a_value_error(options):
-    with pytest.raises(ValueError, match=rf"Invalid options {re.escape(repr(options))}: expected an object"):
+def test_options_that_are_not_an_object_are_invalid_input(options):
+    with pytest.raises(InvalidInputError, match=rf"Invalid options {re.escape(repr(options))}: expected an object"):
         Session(options)
 
 
 @pytest.mark.parametrize("key", ["colums", "refractory_ms", "column_count"])
 def test_an_unknown_option_is_a_value_error_naming_it(key):
     # a misspelt option must not silently give the default
-    with pytest.raises(ValueError, match=key):
+    with pytest.raises(InvalidInputError, match=key):
         Session({**BASE, key: 5})
 
 
@@ -927,7 +975,7 @@ def test_resetting_gives_a_new_empty_engine_of_the_given_options():
 def test_a_reset_with_bad_options_is_refused_and_changes_nothing():
     target, _ = with_three_concepts()
     before = observe(target)
-    with pytest.raises(ValueError, match="strategy 'best'"):
+    with pytest.raises(InvalidInputError, match="strategy 'best'"):
         target.prepare_replace("reset", {"columns": 4, "strategy": "best"})
     assert observe(target) == before
     with pytest.raises(StateError, match="Nothing to commit"):
@@ -936,7 +984,7 @@ def test_a_reset_with_bad_options_is_refused_and_changes_nothing():
 
 def test_a_reset_with_an_unknown_option_is_refused_naming_it():
     target, _ = with_three_concepts()
-    with pytest.raises(ValueError, match="refractory_ms"):
+    with pytest.raises(InvalidInputError, match="refractory_ms"):
         target.prepare_replace("reset", {"columns": 4, "refractory_ms": 5.0})
 
 
@@ -1094,14 +1142,14 @@ def test_many_unknown_options_are_named_five_at_most():
     assert kind == "InvalidInputError"
     assert message == ("Invalid allocateConcept options: unknown 'key0', 'key1', 'key2', "
                        "'key3', 'key4' and more; expected some of embedding")
-    with pytest.raises(ValueError, match=r"unknown 'key0', .*'key4' and more; expected some "
+    with pytest.raises(InvalidInputError, match=r"unknown 'key0', .*'key4' and more; expected some "
                                          r"of name, columns"):
         Session({**BASE, **options})
 
 
 @pytest.mark.parametrize("name", [5, "", None, ["default"]], ids=repr)
 def test_a_name_that_is_not_a_non_empty_string_is_refused(name):
-    with pytest.raises(ValueError, match=rf"^Invalid name {re.escape(repr(name))}: "
+    with pytest.raises(InvalidInputError, match=rf"^Invalid name {re.escape(repr(name))}: "
                                          rf"expected a non-empty string$"):
         Session({**BASE, "name": name})
 
@@ -1192,12 +1240,12 @@ def test_a_null_is_named_none_in_messages(js_null, method, args, shown):
 
 def test_sizes_beyond_the_limits_are_refused_at_create_naming_the_limit():
     limit = "(the most an engine can hold and persist in Pyodide's 32-bit memory)"
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         Session({**BASE, "columns": 50_000_000})
     assert str(caught.value) == (
         f"Invalid engine options: Invalid columns 50000000: expected an integer in "
         f"0..8388608 {limit}")
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         Session({**BASE, "columns": 1_000_000, "dim": 4096})
     assert str(caught.value) == (
         f"Invalid engine options: Invalid dim 4096 for 1000000 columns: columns × dim (dim "
@@ -1212,7 +1260,7 @@ def test_sizes_beyond_the_limits_are_refused_at_create_naming_the_limit():
 def test_sizes_beyond_the_limits_are_refused_at_reset_and_nothing_changes(options, shown):
     target, _ = with_three_concepts()
     before = observe(target)
-    with pytest.raises(ValueError, match=re.escape(shown)):
+    with pytest.raises(InvalidInputError, match=re.escape(shown)):
         target.prepare_replace("reset", options)
     assert observe(target) == before
     with pytest.raises(StateError, match="Nothing to commit"):
@@ -1222,7 +1270,7 @@ def test_sizes_beyond_the_limits_are_refused_at_reset_and_nothing_changes(option
 def test_a_reset_cannot_rename_the_engine():
     target, _ = with_three_concepts()
     before = observe(target)
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         target.prepare_replace("reset", {"name": "other", "columns": 4})
     assert str(caught.value) == ("reset() cannot rename the engine 'default' to 'other': "
                                  "open another with CortexKG.create({name})")
@@ -1233,7 +1281,7 @@ def test_a_reset_cannot_rename_the_engine():
 
 def test_a_reset_keeps_the_name_the_session_was_created_with():
     target, _ = open_session({"name": "mine"})
-    with pytest.raises(ValueError, match="cannot rename the engine 'mine' to 'default'"):
+    with pytest.raises(InvalidInputError, match="cannot rename the engine 'mine' to 'default'"):
         target.prepare_replace("reset", {"name": "default"})
     target.prepare_replace("reset", {"name": "mine"})
     target.commit_replace()
@@ -1242,7 +1290,7 @@ def test_a_reset_keeps_the_name_the_session_was_created_with():
 @pytest.mark.parametrize("options", ["x", 5, [1]], ids=repr)
 def test_reset_options_that_are_not_an_object_are_refused_as_such(options):
     target, _ = with_three_concepts()
-    with pytest.raises(ValueError, match=rf"^Invalid options {re.escape(repr(options))}: "
+    with pytest.raises(InvalidInputError, match=rf"^Invalid options {re.escape(repr(options))}: "
                                          rf"expected an object$"):
         target.prepare_replace("reset", options)
 
