@@ -51,16 +51,15 @@ export function errorOf({ type, message, traceback }) {
   return error;
 }
 
-// Python's own exceptions that are bad input (cortexkg.errors.ERROR_CLASSES maps them, and
-// cortexkg's InvalidConceptIdError, which is both, to InvalidInputError).
-const PYTHON_INPUT_ERRORS = ["ValueError", "TypeError", "InvalidConceptIdError"];
-
 /**
  * The class name for an error thrown inside the worker: a Python exception (PythonError)
  * names its Python class in .type, the worker's own TypedError the class itself.
+ * cortexkg's InvalidConceptIdError is an InvalidInputError; any other Python exception
+ * (a plain ValueError included) is a bug of ours, as cortexkg.errors.error_type says.
  */
 export function errorType(error) {
   const type = error?.type;
   if (Object.hasOwn(ERROR_CLASSES, type)) return type;
-  return PYTHON_INPUT_ERRORS.includes(type) ? "InvalidInputError" : "Error";
+  if (type === "InvalidConceptIdError") return "InvalidInputError";
+  return type === undefined ? "Error" : "InternalError";
 }

@@ -61,15 +61,14 @@ ERROR_CLASSES = (
     (StateError, "StateError"),
     (StorageError, "StorageError"),
     (InternalError, "InternalError"),
-    # Python's own ValueError and TypeError still stand for bad input where a caller
-    # (the session's conversion of JavaScript arguments) raises them for it.
-    ((ValueError, TypeError), "InvalidInputError"),
 )
 
 
 def error_type(error: BaseException) -> str:
-    """The name of the JavaScript error class for ``error`` ("Error" for any other)."""
-    return next((name for types, name in ERROR_CLASSES if isinstance(error, types)), "Error")
+    """The name of the JavaScript error class for ``error``: every failure cortexkg does
+    not classify (a plain ValueError included) is a bug of ours, "InternalError"."""
+    return next((name for types, name in ERROR_CLASSES if isinstance(error, types)),
+                "InternalError")
 
 
 def error_report(error: BaseException) -> dict:
@@ -78,6 +77,6 @@ def error_report(error: BaseException) -> dict:
     (an :class:`InternalError`, or an exception cortexkg does not classify)."""
     kind = error_type(error)
     report = {"type": kind, "message": str(error)}
-    if kind in ("InternalError", "Error"):
+    if kind == "InternalError":
         report["traceback"] = "".join(traceback.format_exception(error))
     return report

@@ -71,6 +71,8 @@ def test_a_user_error_report_is_type_and_message_only():
         "type": "StateError", "message": "Snapshot is truncated"}
 
 
-def test_an_unclassified_exception_is_reported_with_its_traceback():
-    report = error_report(RuntimeError("boom"))
-    assert report["type"] == "Error" and "RuntimeError: boom" in report["traceback"]
+@pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("boom"), TypeError("boom")])
+def test_an_unclassified_exception_is_internal_and_reported_with_its_traceback(error):
+    report = error_report(error)
+    assert report["type"] == "InternalError"
+    assert f"{type(error).__name__}: boom" in report["traceback"]

@@ -42,12 +42,12 @@ def test_create_refuses_bad_configurations_naming_them(args, named) -> None:
 @pytest.mark.parametrize(("error", "kind"), [
     (AllocationError("No free columns available"), "AllocationError"),
     (InvalidConceptIdError("Invalid concept id -1"), "InvalidInputError"),
-    (ValueError("Invalid strength -1"), "InvalidInputError"),
-    (TypeError("not a number"), "InvalidInputError"),
+    (ValueError("an internal check"), "InternalError"),  # cortexkg raises InvalidInputError for input
+    (TypeError("an internal check"), "InternalError"),
     (StateError("Not a CortexKG export"), "StateError"),
     (NotInitializedError("gone"), "NotInitializedError"),
     (StorageError("full"), "StorageError"),
-    (KeyError("surprise"), "Error"),
+    (KeyError("surprise"), "InternalError"),
 ])
 def test_last_error_names_the_javascript_class_and_forgets_the_exception(error, kind) -> None:
     sys.last_exc = error
