@@ -64,6 +64,7 @@ export class DurableEngine {
     this.#writer = new GroupCommit(name, durability, {
       storage: () => this.storage,
       setStorage: (change) => this.#setStorage(change),
+      // undefined arrives in Python as None (null would arrive as jsnull)
       setWriteError: (reason) => { this.#session.write_error = reason; },
       rollback: () => this.#rollback(),
       published: (records) => this.#channel?.postMessage({ type: "records", records }),
