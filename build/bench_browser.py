@@ -85,7 +85,7 @@ class Plan:
 
 
 # The full run's journal: 100K allocations plus the most a journal holds between two
-# compactions (durable.js COMPACT_AFTER = 10,000), so recovery replays 9,999 records.
+# compactions (compaction.js COMPACT_AFTER = 10,000), so recovery replays 9,999 records.
 FULL = Plan(DEFAULT_SIZES, DEFAULT_BUDGET_S, 2000, (10_000, 100_000, 1_000_000), 109_999,
             (10_000, 1_000_000), 10, (200_000, 100_000), 100, 5,
             DEFAULT_SIZES, {"sequential": 2000, "pipelined": 5000, "batch": 100_000,

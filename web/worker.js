@@ -1,9 +1,9 @@
 // The dedicated module worker: the only place Python runs. A thin adapter between the
-// page's messages (declared in protocol.js) and the durable session (durable.js); it
+// page's messages (declared in protocol.js) and the durable engine (durable.js); it
 // decides nothing itself. Booting is in boot.js.
 //
 // Groups run one at a time in arrival order. The API calls of a group run in one Python
-// call (DurableSession.callMany), each as if it came alone; its mutations' records commit
+// call (DurableEngine.callMany), each as if it came alone; its mutations' records commit
 // in one transaction, and the group is answered once they are committed, while later
 // groups already run. A command (open, replace, flush, dump) finishes before the next call
 // starts. Every call gets exactly one answer, whatever fails while handling or answering it.
@@ -135,13 +135,13 @@ function reply(group, answers, stats) {
 async function open(options, assetsURL) {
   if (durable !== null) throw new TypedError("StateError", "Already initialized");
   booting ??= boot((message, bytes) => postMessage({ type: "boot", message, bytes }), assetsURL);
-  let pyodide, runtime, DurableSession;
+  let pyodide, runtime, DurableEngine;
   try {
-    [{ pyodide, runtime }, { DurableSession }] = await Promise.all([booting, durableModule]);
+    [{ pyodide, runtime }, { DurableEngine }] = await Promise.all([booting, durableModule]);
   } catch (error) {
     throw new TypedError("BootError", `The Python runtime could not start: ${messageOf(error)}`);
   }
-  durable = await DurableSession.open(pyodide, options, (event) => {
+  durable = await DurableEngine.open(pyodide, options, (event) => {
     // another tab's change, a rollback, a takeover: the counters may have moved. They go
     // first, so that a page reacting to the event reads the new ones (cortexkg.js answers
     // a writer's counter getters from them).
