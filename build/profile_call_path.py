@@ -2,7 +2,7 @@
 
 Usage: [NOBUILD=1] .venv/bin/python build/profile_call_path.py [--columns N]
 Copies dist/ to a temporary directory, adds performance.now() marks to its cortexkg.js,
-worker.js and durable.js (string patches: the script stops if one no longer matches),
+worker.js, durable.js and group-commit.js (string patches: the script stops if one no longer matches),
 serves it cross-origin isolated and prints, for awaited allocateConcept calls in each
 durability mode and for 5,000 pipelined ones, the median time of each step. The page's
 and the worker's clocks are not compared: the two message hops (postMessage, structured
@@ -42,14 +42,18 @@ def instrument(site: Path) -> None:
                    f" postMessage({{...answersMessage(group, answers, stats), t: self.__t}},")
     (site / "worker.js").write_text(worker)
     durable = (site / "durable.js").read_text()
-    durable = patch(durable, "const { answers, records, mutations, compact, stats } = py(calls.length === 1",
+    durable = patch(durable, "const {\n      values, failures, logs, records, mutations, compact, stats,\n"
+                    "    } = fromPython(calls.length === 1",
                     f"self.__t.py = {NOW}; const __answer = (calls.length === 1")
     durable = patch(durable, ": this.#session.call_many(calls));",
                     f": this.#session.call_many(calls)); self.__t.toJs = {NOW};"
-                    f" const {{ answers, records, mutations, compact, stats }} = py(__answer); self.__t.converted = {NOW};")
-    durable = patch(durable, "await this.#db.write({ records, snapshot, lastSeq });",
-                    f"self.__t.write = {NOW}; await this.#db.write({{ records, snapshot, lastSeq }}); self.__t.written = {NOW};")
+                    " const { values, failures, logs, records, mutations, compact, stats } ="
+                    f" fromPython(__answer); self.__t.converted = {NOW};")
     (site / "durable.js").write_text(durable)
+    commit = (site / "group-commit.js").read_text()
+    commit = patch(commit, "await this.db.write({ records, snapshot, lastSeq });",
+                   f"self.__t.write = {NOW}; await this.db.write({{ records, snapshot, lastSeq }}); self.__t.written = {NOW};")
+    (site / "group-commit.js").write_text(commit)
 
 
 SCRIPT = r"""async ([columns, durability, pipelined]) => {

@@ -243,7 +243,9 @@ export class DurableEngine {
       ? this.#session.call_one(calls[0][0], calls[0][1], ...calls[0][2])
       : this.#session.call_many(calls));
     const answers = values.map((value) => ({ ok: true, value, logs: [] }));
-    for (const [index, type, message] of failures) answers[index] = { ok: false, error: { type, message } };
+    for (const [index, type, message, traceback] of failures) {  // traceback: internal errors only
+      answers[index] = { ok: false, error: traceback === undefined ? { type, message } : { type, message, traceback } };
+    }
     for (const [index, lines] of logs) answers[index].logs = lines;
     if (records.length === 0) return { answers, mutations, acknowledged: null, stats: stats ?? null };
     for (const record of records) record.seq = ++this.#lastSeq;
