@@ -320,7 +320,10 @@ def test_export_then_import_into_a_fresh_profile_reproduces_the_state(
     browser: Browser, context: BrowserContext, server: Server
 ) -> None:
     page = open_api(context, server)
-    create(page, name="source", columns=40, strategy="affinity", dim=3, refractoryMs=1000)
+    # a refractory period far longer than the test: the column concept 6 left is refractory
+    # on both sides when read (with 1 s it could expire in the source before its read,
+    # under load, while the import restarts its time left)
+    create(page, name="source", columns=40, strategy="affinity", dim=3, refractoryMs=600_000)
     page.evaluate("""async () => {
         await kg.allocateBatch([5, 6, 7, 8]); await kg.deallocateConcept(6); await kg.activateConcept(8);
         await kg.optimizeAllocations(); await kg.allocateConcept(9, {embedding: [1, 2, 3]});
