@@ -6,7 +6,7 @@ this working tree, serves both (cross-origin isolated, each on its own origin) a
 the same calls on each, alternating rounds, in both durability modes, at 100K and 1M
 columns (or --columns). Prints the best round per figure, and after/before ratios.
 """
-import argparse, os, subprocess, sys, tempfile
+import argparse, importlib.util, os, subprocess, sys, tempfile
 from pathlib import Path
 from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,13 @@ MEASURE = r"""async ([columns, round, durability]) => {
 
 
 def build(root: Path) -> Path:
-    harness.load_build_script("build_site").build_site(root=root, dist=root / "dist", cache=ROOT / ".cache")
+    """dist/ of the tree at ``root``, built by that tree's own build_site.py (what a build
+    writes changes between revisions: tables.js, sw.js)."""
+    spec = importlib.util.spec_from_file_location("build_site", root / "build" / "build_site.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_site"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    module.build_site(root=root, dist=root / "dist", cache=ROOT / ".cache")
     return root / "dist"
 
 
