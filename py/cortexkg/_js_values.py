@@ -82,13 +82,18 @@ def options_of(value: Any, method: str | None = None, expected: tuple[str, ...] 
     if not isinstance(value, dict):
         raise InvalidInputError(f"Invalid options {quoted(value)}: expected an object")
     if method is not None:
-        unknown = [key for key in value if key not in expected]
-        if unknown:
-            raise InvalidInputError(
-                f"Invalid {method} options: unknown {', '.join(map(quoted, unknown[:5]))}"
-                f"{' and more' if len(unknown) > 5 else ''}; expected some of "
-                f"{', '.join(expected)}")
+        reject_unknown(f"{method} options", value, expected)
     return value
+
+
+def reject_unknown(what: str, given, expected) -> None:
+    """InvalidInputError naming (up to five of) the keys of ``given`` not in ``expected``."""
+    unknown = [key for key in given if key not in expected]
+    if unknown:
+        raise InvalidInputError(
+            f"Invalid {what}: unknown {', '.join(map(quoted, unknown[:5]))}"
+            f"{' and more' if len(unknown) > 5 else ''}; expected some of "
+            f"{', '.join(expected)}")
 
 
 def flag(options: dict, name: str) -> bool:
@@ -143,12 +148,7 @@ def engine_config(options: dict) -> CortexKGConfig:
     """The JavaScript API's engine options (camelCase, :data:`cortexkg.tables.API_OPTIONS`;
     those left out take the configuration's defaults) as the facade's configuration;
     InvalidInputError naming them otherwise."""
-    unknown = [key for key in options if key not in OPTION_NAMES]
-    if unknown:
-        raise InvalidInputError(
-            f"Invalid engine options: unknown {', '.join(map(quoted, unknown[:5]))}"
-            f"{' and more' if len(unknown) > 5 else ''}; "
-            f"expected some of {', '.join(OPTION_NAMES)}")
+    reject_unknown("engine options", options, OPTION_NAMES)
     try:
         return CortexKGConfig(**{field: options[option] for option, field in API_OPTIONS.items()
                                  if option in options})
