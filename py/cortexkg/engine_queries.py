@@ -2,8 +2,8 @@
 
 :class:`EngineQueries` is a base of :class:`~cortexkg.engine.AllocationEngine`, kept apart
 because answering is a separate job from allocating: nothing here changes a concept's
-column. A read first expires the refractory columns whose wait is over
-(``_expire_now``), so it describes the engine as of now.
+column. A read that depends on which columns are available first expires the refractory
+columns whose wait is over (``_expire_now``), so that it describes the engine as of now.
 """
 
 from __future__ import annotations
