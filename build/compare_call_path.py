@@ -6,7 +6,7 @@ this working tree, serves both (cross-origin isolated, each on its own origin) a
 the same calls on each, alternating rounds, in both durability modes, at 100K and 1M
 columns (or --columns). Prints the best round per figure, and after/before ratios.
 """
-import argparse, importlib.util, os, subprocess, sys, tempfile
+import argparse, os, subprocess, sys, tempfile
 from pathlib import Path
 from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,15 +43,20 @@ MEASURE = r"""async ([columns, round, durability]) => {
 }"""
 
 
+# A child Python's program: build_site(root, dist, cache) of the build/ given first.
+BUILD = ("import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); import build_site; "
+         "build_site.build_site(root=Path(sys.argv[2]), dist=Path(sys.argv[3]), cache=Path(sys.argv[4]))")
+
+
 def build(root: Path) -> Path:
     """dist/ of the tree at ``root``, built by that tree's own build_site.py (what a build
-    writes changes between revisions: tables.js, sw.js)."""
-    spec = importlib.util.spec_from_file_location("build_site", root / "build" / "build_site.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_site"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    module.build_site(root=root, dist=root / "dist", cache=ROOT / ".cache")
-    return root / "dist"
+    writes changes between revisions: tables.js, sw.js), in a Python of its own: the script
+    imports its parts (build/site_*.py) by name, and one process would keep the first
+    tree's parts for the second."""
+    build_dir, dist = root / "build", root / "dist"
+    subprocess.run([sys.executable, "-c", BUILD, str(build_dir), str(root), str(dist), str(ROOT / ".cache")],
+                   check=True)
+    return dist
 
 
 def main() -> None:
