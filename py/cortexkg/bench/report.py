@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from cortexkg.bench.runner import RUNTIME
+from cortexkg.bench.timing import RUNTIME
 
 LATENCY_FIELDS = ("p50_us", "p99_us", "p999_us", "max_us")  # of the mixed workload
 # The floors, for the CPython backend at 1M columns.

@@ -28,14 +28,13 @@ import time
 import tracemalloc
 import zlib
 from array import array
-from contextlib import contextmanager
 
 from cortexkg import AllocationEngine
 from cortexkg.bench.baseline import ReferencePortEngine
+from cortexkg.bench.timing import budget_note, deadline_after, gc_paused, new_record, timed_loop
 from cortexkg.fields import stride_of
 from cortexkg.scans import select_scans
 
-RUNTIME = "pyodide" if sys.platform == "emscripten" else "cpython"
 BASELINE = "baseline"
 CHAIN = ("allocate", "deallocate", "optimize", "batch_allocate", "snapshot", "restore")
 AFFINITY_DIMS = (16, 64)
@@ -51,67 +50,10 @@ _WARM_UP_SIZE = 64
 REPEATS = 3
 
 
-@contextmanager
-def _gc_paused():
-    # As timeit does: a collection landing inside one engine's timing would be noise.
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _make(engine: str, n: int):
     if engine == BASELINE:
         return ReferencePortEngine(n)
     return AllocationEngine(n, backend=engine)
-
-
-def _deadline(budget_s: float | None) -> float | None:
-    return None if budget_s is None else time.perf_counter() + budget_s
-
-
-def _budget_note(done: int, ops: int) -> str:
-    return "" if done == ops else f"over budget: {done:,} of {ops:,} done"
-
-
-def new_record(workload, n, engine, ops, done=0, seconds=None, note="", **extra) -> dict:
-    """One benchmark record (the JSON-lines schema every runtime writes)."""
-    timed = bool(done) and seconds is not None
-    return {
-        "workload": workload,
-        "size": n,
-        "engine": engine,
-        "runtime": RUNTIME,
-        "ops": ops,
-        "done": done,
-        "complete": done == ops,
-        "seconds": seconds,
-        "us_per_op": seconds * 1e6 / done if timed else None,
-        "ops_per_s": done / seconds if timed and seconds > 0 else None,
-        "note": note,
-        **extra,
-    }
-
-
-def _timed_loop(op, items, deadline: float | None) -> tuple[int, float]:
-    """Call ``op(item)`` for each item until the deadline; return (calls, seconds)."""
-    done = 0
-    with _gc_paused():
-        start = time.perf_counter()
-        if deadline is None:  # no clock reads inside an unbudgeted loop
-            for item in items:
-                op(item)
-            done = len(items)
-        else:
-            for item in items:
-                op(item)
-                done += 1
-                if time.perf_counter() > deadline:
-                    break
-        seconds = time.perf_counter() - start
-    return done, seconds
 
 
 class _Chain:
@@ -146,8 +88,8 @@ class _Chain:
         if self._blocked:
             self.skip(workload, len(items), self._blocked)
             return
-        done, seconds = _timed_loop(op, items, self.deadline)
-        self._add(workload, len(items), done, seconds, _budget_note(done, len(items)))
+        done, seconds = timed_loop(op, items, self.deadline)
+        self._add(workload, len(items), done, seconds, budget_note(done, len(items)))
 
     def call(self, workload: str, fn, *args, ops: int = 1, describe=None):
         """Time one call of ``fn(*args)`` counting as ``ops`` operations; return its result.
@@ -160,7 +102,7 @@ class _Chain:
         if self._blocked:
             self.skip(workload, ops, self._blocked)
             return None
-        with _gc_paused():
+        with gc_paused():
             start = time.perf_counter()
             result = fn(*args)
             seconds = time.perf_counter() - start
@@ -226,7 +168,7 @@ def bench_mixed(engine: str, n: int, deadline: float | None = None) -> dict:
            for allocate, concept_id in mixed_stream(n, seed=n)]
     clock = time.perf_counter
     times = []
-    with _gc_paused():
+    with gc_paused():
         for op, concept_id in ops:
             start = clock()
             op(concept_id)
@@ -236,7 +178,7 @@ def bench_mixed(engine: str, n: int, deadline: float | None = None) -> dict:
                 break
     done = len(times)
     return new_record("mixed", n, engine, len(ops), done, math.fsum(times),
-                   _budget_note(done, len(ops)), **latency_percentiles(times))
+                   budget_note(done, len(ops)), **latency_percentiles(times))
 
 
 def half_full_affinity_engine(backend: str, n: int, dim: int) -> AllocationEngine:
@@ -275,9 +217,9 @@ def bench_affinity(engine: str, n: int, dim: int, budget_s: float | None = None)
     eng = half_full_affinity_engine(engine, n, dim)
     rng = random.Random(dim)
     items = [(n + i, [rng.uniform(-1.0, 1.0) for _ in range(dim)]) for i in range(ops)]
-    done, seconds = _timed_loop(lambda item: eng.allocate_concept(*item), items,
-                                _deadline(budget_s))
-    return new_record(workload, n, engine, ops, done, seconds, _budget_note(done, ops))
+    done, seconds = timed_loop(lambda item: eng.allocate_concept(*item), items,
+                                deadline_after(budget_s))
+    return new_record(workload, n, engine, ops, done, seconds, budget_note(done, ops))
 
 
 def measure_memory(engine: str, n: int, fill: bool) -> dict:
@@ -328,8 +270,8 @@ def _fastest(runs: list[list[dict]]) -> list[dict]:
 def bench_size(engine: str, n: int, budget_s: float) -> list[dict]:
     """Every workload on ``engine`` at ``n`` columns, as the module docstring says."""
     if engine == BASELINE:
-        records = bench_chain(engine, n, _deadline(budget_s))
-        records.append(bench_mixed(engine, n, _deadline(budget_s)))
+        records = bench_chain(engine, n, deadline_after(budget_s))
+        records.append(bench_mixed(engine, n, deadline_after(budget_s)))
         records += [bench_affinity(engine, n, dim) for dim in AFFINITY_DIMS]
     else:
         records = _fastest(
