@@ -1,7 +1,7 @@
 """Where the time of a call goes (issue 12): an instrumented copy of dist/.
 
 Usage: [NOBUILD=1] .venv/bin/python build/profile_call_path.py [--columns N]
-Copies dist/ to a temporary directory, adds performance.now() marks to its cortexkg.js,
+Copies dist/ to a temporary directory, adds performance.now() marks to its worker-channel.js,
 worker.js, durable.js and group-commit.js (string patches: the script stops if one no longer matches),
 serves it cross-origin isolated and prints, for awaited allocateConcept calls in each
 durability mode and for 5,000 pipelined ones, the median time of each step. The page's
@@ -26,13 +26,13 @@ def patch(text: str, old: str, new: str) -> str:
 
 
 def instrument(site: Path) -> None:
-    page = (site / "cortexkg.js").read_text()
+    page = (site / "worker-channel.js").read_text()
     page = patch(page, 'this.#worker.addEventListener("message", ({ data }) => {',
                  f'this.#worker.addEventListener("message", ({{ data }}) => {{ globalThis.__got = {NOW};'
                  ' if (data.t) globalThis.__marks = data.t;')
     page = patch(page, "this.#worker.postMessage(groupMessage(group, calls));",
                  f"globalThis.__flush = {NOW}; this.#worker.postMessage(groupMessage(group, calls)); globalThis.__sent = {NOW};")
-    (site / "cortexkg.js").write_text(page)
+    (site / "worker-channel.js").write_text(page)
     worker = (site / "worker.js").read_text()
     worker = patch(worker, "function receive(data) {", f"function receive(data) {{ self.__t = {{recv: {NOW}}};")
     worker = patch(worker, "const ran = durable.callMany(run);",

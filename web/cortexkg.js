@@ -20,30 +20,24 @@
 // declared in protocol.js.
 
 import {
-  BootError, CortexKGError, errorOf, InvalidInputError, NotInitializedError,
+  BootError, CortexKGError, InvalidInputError, NotInitializedError,
 } from "./errors.js";
-import { groupMessage, readStats, statsSequence, statsView } from "./protocol.js";
-import { ENGINE_DEFAULTS } from "./tables.js"; // generated from py/cortexkg/tables.py
+import {
+  assetsFolder, checkIds, checkProgress, DEFAULTS, describe, DURABILITIES, MAX_NAME_LENGTH, optionsOf,
+} from "./api-checks.js";
+import { StatsSnapshot } from "./stats-snapshot.js";
+import { WorkerChannel } from "./worker-channel.js";
 
+export {
+  assetsFolder, checkIds, DEFAULTS, DURABILITIES, MAX_BATCH_LENGTH, MAX_NAME_LENGTH, RELAXED_WINDOW_MS,
+} from "./api-checks.js";
 export {
   AllocationError, BootError, CortexKGError, ERROR_CLASSES, InternalError, InvalidInputError, NotInitializedError,
   StateError, StorageError,
 } from "./errors.js";
 
-/** The most ids one batch takes (cortexkg.validation.MAX_BATCH_LENGTH): checked here
- *  too, so that a larger one is refused before it is copied to the worker. */
-export const MAX_BATCH_LENGTH = 2 ** 23;
-
 /** How long create() waits for the runtime to boot and the engine to open. */
 export const BOOT_TIMEOUT_MS = 120_000;
-
-/** The longest engine name: it names a database, a lock and a channel. */
-export const MAX_NAME_LENGTH = 256;
-
-/** The options of create() that configure the engine, and their defaults (those of the
- *  Python facade, and this instance's durability: "strict" or "relaxed"); create() also
- *  takes onProgress and assetsURL. */
-export const DEFAULTS = Object.freeze({ ...ENGINE_DEFAULTS, durability: "strict" });
 
 // This module's URL, out of the `new URL("...", import.meta.url)` form that bundlers
 // rewrite into an asset of their own: only the worker's URL is meant for them.
@@ -51,30 +45,10 @@ const MODULE_URL = import.meta.url;
 
 // Only create() holds it: a CortexKG made without it would have no engine.
 const CREATE = Symbol("create");
-/** The durability options: "strict" acknowledges a mutation once its record is committed,
- *  "relaxed" once it is applied (web/durable.js). */
-export const DURABILITIES = Object.freeze(["strict", "relaxed"]);
-
-/** Relaxed durability's bound: no mutation is acknowledged while a change acknowledged
- *  more than this many ms earlier is not committed, so a crash loses at most the changes
- *  acknowledged in this many ms before the last acknowledgment. */
-export const RELAXED_WINDOW_MS = 8;
 
 export class CortexKG extends EventTarget {
-  #worker;
-  #pending = new Map(); // request id -> {resolve, reject, onProgress}
-  #nextId = 1;
-  #outbox = []; // calls issued in this task, [id, method, args], posted as one group
-  #nextGroup = 1; // message number of the next group posted
-  #groups = new Map(); // group number -> its calls, until answered
-  // kg.stats: the keys, the newest update received, the shared buffer's view (when
-  // cross-origin isolated), and the object last built from them (rebuilt when they change)
-  #statsLayout = null;
-  #statsUpdate = null;
-  #shared = null;
-  #sharedNumbers = null;
-  #statsObject = null;
-  #statsSequence = -1;
+  #channel; // worker-channel.js: the calls to the worker and their answers
+  #stats = new StatsSnapshot(); // kg.stats
   #closed = false;
   #closing = null; // close()'s promise
   #onHide = null; // relaxed: writes what was acknowledged when the page is hidden or left
@@ -131,12 +105,7 @@ export class CortexKG extends EventTarget {
     }
     try {
       const { runtime, config, storage, stats } = await kg.#withTimeout(kg.#call("open", [settings, assets]));
-      kg.#statsLayout = stats.layout;
-      kg.#receiveStats(stats.update);
-      if (stats.buffer !== null) {
-        kg.#shared = statsView(stats.buffer);
-        kg.#sharedNumbers = new Float64Array(stats.layout.numbers.length);
-      }
+      kg.#stats.open(stats);
       kg.runtime = runtime;
       kg.config = { name: settings.name, ...config };
       const ignored = storage.restored === null ? [] : Object.keys(rest).filter(
@@ -157,27 +126,28 @@ export class CortexKG extends EventTarget {
       throw new NotInitializedError("new CortexKG() makes no engine: use await CortexKG.create(options)");
     }
     super();
-    this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    this.#worker.addEventListener("message", ({ data }) => {
-      if (data.type === "boot") onBootProgress?.(data.message, data.bytes);
-      else if (data.type === "storage") {
-        this.storage = { ...this.storage, ...data.storage };
-        this.dispatchEvent(new CustomEvent("storage", { detail: this.storage }));
-      } else if (data.type === "remote-change") this.#changed({ kind: "remote" });
-      else if (data.type === "stats") this.#receiveStats(data.stats);
-      else if (data.type === "progress") this.#pending.get(data.id)?.onProgress?.(...data.progress);
-      else this.#answer(data);
-    });
-    this.#worker.addEventListener("error", (event) => {
-      event.preventDefault();
-      // Before the engine opened, the worker could not be loaded: nothing would answer.
-      // Afterwards an uncaught error leaves the worker running, and every call still gets
-      // its own answer: it is reported, not turned into other calls' failures.
-      if (this.runtime === undefined) {
-        this.#failAll(new BootError(`The engine's worker failed: ${event.message || "it could not be loaded"}`));
-      } else {
-        this.dispatchEvent(new CustomEvent("log", { detail: { message: `Worker error: ${event.message}` } }));
-      }
+    // the literal new Worker(new URL(...)) is what bundlers find and bundle the worker by
+    this.#channel = new WorkerChannel(new Worker(new URL("./worker.js", import.meta.url), { type: "module" }), {
+      message: (data) => {
+        if (data.type === "boot") onBootProgress?.(data.message, data.bytes);
+        else if (data.type === "storage") {
+          this.storage = { ...this.storage, ...data.storage };
+          this.dispatchEvent(new CustomEvent("storage", { detail: this.storage }));
+        } else if (data.type === "remote-change") this.#changed({ kind: "remote" });
+        else if (data.type === "stats") this.#stats.receive(data.stats);
+      },
+      stats: (update) => this.#stats.receive(update),
+      log: (message) => this.dispatchEvent(new CustomEvent("log", { detail: { message } })),
+      error: (event) => {
+        // Before the engine opened, the worker could not be loaded: nothing would answer.
+        // Afterwards an uncaught error leaves the worker running, and every call still gets
+        // its own answer: it is reported, not turned into other calls' failures.
+        if (this.runtime === undefined) {
+          this.#channel.failAll(new BootError(`The engine's worker failed: ${event.message || "it could not be loaded"}`));
+        } else {
+          this.dispatchEvent(new CustomEvent("log", { detail: { message: `Worker error: ${event.message}` } }));
+        }
+      },
     });
   }
 
@@ -311,7 +281,7 @@ export class CortexKG extends EventTarget {
   // move with the writer's commits, announced after the fact), and no refractory column
   // whose time may have run out since (only a call expires it).
   #read(method, key) {
-    const stats = this.#pending.size === 0 && !this.#closed && this.storage?.mode === "writer" ? this.stats : null;
+    const stats = this.#channel.pending === 0 && !this.#closed && this.storage?.mode === "writer" ? this.stats : null;
     if (stats === null || stats.refractory !== 0) return this.#call(method, []);
     return Promise.resolve(key === null ? stats : stats[key]);
   }
@@ -325,34 +295,7 @@ export class CortexKG extends EventTarget {
    * count as refractory here (a call expires them). null before create() resolved.
    */
   get stats() {
-    if (this.#statsLayout === null) return null;
-    if (this.#shared !== null) {
-      const sequence = statsSequence(this.#shared);
-      if (sequence !== this.#statsSequence) {
-        this.#statsSequence = readStats(this.#shared, this.#sharedNumbers);
-        this.#statsObject = null;
-      }
-    }
-    this.#statsObject ??= this.#buildStats();
-    return { ...this.#statsObject };
-  }
-
-  #buildStats() {
-    const { numbers, others } = this.#statsLayout;
-    const values = this.#sharedNumbers ?? this.#statsUpdate.numbers;
-    const stats = {};
-    numbers.forEach((key, index) => { stats[key] = values[index]; });
-    others.forEach((key, index) => { stats[key] = this.#statsUpdate.others[index]; });
-    return stats;
-  }
-
-  // The newest update wins: answers and events may arrive in another order than the
-  // worker made them (a mutation's answer waits for its commit).
-  #receiveStats(update) {
-    if (update === null || update === undefined) return;
-    if (this.#statsUpdate !== null && update.version <= this.#statsUpdate.version) return;
-    this.#statsUpdate = update;
-    this.#statsObject = null;
+    return this.#stats.read();
   }
 
   /** Typed arrays, one per field: state (0 available, 1 allocated, 2 refractory), concept,
@@ -381,10 +324,7 @@ export class CortexKG extends EventTarget {
       removeEventListener("pagehide", this.#onHide);
       document.removeEventListener("visibilitychange", this.#onHide);
     }
-    const stop = () => {
-      this.#worker.terminate();
-      this.#failAll(new NotInitializedError("CortexKG is closed"));
-    };
+    const stop = () => this.#channel.terminate(new NotInitializedError("CortexKG is closed"));
     if (this.config?.durability === "relaxed") {
       this.#closing = this.flush().finally(stop);
       this.#closed = true;
@@ -422,158 +362,14 @@ export class CortexKG extends EventTarget {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
-  // Calls issued in the same task travel as one group message, posted in a microtask.
   #call(method, args, onProgress) {
     if (this.#closed) return Promise.reject(new NotInitializedError("CortexKG is closed"));
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onProgress });
-      if (this.#outbox.length === 0) queueMicrotask(() => this.#flushOutbox());
-      this.#outbox.push([id, method, args]);
-    });
-  }
-
-  #flushOutbox() {
-    // posted even once closed: a relaxed close() flushes first (a terminated worker
-    // ignores what is posted to it)
-    const calls = this.#outbox;
-    this.#outbox = [];
-    if (!this.#post(calls) && calls.length > 1) {
-      // one call cannot be cloned (a function as an argument, say): post them one by one,
-      // in order, so that only that call fails
-      for (const call of calls) this.#post([call]);
-    }
-  }
-
-  // Post one group; returns whether it was posted. The worker numbers the groups it
-  // receives 1, 2, ..., so an unreadable one is still answered, by its number.
-  #post(calls) {
-    const group = this.#nextGroup;
-    try {
-      this.#worker.postMessage(groupMessage(group, calls));
-    } catch (error) {
-      if (calls.length === 1) {
-        const [id, method, args] = calls[0];
-        const name = method === "replace" ? { import: "importState", reset: "reset" }[args[0]] : method;
-        this.#settle(id, { ok: false, error: { type: "InvalidInputError", message: `Invalid argument for ${name}: ${error.message}` } });
-      }
-      return false;
-    }
-    this.#nextGroup += 1;
-    this.#groups.set(group, calls);
-    return true;
-  }
-
-  #answer(data) {
-    const calls = this.#groups.get(data.group);
-    if (calls === undefined) return;
-    this.#groups.delete(data.group);
-    if (data.type === "answers") {
-      this.#receiveStats(data.stats);
-      for (let index = 0; index < calls.length; index += 1) this.#settle(calls[index][0], data.answers[index]);
-    } else if (calls.length > 1 && data.group === this.#nextGroup - 1) {
-      // the worker could not read the group (an argument nested too deeply) and ran none
-      // of it; none posted since: send its calls one by one, so that only that one fails
-      for (const call of calls) this.#post([call]);
-    } else {
-      for (const [id] of calls) this.#settle(id, data);
-    }
-  }
-
-  #settle(id, { ok, value, error, logs }) {
-    const request = this.#pending.get(id);
-    if (request === undefined) return;
-    this.#pending.delete(id);
-    for (const message of logs ?? []) {
-      this.dispatchEvent(new CustomEvent("log", { detail: { message } }));
-    }
-    if (ok) request.resolve(value);
-    else request.reject(errorOf(error));
-  }
-
-  #failAll(error) {
-    for (const { reject } of this.#pending.values()) reject(error);
-    this.#pending.clear();
+    return this.#channel.call(method, args, onProgress);
   }
 
   #changed(detail) {
     this.dispatchEvent(new CustomEvent("change", { detail }));
   }
-}
-
-/** Raw bytes are no ids: a Uint32Array's buffer would be read one byte per id. A hole or
- *  undefined is refused here, at once: the worker would first convert every index of the
- *  array (a sparse array's length can be 2**32 - 1). Throws InvalidInputError. */
-export function checkIds(conceptIds) {
-  if (conceptIds?.length > MAX_BATCH_LENGTH) {
-    throw new InvalidInputError(
-      `Invalid concept id batch of ${conceptIds.length} ids: expected at most ${MAX_BATCH_LENGTH}`);
-  }
-  if (conceptIds instanceof ArrayBuffer || conceptIds instanceof DataView
-      || (typeof SharedArrayBuffer !== "undefined" && conceptIds instanceof SharedArrayBuffer)) {
-    throw new InvalidInputError(
-      `Invalid concept id batch ${conceptIds.constructor.name} of ${conceptIds.byteLength} bytes: expected an array or a typed array of ids (e.g. new Uint32Array(buffer))`);
-  }
-  if (Array.isArray(conceptIds) && conceptIds.includes(undefined)) {
-    const index = conceptIds.findIndex((id) => id === undefined);
-    throw new InvalidInputError(
-      `Invalid concept id ${index in conceptIds ? "undefined" : "undefined (a hole)"} at batch index ${index} `
-      + `of ${conceptIds.length}: expected an integer in 0..${2 ** 32 - 1}`);
-  }
-}
-
-/**
- * The folder of the runtime assets (site.json, vendor/, ...) as an absolute URL string:
- * value (a string or URL, relative to the page or worker) or, when undefined, the folder
- * of moduleURL. Throws InvalidInputError for anything that is not a folder URL ending in "/".
- */
-export function assetsFolder(value, moduleURL) {
-  if (value === undefined) return new URL("./", moduleURL).href;
-  let url = null;
-  if (typeof value === "string" || value instanceof URL) {
-    try {
-      url = new URL(value, globalThis.document?.baseURI ?? globalThis.location?.href);
-    } catch {
-      // reported below, with what was expected
-    }
-  }
-  if (url === null || !["http:", "https:"].includes(url.protocol) || !url.pathname.endsWith("/")
-      || url.search !== "" || url.hash !== "") {
-    throw new InvalidInputError(
-      `Invalid assetsURL ${describe(value)}: expected the URL of the folder that serves site.json, ending in "/" (e.g. "/cortexkg/")`);
-  }
-  return url.href;
-}
-
-// A call's options: an object, or undefined (and, but for reset, which destroys the state,
-// null) for none. Anything else would be read as no options (a number, a boxed value, a
-// Date) or as its indices (a string, an array).
-function optionsOf(options, method) {
-  if (options === undefined || (options === null && method !== "reset")) return {};
-  if (Object.prototype.toString.call(options) !== "[object Object]") {
-    throw new InvalidInputError(`Invalid ${method} options ${describe(options)}: expected an object`);
-  }
-  return options;
-}
-
-function checkProgress(onProgress) {
-  if (onProgress !== undefined && onProgress !== null && typeof onProgress !== "function") {
-    throw new InvalidInputError(`Invalid onProgress ${describe(onProgress)}: expected a function`);
-  }
-}
-
-// A value for a message: short, whatever it is.
-function describe(value) {
-  let text;
-  try {
-    if (ArrayBuffer.isView(value)) text = `${value.constructor.name} of ${value.byteLength} bytes`;
-    else if (typeof value === "bigint") text = `${value}n`;
-    else if (typeof value === "string" || Array.isArray(value)) text = JSON.stringify(value);
-    else text = String(value);
-  } catch {
-    text = Object.prototype.toString.call(value); // e.g. an array nested too deep to print
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}... (${text.length} characters)` : text;
 }
 
 // What a "change" event says about a batch: how many items, how many failed.

@@ -8,7 +8,7 @@
 // reads performance.now() and Date.now() here and passes them in (allocate_concept_at):
 // its recorded allocation time runs from the JavaScript call to the allocation. Other arguments go
 // through cortexkg._sync_engine, which converts them as the worker's session does.
-import { checkIds } from "./cortexkg.js";
+import { checkIds } from "./api-checks.js";
 import { CortexKGError, errorOf, InvalidInputError, NotInitializedError } from "./errors.js";
 
 // The Python host clock in this thread is timeOrigin + performance.now() (cortexkg/host.py)

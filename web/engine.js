@@ -13,7 +13,7 @@
 //
 // The AllocationEngine class itself, and its hot path, is engine-class.js's.
 import { boot } from "./boot.js";
-import { assetsFolder } from "./cortexkg.js";
+import { assetsFolder } from "./api-checks.js";
 import { engineClass } from "./engine-class.js";
 import { BootError, InvalidInputError } from "./errors.js";
 

@@ -21,7 +21,7 @@
 //   write succeeds again (retried in the background, or at flush) mutations are refused
 //   with StorageError; reads keep working.
 
-import { DURABILITIES, RELAXED_WINDOW_MS } from "./cortexkg.js";
+import { DURABILITIES, RELAXED_WINDOW_MS } from "./api-checks.js";
 import { describeWriteError, TypedError } from "./worker-errors.js";
 
 const RETRY_MS = 1_000;

@@ -112,7 +112,8 @@ def test_python_graph_sees_relative_lazy_and_submodule_imports():
 def test_javascript_graph_sees_static_dynamic_and_parent_imports():
     graph = javascript_graph()
     assert "durable.js" in graph["worker.js"]  # import("./durable.js")
-    assert "protocol.js" in graph["cortexkg.js"]
+    assert "protocol.js" in graph["worker-channel.js"]
+    assert "api-checks.js" in graph["cortexkg.js"]  # export { ... } from
     assert "dashboard/format.js" in graph["dashboard/grid.js"]
     assert "cortexkg.js" in graph["dashboard/params.js"]  # from "../cortexkg.js"
 
