@@ -42,12 +42,11 @@ def instrument(site: Path) -> None:
                    f" postMessage({{...answersMessage(group, answers, stats), t: self.__t}},")
     (site / "worker.js").write_text(worker)
     durable = (site / "durable.js").read_text()
-    durable = patch(durable, "const {\n      values, failures, logs, records, mutations, compact, stats,\n"
-                    "    } = fromPython(calls.length === 1",
+    durable = patch(durable, "const [values, failures, logs, ran, mutations, compact, stats] = fromPython(calls.length === 1",
                     f"self.__t.py = {NOW}; const __answer = (calls.length === 1")
-    durable = patch(durable, ": this.#session.call_many(calls));",
-                    f": this.#session.call_many(calls)); self.__t.toJs = {NOW};"
-                    " const { values, failures, logs, records, mutations, compact, stats } ="
+    durable = patch(durable, ": this.#callMany(calls));",
+                    f": this.#callMany(calls)); self.__t.toJs = {NOW};"
+                    " const [values, failures, logs, ran, mutations, compact, stats] ="
                     f" fromPython(__answer); self.__t.converted = {NOW};")
     (site / "durable.js").write_text(durable)
     commit = (site / "group-commit.js").read_text()
