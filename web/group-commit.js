@@ -137,7 +137,7 @@ export class GroupCommit {
     this.#writeTimer = setTimeout(() => {
       this.#writeTimer = 0;
       this.#kick();
-    }, Math.max(0, RELAXED_DELAY_MS - waited));
+    }, Math.max(0, Math.ceil(RELAXED_DELAY_MS - waited))); // setTimeout truncates to whole ms
   }
 
   // Start writing the queue unless a transaction is already in flight (it drains the rest).
