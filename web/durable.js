@@ -25,6 +25,9 @@ import { WriterLock } from "./writer-lock.js";
 const ignore = () => {};
 const toJs = (proxy) => proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
 
+/** A StatsUpdate (protocol.js) of Session.stats_update's tuple, converted; null for None. */
+const statsOf = (update) => (update == null ? null : { version: update[0], numbers: update[1], others: update[2] });
+
 /** What a Session method returned, as JavaScript data; the proxy it came in is destroyed. */
 function fromPython(result) {
   if (result?.toJs === undefined) return result;
@@ -37,6 +40,11 @@ function fromPython(result) {
 
 export class DurableEngine {
   #session; // the Python cortexkg.session.Session
+  // its methods called on every call, bound once: each attribute read of a PyProxy makes
+  // a new proxy of the bound method
+  #callOne;
+  #callMany;
+  #statsUpdate;
   #config = null; // the engine's options, as stored (durability is not among them)
   #channel = null;
   #lock;
@@ -58,6 +66,9 @@ export class DurableEngine {
 
   constructor(session, name, durability, notify) {
     this.#session = session;
+    this.#callOne = session.call_one;
+    this.#callMany = session.call_many;
+    this.#statsUpdate = session.stats_update;
     this.name = name;
     this.#notify = notify; // (event) -> posted to the page
     this.#lock = new WriterLock(databaseName(name));
@@ -226,8 +237,9 @@ export class DurableEngine {
 
   /**
    * Run a group of API calls [[method, id, args], ...] in one Python call, each as if it
-   * came alone (Session.call_many answers flat: values, failures, logs; the answer objects
-   * are built here). Returns {answers, mutations, acknowledged, stats}: answers (one per call)
+   * came alone (Session.call_many answers flat, a GroupAnswer tuple: values, failures,
+   * logs, records as [method, args, readings]; the answer and record objects are built
+   * here). Returns {answers, mutations, acknowledged, stats}: answers (one per call)
    * are ready at once; mutations are the indices of the calls whose records were
    * written; acknowledged is null when the answers may be given now (no mutation; relaxed
    * mutations), else a promise: it resolves when they may be given (strict: the group's
@@ -237,26 +249,24 @@ export class DurableEngine {
    * counters when they changed (Session.stats_update), else null.
    */
   callMany(calls) {
-    const {
-      values, failures, logs, records, mutations, compact, stats,
-    } = fromPython(calls.length === 1
-      ? this.#session.call_one(calls[0][0], calls[0][1], ...calls[0][2])
-      : this.#session.call_many(calls));
+    const [values, failures, logs, ran, mutations, compact, stats] = fromPython(calls.length === 1
+      ? this.#callOne(calls[0][0], calls[0][1], ...calls[0][2])
+      : this.#callMany(calls));
     const answers = values.map((value) => ({ ok: true, value, logs: [] }));
     for (const [index, type, message, traceback] of failures) {  // traceback: internal errors only
       answers[index] = { ok: false, error: traceback === undefined ? { type, message } : { type, message, traceback } };
     }
     for (const [index, lines] of logs) answers[index].logs = lines;
-    if (records.length === 0) return { answers, mutations, acknowledged: null, stats: stats ?? null };
-    for (const record of records) record.seq = ++this.#lastSeq;
+    if (ran.length === 0) return { answers, mutations, acknowledged: null, stats: statsOf(stats) };
+    const records = ran.map(([method, args, readings]) => ({ seq: ++this.#lastSeq, method, args, readings }));
     const snapshot = this.#compaction.journaled(records.length, compact);
     const acknowledged = this.#writer.write(records, snapshot);
-    return { answers, mutations, acknowledged, stats: stats ?? null };
+    return { answers, mutations, acknowledged, stats: statsOf(stats) };
   }
 
   /** The counters when they changed since last published (Session.stats_update), else null. */
   statsUpdate() {
-    return fromPython(this.#session.stats_update()) ?? null;
+    return statsOf(fromPython(this.#statsUpdate()));
   }
 
   /** The keys of the counters, {numbers, others} (Session.stats_layout). */

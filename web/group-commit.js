@@ -5,8 +5,12 @@
 //   share the next transaction (group commit), so pipelined calls do not pay one commit
 //   each.
 // - Relaxed durability: a mutation is acknowledged once the engine has applied it; its
-//   record is written within RELAXED_DELAY_MS, together with every record acknowledged
-//   meanwhile (one transaction). The bound: no mutation is acknowledged while a change
+//   record is written RELAXED_DELAY_MS after it was acknowledged, together with every
+//   record acknowledged meanwhile (one transaction). Records acknowledged while a
+//   transaction is in flight also wait out their delay, not just for that transaction:
+//   a page-worker message that crosses a transaction in flight is slowed several-fold
+//   (docs/bench/notes.md, "Awaited calls"), and back-to-back transactions would leave
+//   no awaited call uncrossed. The bound: no mutation is acknowledged while a change
 //   acknowledged more than RELAXED_WINDOW_MS earlier is not yet committed (it waits for
 //   that commit instead), so a crash loses at most the changes acknowledged in the
 //   RELAXED_WINDOW_MS before the last acknowledgment. Records are committed in order and
@@ -55,6 +59,7 @@ export class GroupCommit {
   #waiters = []; // relaxed: {seq, resolve} of acknowledgments waiting for seq's commit
   #writeTimer = 0;
   #retryTimer = 0;
+  #urgent = 0; // flushes under way: relaxed records are written at once
   #closed = false;
 
   /**
@@ -100,12 +105,7 @@ export class GroupCommit {
     const now = performance.now();
     this.#queue.push({ records, snapshot, resolve: ignore, reject: ignore });
     for (const record of records) this.#unwritten.push({ seq: record.seq, at: now });
-    if (this.#writeTimer === 0 && this.#writing === null) {
-      this.#writeTimer = setTimeout(() => {
-        this.#writeTimer = 0;
-        this.#kick();
-      }, RELAXED_DELAY_MS);
-    }
+    if (this.#writing === null) this.#writeLater(); // else the transaction in flight does, after it
     const since = now - RELAXED_WINDOW_MS;
     if (this.#unwritten[0].at >= since) return null;
     // the newest overdue record: waiting for it waits for all older ones (commits are in
@@ -127,6 +127,17 @@ export class GroupCommit {
     let ready = 0;
     while (ready < this.#waiters.length && this.#waiters[ready].seq <= seq) ready += 1;
     for (const waiter of this.#waiters.splice(0, ready)) waiter.resolve();
+  }
+
+  // Relaxed: write the queue once its oldest record was acknowledged RELAXED_DELAY_MS ago
+  // (at once if it was).
+  #writeLater() {
+    if (this.#writeTimer !== 0 || this.#queue.length === 0) return;
+    const waited = this.#unwritten.length > 0 ? performance.now() - this.#unwritten[0].at : 0;
+    this.#writeTimer = setTimeout(() => {
+      this.#writeTimer = 0;
+      this.#kick();
+    }, Math.max(0, Math.ceil(RELAXED_DELAY_MS - waited))); // setTimeout truncates to whole ms
   }
 
   // Start writing the queue unless a transaction is already in flight (it drains the rest).
@@ -159,6 +170,10 @@ export class GroupCommit {
       this.#committed(lastSeq);
       for (const entry of batch) entry.resolve();
       if (this.#host.storage().unsaved > 0) this.#heldWritten();
+      if (this.durability === "relaxed" && this.#urgent === 0 && this.#queue.length > 0) {
+        this.#writeLater(); // what arrived meanwhile waits out its delay (see above)
+        return;
+      }
     }
   }
 
@@ -243,12 +258,17 @@ export class GroupCommit {
   async flush() {
     clearTimeout(this.#writeTimer);
     this.#writeTimer = 0;
-    if (!this.#host.storage().saved) {
-      clearTimeout(this.#retryTimer);
-      await this.#probe();
-    } else {
-      this.#kick();
-      await this.#writing;
+    this.#urgent += 1;
+    try {
+      if (!this.#host.storage().saved) {
+        clearTimeout(this.#retryTimer);
+        await this.#probe();
+      } else {
+        this.#kick();
+        await this.#writing;
+      }
+    } finally {
+      this.#urgent -= 1;
     }
     if (this.#unwritten.length > 0) {
       throw new TypedError("StorageError", `${this.#unwritten.length} acknowledged `

@@ -19,7 +19,7 @@ import gc
 import inspect
 from dataclasses import asdict, replace
 from operator import itemgetter
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from . import exchange
 from ._js_values import (RECORDS_DEPTH, bytes_source, engine_config, flag, from_js, options_of,
@@ -49,6 +49,28 @@ _PLAIN = frozenset({int, float, str, bool, type(None)})
 def _options(value: Any, method: str | None = None) -> dict:
     """Options as a dict (None: none); with ``method``, only the names it takes."""
     return options_of(value, method, CALL_OPTIONS.get(method, ()))
+
+
+class StatsUpdate(NamedTuple):
+    """getStats()'s values as published (see :meth:`Session.stats_update`)."""
+
+    version: int
+    numbers: list
+    others: list
+
+
+class GroupAnswer(NamedTuple):
+    """The answer of a group of calls (see :meth:`Session.call_many`). Tuples, not dicts:
+    inside Pyodide, ``toJs`` converts a dict through a converter call per dict, which made
+    converting an awaited call's answer cost more than running it."""
+
+    values: list
+    failures: list
+    logs: list
+    records: list  # [(method, args, readings), ...]: journal records, without their seq
+    mutations: list
+    compact: bool
+    stats: StatsUpdate | None
 
 
 class _Group:
@@ -247,25 +269,27 @@ class Session:
             "backend": engine.backend_name,
         }
 
-    def call_many(self, calls: Any) -> dict:
+    def call_many(self, calls: Any) -> GroupAnswer:
         """Run a group of API calls ``[[method, request id, [args]], ...]`` in order, each
         exactly as :meth:`call` would run it alone, in one crossing from JavaScript.
 
         Returns the answers flat, since converting one small object per call to JavaScript
-        costs more than most calls: ``{"values": the value of each call (None where it
-        failed), "failures": [[index, error type, message(, traceback)], ...] (a traceback
-        for internal errors, see :func:`~cortexkg.errors.error_report`), "logs": [[index,
-        [lines]], ...] for the calls that logged, "records": the journal records of the
-        mutations that succeeded, in order, "mutations": their indices in the group,
-        "compact": whether one of them asks for a snapshot, "stats": the counters after
-        the group when they changed (see :meth:`stats_update`), else None}``.
+        costs more than most calls, as a :class:`GroupAnswer`: ``values``, the value of
+        each call (None where it failed); ``failures``, ``[[index, error type,
+        message(, traceback)], ...]`` (a traceback for internal errors, see
+        :func:`~cortexkg.errors.error_report`); ``logs``, ``[[index, [lines]], ...]`` for
+        the calls that logged; ``records``, the journal records of the mutations that
+        succeeded, in order, each as ``(method, args, readings)``; ``mutations``, their
+        indices in the group; ``compact``, whether one of them asks for a snapshot;
+        ``stats``, the counters after the group when they changed (see
+        :meth:`stats_update`), else None.
         """
         group = _Group()
         for index, (method, request_id, args) in enumerate(from_js(calls, 3)):
             self._run_into(group, index, method, request_id, args)
         return self._answer(group)
 
-    def call_one(self, method: str, request_id: int, *args: Any) -> dict:
+    def call_one(self, method: str, request_id: int, *args: Any) -> GroupAnswer:
         """:meth:`call_many` of one call, its arguments passed one by one: converting the
         group's nesting costs more than the call itself (the common awaited call)."""
         group = _Group()
@@ -291,13 +315,13 @@ class Session:
             group.mutations.append(index)
             group.compact = group.compact or _compacts(record, value)
 
-    def _answer(self, group: "_Group") -> dict:
+    def _answer(self, group: "_Group") -> GroupAnswer:
         """:meth:`call_many`'s answer of ``group``."""
         # queries change no counter, unless refractory columns are there to expire
         quiet = not group.mutations and self._last_stats is not None and not self._refractory
-        return {"values": group.values, "failures": group.failures, "logs": group.logs,
-                "records": group.records, "mutations": group.mutations,
-                "compact": group.compact, "stats": None if quiet else self.stats_update()}
+        records = [(r["method"], r["args"], r["readings"]) for r in group.records]
+        return GroupAnswer(group.values, group.failures, group.logs, records, group.mutations,
+                           group.compact, None if quiet else self.stats_update())
 
     def stats_layout(self) -> dict:
         """The keys of getStats(): ``numbers`` (published in shared memory) and
@@ -309,11 +333,11 @@ class Session:
         self._stats_getters = (_values_of(numbers), _values_of(others))
         return {"numbers": numbers, "others": others}
 
-    def stats_update(self) -> dict | None:
-        """getStats() as ``{"version", "numbers": [...], "others": [...]}`` (keys as
-        :meth:`stats_layout` names them) when it changed since the last update, else None;
-        the version grows by one per update, so the newest wins whatever order they arrive
-        in."""
+    def stats_update(self) -> StatsUpdate | None:
+        """getStats() as a :class:`StatsUpdate` (``numbers`` and ``others`` in the key
+        order :meth:`stats_layout` names) when it changed since the last update, else
+        None; the version grows by one per update, so the newest wins whatever order they
+        arrive in."""
         stats = self.kg.stats()
         if self._stats_getters is None:
             self.stats_layout()
@@ -324,8 +348,7 @@ class Session:
         self._last_stats = current
         self._refractory = stats["refractory"]
         self._stats_version += 1
-        return {"version": self._stats_version, "numbers": list(current[0]),
-                "others": list(current[1])}
+        return StatsUpdate(self._stats_version, list(current[0]), list(current[1]))
 
     def call(self, method: str, request_id: int, *args: Any) -> dict:
         """Run one API call and answer it: ``{"ok": True, "value", "logs"}`` (a mutation's

@@ -359,6 +359,49 @@ def test_durability_is_the_instances_choice_flush_and_close_write_what_was_ackno
     assert config["durability"] == "relaxed" and config["columns"] == 8 and history(page) == []
 
 
+# GroupCommit (web/group-commit.js) in the page over a database whose writes complete when
+# the test says: record 1's transaction is in flight while record 2 is acknowledged.
+BEHIND_JS = """async (flushing) => {
+    const { GroupCommit } = await import('./group-commit.js');
+    const writes = [];  // {seqs, at, commit()} per transaction placed
+    let placed = null;
+    const nextWrite = () => new Promise((resolve) => { placed = resolve; });
+    const host = {storage: () => ({saved: true, unsaved: 0}), setStorage() {}, setWriteError() {},
+                  rollback() {}, published() {}, held() {}};
+    const writer = new GroupCommit('behind', 'relaxed', host);
+    writer.db = {close() {}, write: ({records}) => new Promise((commit) => {
+        writes.push({seqs: records.map((r) => r.seq), at: performance.now(), commit});
+        placed();
+    })};
+    let next = nextWrite();
+    writer.write([{seq: 1}], null);
+    await next;  // record 1's transaction is in flight
+    const acknowledged = performance.now();
+    writer.write([{seq: 2}], null);
+    next = nextWrite();
+    const flushed = flushing ? writer.flush().then(() => 'flushed', (e) => e.name + ': ' + e.message) : null;
+    writes[0].commit();
+    await next;  // record 2's transaction
+    writes[1].commit();
+    return {seqs: writes.map((w) => w.seqs), waited: writes[1].at - acknowledged,
+            flushed: await flushed, unwritten: writer.unwritten};
+}"""
+
+
+def test_a_record_acknowledged_during_a_transaction_waits_its_delay_unless_flushed(
+    context: BrowserContext, server: Server
+) -> None:
+    page = open_page(context, server)
+    # alone, record 2 waits behind record 1's transaction and then out its delay (2 ms):
+    # transactions back to back would cross every awaited call's messages
+    alone = page.evaluate(BEHIND_JS, False)
+    assert alone["seqs"] == [[1], [2]] and alone["unwritten"] == 0
+    assert alone["waited"] >= 1.95, alone  # (performance.now() is coarsened)
+    # a flush writes it as soon as the transaction in flight is done, and resolves then
+    flushed = page.evaluate(BEHIND_JS, True)
+    assert flushed["seqs"] == [[1], [2]] and flushed["flushed"] == "flushed" and flushed["unwritten"] == 0
+
+
 # --- write failures ----------------------------------------------------------------------
 
 # Calls the page makes while the quota is exceeded; per call "resolved" or the error's name.

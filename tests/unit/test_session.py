@@ -225,8 +225,8 @@ def test_an_internal_failure_is_reported_as_internal_with_its_traceback(monkeypa
     assert error["message"] == "allocateConcept failed: KeyError: 'lost'"
     assert "KeyError: 'lost'" in error["traceback"] and "in broken" in error["traceback"]
     group = session.call_many([["getAllocatedCount", 2, []], ["allocateConcept", 3, [5]]])
-    assert group["values"] == [0, None] and group["records"] == []
-    [[index, kind, message, traceback]] = group["failures"]
+    assert group.values == [0, None] and group.records == []
+    [[index, kind, message, traceback]] = group.failures
     assert (index, kind, message) == (1, "InternalError", error["message"])
     assert "in broken" in traceback
 
@@ -268,14 +268,15 @@ def test_a_group_answers_and_records_exactly_as_its_calls_made_one_by_one():
     answers = [alone.call(method, request_id, *args) for method, request_id, args in GROUP]
     records = [answer.pop("record") for answer in answers if "record" in answer]
     compact = [answer.pop("compact") for answer in answers if "compact" in answer]
-    assert ran["values"] == [answer.get("value") for answer in answers]
-    assert ran["failures"] == [[index, answer["error"]["type"], answer["error"]["message"]]
-                               for index, answer in enumerate(answers) if not answer["ok"]]
-    assert ran["logs"] == [[index, answer["logs"]] for index, answer in enumerate(answers)
-                           if answer.get("logs")] and ran["logs"][0][0] == 8  # the optimize
-    assert ran["records"] == records and len(records) == 6
-    assert ran["mutations"] == [0, 2, 4, 5, 6, 8]  # the failed allocate wrote nothing
-    assert ran["compact"] is any(compact)
+    assert ran.values == [answer.get("value") for answer in answers]
+    assert ran.failures == [[index, answer["error"]["type"], answer["error"]["message"]]
+                            for index, answer in enumerate(answers) if not answer["ok"]]
+    assert ran.logs == [[index, answer["logs"]] for index, answer in enumerate(answers)
+                        if answer.get("logs")] and ran.logs[0][0] == 8  # the optimize
+    assert ran.records == [(r["method"], r["args"], r["readings"]) for r in records]
+    assert len(records) == 6
+    assert ran.mutations == [0, 2, 4, 5, 6, 8]  # the failed allocate wrote nothing
+    assert ran.compact is any(compact)
     assert [answer["ok"] for answer in answers].count(False) == 1
     assert group.snapshot() == alone.snapshot()
 
@@ -292,13 +293,13 @@ def test_one_call_alone_is_answered_as_a_group_of_one():
 def test_stats_come_with_a_group_only_when_they_changed_newest_version_last():
     session, _ = open_session()
     layout = session.stats_layout()
-    first = session.call_many(FakeJsProxy([["allocateConcept", 1, [5]]]))["stats"]
+    first = session.call_many(FakeJsProxy([["allocateConcept", 1, [5]]])).stats
     stats = session.kg.stats()
-    assert first["numbers"] == [stats[key] for key in layout["numbers"]]
-    assert first["others"] == [stats[key] for key in layout["others"]]
-    assert session.call_many(FakeJsProxy([["getStats", 2, []], ["allocateConcept", 3, [-1]]]))["stats"] is None
-    second = session.call_many(FakeJsProxy([["deallocateConcept", 4, [5]]]))["stats"]
-    assert second["version"] == first["version"] + 1
+    assert first.numbers == [stats[key] for key in layout["numbers"]]
+    assert first.others == [stats[key] for key in layout["others"]]
+    assert session.call_many(FakeJsProxy([["getStats", 2, []], ["allocateConcept", 3, [-1]]])).stats is None
+    second = session.call_many(FakeJsProxy([["deallocateConcept", 4, [5]]])).stats
+    assert second.version == first.version + 1
     assert session.stats_update() is None
 
 
