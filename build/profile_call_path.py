@@ -45,8 +45,8 @@ def instrument(site: Path) -> None:
     durable = patch(durable, "const {\n      values, failures, logs, records, mutations, compact, stats,\n"
                     "    } = fromPython(calls.length === 1",
                     f"self.__t.py = {NOW}; const __answer = (calls.length === 1")
-    durable = patch(durable, ": this.#session.call_many(calls));",
-                    f": this.#session.call_many(calls)); self.__t.toJs = {NOW};"
+    durable = patch(durable, ": this.#session.call_many(packRuns(calls)));",
+                    f": this.#session.call_many(packRuns(calls))); self.__t.toJs = {NOW};"
                     " const { values, failures, logs, records, mutations, compact, stats } ="
                     f" fromPython(__answer); self.__t.converted = {NOW};")
     (site / "durable.js").write_text(durable)

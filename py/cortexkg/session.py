@@ -32,7 +32,7 @@ from .host import default_host
 from .journal import ClockTape, replay, run_recorded
 from .snapshot import Snapshot
 from .tables import DEFAULT_NAME
-from .validation import MAX_BATCH_LENGTH, MAX_CONCEPT_ID, quoted
+from .validation import quoted
 
 _WITH_PROGRESS = frozenset({"allocateBatch", "deallocateBatch"})
 # Per-call options: API method -> the names it takes.
@@ -44,8 +44,7 @@ CALL_OPTIONS = {
 }
 # Arguments that arrive from JavaScript as Python values already: from_js would return them.
 _PLAIN = frozenset({int, float, str, bool, type(None)})
-# API calls that consecutive calls of a group run as one batch (see Session.call_many):
-# method -> the engine's batch method.
+# API calls whose runs a group may hold (see Session.call_many) -> the engine's batch method.
 _RUNS = {"allocateConcept": "allocate_batch", "deallocateConcept": "deallocate_batch"}
 # What a call of a run answers when the engine had no column for it (allocate_concept's error).
 _NO_COLUMN = list(error_report(AllocationError(NO_FREE_COLUMNS)).values())
@@ -254,70 +253,58 @@ class Session:
 
     def call_many(self, calls: Any) -> dict:
         """Run a group of API calls ``[[method, request id, [args]], ...]`` in order, each
-        answered exactly as :meth:`call` would answer it alone (runs of calls: below), in
-        one crossing from JavaScript.
+        answered exactly as :meth:`call` would answer it alone, in one crossing from
+        JavaScript. An item may also be a run of calls, ``[method, request id of the
+        first, ids]`` (``ids``: a Uint32Array, not a list, of two or more; see below),
+        which stands for one call of ``method`` per id.
 
-        Returns the answers flat, since converting one small object per call to JavaScript
-        costs more than most calls: ``{"values": the value of each call (None where it
-        failed), "failures": [[index, error type, message(, traceback)], ...] (a traceback
-        for internal errors, see :func:`~cortexkg.errors.error_report`), "logs": [[index,
-        [lines]], ...] for the calls that logged, "records": the journal records of the
-        mutations that succeeded, in order, "mutations": the indices in the group of the
-        calls whose changes they hold (a run's record holds several),
-        "compact": whether one of them asks for a snapshot, "stats": the counters after
-        the group when they changed (see :meth:`stats_update`), else None}``.
+        Returns the answers flat, one per call (a run's calls counted one by one), since
+        converting one small object per call to JavaScript costs more than most calls:
+        ``{"values": the value of each call (None where it failed), "failures": [[index,
+        error type, message(, traceback)], ...] (a traceback for internal errors, see
+        :func:`~cortexkg.errors.error_report`), "logs": [[index, [lines]], ...] for the
+        calls that logged, "records": the journal records of the mutations that
+        succeeded, in order, "mutations": the indices in the group of the calls whose
+        changes they hold (a run's record holds several), "compact": whether one of them
+        asks for a snapshot, "stats": the counters after the group when they changed (see
+        :meth:`stats_update`), else None}``.
 
-        Consecutive ``allocateConcept(id)`` calls without options, or consecutive
-        ``deallocateConcept(id)`` calls, run as one engine batch (``allocate_batch`` /
-        ``deallocate_batch``) and are journaled as ONE record: a pipelined call then costs
-        about what a batch item does. Each call still gets the value or the error it would
-        get alone (a full engine fails the calls it has no column for with the same
-        ``AllocationError``; a call whose id is not a valid one is run alone, so its
-        ``InvalidInputError`` is the same and the run goes on after it), and the state is
-        the one the calls make one by one, with batch semantics: each chunk of a run
-        happens at one instant (one clock reading, one timestamp, refractory columns
-        expired once), and its allocation times are timing samples of kind 1 (the
-        batch's mean) rather than each call's own. A run's record commits whole or not at all, so after a crash its calls are
-        all there or none (relaxed durability's prefix property holds: a prefix of the
-        records is a prefix of the calls).
+        Runs: ``web/durable.js`` sends consecutive ``allocateConcept(id)`` calls without
+        options, or consecutive ``deallocateConcept(id)`` calls, as one item (converting a
+        small array per call into Python would cost more than the call). A run is one
+        engine batch (``allocate_batch`` / ``deallocate_batch``), journaled as ONE record,
+        so a pipelined call costs about what a batch item does. Each of its calls still
+        gets the value or the error it would get alone (a full engine fails the calls it
+        has no column for with the same ``AllocationError``; while mutations are refused,
+        each call is refused alone), and the state is the one the calls make one by one,
+        with batch semantics: each chunk of a run happens at one instant (one clock
+        reading, one timestamp, refractory columns expired once), and its allocation
+        times are timing samples of kind 1 (the batch's mean) rather than each call's own.
+        A run's record commits whole or not at all, so after a crash its calls are all
+        there or none: relaxed durability's prefix property holds (a prefix of the records
+        is a prefix of the calls).
         """
         group = _Group()
-        calls = from_js(calls, 3)
-        index, count = 0, len(calls)
-        while index < count:
-            method, request_id, args = calls[index]
-            end = self._run_end(calls, index) if method in _RUNS else index + 1
-            if end - index > 1:
-                self._run_batch(group, index, method, [c[2][0] for c in calls[index:end]])
-            else:
+        index = 0
+        for method, request_id, args in from_js(calls, 3):
+            if type(args) is list:
                 self._run_into(group, index, method, request_id, args)
-            index = max(end, index + 1)
+                index += 1
+                continue
+            ids = args.tolist()  # a Uint32Array: a run, every id valid
+            if not ids:
+                continue
+            if self._read_only is None and self.write_error is None:
+                self._run_batch(group, index, method, ids)
+            else:  # each call is refused alone
+                for position, cid in enumerate(ids, index):
+                    self._run_into(group, position, method, request_id, [cid])
+            index += len(ids)
         return self._answer(group)
 
-    def _run_end(self, calls: list, first: int) -> int:
-        """The end of the run of calls from ``first`` that :meth:`_run_batch` may run:
-        the same method, one valid id and no options each; ``first`` itself when
-        mutations are refused now (each call is then refused alone)."""
-        if self._read_only is not None or self.write_error is not None:
-            return first
-        method = calls[first][0]
-        end, last = first, min(len(calls), first + MAX_BATCH_LENGTH)
-        while end < last:
-            call = calls[end]
-            if call[0] != method:
-                break
-            args = call[2]
-            if not (len(args) == 1 or (len(args) == 2 and args[1] is None)):
-                break
-            cid = args[0]
-            if type(cid) is not int or not 0 <= cid <= MAX_CONCEPT_ID:
-                break
-            end += 1
-        return end
-
     def _run_batch(self, group: "_Group", first: int, method: str, ids: list[int]) -> None:
-        """Run ``method`` for each of ``ids`` (the calls from index ``first``, checked by
-        :meth:`_run_end`) as one engine batch, one journal record; answer each call."""
+        """Run ``method`` for each of ``ids`` (the calls from index ``first``) as one
+        engine batch, one journal record; answer each call."""
         try:
             result, record = run_recorded(self.kg.engine, self._tape, _RUNS[method], [ids],
                                           columnar=True)
