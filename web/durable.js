@@ -256,8 +256,8 @@ export class DurableEngine {
    * Run a group of API calls [[method, id, args], ...] in one Python call, each as if it
    * came alone (Session.call_many answers flat: values, failures, logs; the answer objects
    * are built here). Returns {answers, mutations, acknowledged, stats}: answers (one per call)
-   * are ready at once; mutations are the indices of the calls whose records were
-   * written; acknowledged is null when the answers may be given now (no mutation; relaxed
+   * are ready at once; mutations are the indices of the calls whose changes the written
+   * records hold (a run of calls is one record: see packRuns); acknowledged is null when the answers may be given now (no mutation; relaxed
    * mutations), else a promise: it resolves when they may be given (strict: the group's
    * records, committed in one transaction, are durable; relaxed: older changes are) and
    * rejects with StorageError when the changes cannot be made durable (strict: the engine
@@ -270,7 +270,8 @@ export class DurableEngine {
     } = fromPython(calls.length === 1
       ? this.#session.call_one(calls[0][0], calls[0][1], ...calls[0][2])
       : this.#session.call_many(packRuns(calls)));
-    const answers = values.map((value) => ({ ok: true, value, logs: [] }));
+    // logs only on the calls that logged: an empty array per answer costs a clone each
+    const answers = values.map((value) => ({ ok: true, value }));
     for (const [index, type, message, traceback] of failures) {  // traceback: internal errors only
       answers[index] = { ok: false, error: traceback === undefined ? { type, message } : { type, message, traceback } };
     }

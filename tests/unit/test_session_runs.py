@@ -86,7 +86,7 @@ def without_kinds(seen: dict) -> dict:
     return {k: v for k, v in seen.items() if k not in ("timeKinds", "snapshot")}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(OPTIONS, st.lists(st.tuples(GROUP, st.sampled_from([0.0, 2.0, 6.0])), min_size=1,
                          max_size=5), st.lists(st.booleans(), min_size=1, max_size=12))
 def test_a_group_answers_and_changes_the_engine_as_its_calls_made_one_by_one(options, groups,
