@@ -32,7 +32,7 @@ from .host import default_host
 from .journal import ClockTape, replay, run_recorded
 from .snapshot import Snapshot
 from .tables import DEFAULT_NAME
-from .validation import quoted
+from .validation import MAX_BATCH_LENGTH, quoted
 
 _WITH_PROGRESS = frozenset({"allocateBatch", "deallocateBatch"})
 # Per-call options: API method -> the names it takes.
@@ -295,7 +295,8 @@ class Session:
             if not ids:
                 continue
             if self._read_only is None and self.write_error is None:
-                self._run_batch(group, index, method, ids)
+                for start in range(0, len(ids), MAX_BATCH_LENGTH):  # what a batch may hold
+                    self._run_batch(group, index + start, method, ids[start:start + MAX_BATCH_LENGTH])
             else:  # each call is refused alone
                 for position, cid in enumerate(ids, index):
                     self._run_into(group, position, method, request_id, [cid])

@@ -15,6 +15,8 @@ from array import array
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
+import cortexkg.session as session_module
+import cortexkg.validation as validation
 from cortexkg.errors import NO_FREE_COLUMNS
 from cortexkg.validation import MAX_CONCEPT_ID
 
@@ -190,3 +192,14 @@ def test_an_internal_failure_in_a_run_is_reported_for_each_of_its_calls(monkeypa
     assert [f[:3] for f in ran["failures"]] == [
         [i, "InternalError", "allocateConcept failed: RuntimeError: the batch broke"] for i in range(2)]
     assert all("RuntimeError" in f[3] for f in ran["failures"])  # the traceback
+
+
+def test_a_run_longer_than_a_batch_may_be_is_several_batches(monkeypatch):
+    for module in (session_module, validation):
+        monkeypatch.setattr(module, "MAX_BATCH_LENGTH", 3)
+    session, _ = open_session({"columns": 8})
+    ran = session.call_many([run("allocateConcept", [10, 11, 12, 13, 14, 15, 16])])
+    assert ran["values"] == list(range(7)) and ran["failures"] == []
+    assert [r["args"] for r in ran["records"]] == [
+        [array("I", [10, 11, 12])], [array("I", [13, 14, 15])], [array("I", [16])]]
+    assert ran["mutations"] == list(range(7))
