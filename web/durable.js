@@ -255,14 +255,15 @@ export class DurableEngine {
   /**
    * Run a group of API calls [[method, id, args], ...] in one Python call, each as if it
    * came alone (Session.call_many answers flat: values, failures, logs; the answer objects
-   * are built here). Returns {answers, mutations, acknowledged, stats}: answers (one per call)
-   * are ready at once; mutations are the indices of the calls whose changes the written
-   * records hold (a run of calls is one record: see packRuns); acknowledged is null when
-   * the answers may be given now (no mutation; relaxed mutations), else a promise: it resolves when they may be given (strict: the group's
-   * records, committed in one transaction, are durable; relaxed: older changes are) and
-   * rejects with StorageError when the changes cannot be made durable (strict: the engine
-   * is then rolled back, and the mutations' answers must not be given); stats: the
-   * counters when they changed (Session.stats_update), else null.
+   * are built here). Returns {answers, mutations, acknowledged, stats}: answers (one per
+   * call) are ready at once; mutations are the indices of the calls whose changes the
+   * written records hold (a run of calls is one record: see packRuns); acknowledged is
+   * null when the answers may be given now (no mutation; relaxed mutations), else a
+   * promise: it resolves when they may be given (strict: the group's records, committed
+   * in one transaction, are durable; relaxed: older changes are) and rejects with
+   * StorageError when the changes cannot be made durable (strict: the engine is then
+   * rolled back, and the mutations' answers must not be given); stats: the counters when
+   * they changed (Session.stats_update), else null.
    */
   callMany(calls) {
     const {
