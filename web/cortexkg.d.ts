@@ -286,7 +286,6 @@ export class CortexKG extends EventTarget {
   /** The database's stored values as they are, whatever its schema (for data that could
    *  not be loaded): {meta, snapshots, journal} for CortexKG's own. */
   exportRawData(): Promise<Uint8Array<ArrayBuffer>>;
-  getDiagnostics(): Promise<{ pythonObjects: number }>;
   /** Stops the worker. Relaxed: after writing what was acknowledged (rejects with
    *  StorageError when that fails). */
   close(): Promise<void>;

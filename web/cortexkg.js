@@ -366,8 +366,9 @@ export class CortexKG extends EventTarget {
   }
   /** Resolves when every engine invariant holds; rejects with StateError otherwise. */
   async validate() { await this.#call("validate", []); }
-  /** Worker-side facts for tests and benchmarks: {pythonObjects}. */
-  getDiagnostics() { return this.#call("getDiagnostics", []); }
+  // Worker-side facts, {pythonObjects}: a hook for the tests and benchmarks, not API, so
+  // cortexkg.d.ts leaves it out.
+  __diagnostics() { return this.#call("getDiagnostics", []); }
 
   /**
    * Stop the worker; later calls reject with NotInitializedError. Strict: at once, and

@@ -43,8 +43,6 @@ export declare class AllocationEngine {
   constructor(columnCount: number, enableSimd?: boolean, options?: EngineOptions);
   /** A new engine from an export file (StateError naming what is wrong with it). */
   static importState(bytes: Uint8Array | ArrayBuffer, options?: { backend?: Backend }): AllocationEngine;
-  /** Live Python objects and engines in this thread, after a full collection. */
-  static getDiagnostics(): { pythonObjects: number; engines: number };
 
   allocateConcept(conceptId: ConceptId, options?: { embedding?: Embedding }): number;
   deallocateConcept(conceptId: ConceptId): boolean;

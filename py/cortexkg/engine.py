@@ -7,7 +7,8 @@ and deallocation are O(log n) (:mod:`cortexkg.free_columns`). This class holds t
 single-concept operations and the state; each other job is its own module, called with
 the engine's parts: :mod:`~cortexkg.batch`, :mod:`~cortexkg.refractory`,
 :mod:`~cortexkg.activation`, :mod:`~cortexkg.optimize`, :mod:`~cortexkg.records` and
-:mod:`~cortexkg.invariants`.
+:mod:`~cortexkg.invariants`. Its reads (:mod:`~cortexkg.engine_queries`) and its state
+taken and adopted (:mod:`~cortexkg.engine_snapshots`) are base classes of their own.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from array import array
 from heapq import heappop
 from typing import Any, Callable
 
-from . import activation, batch, invariants, optimize, records
+from . import activation, batch, invariants, optimize
 from . import fields as fdef
-from . import snapshot as snapshots
 from . import validation as check
 from .batch import BATCH_CHUNK  # noqa: F401  (journal.py and the tests size chunks by it)
 from .columns import ALLOCATED, ColumnStore
 from .concept_index import EMPTY, ConceptIndex
 from .config import check_config
-from .engine_state import COUNTERS, EngineState
-from .errors import NO_FREE_COLUMNS, AllocationError, StateError, not_allocated
+from .engine_queries import EngineQueries
+from .engine_snapshots import EngineSnapshots
+from .engine_state import COUNTERS
+from .errors import NO_FREE_COLUMNS, AllocationError, not_allocated
 from .free_columns import FirstFitFree
 from .host import Host, default_host
 from .refractory import RefractoryWait
@@ -36,7 +38,7 @@ from .validation import MAX_CONCEPT_ID
 _NO_FIELD = array("f")  # the query when dim is 0: every score is 0.0
 
 
-class AllocationEngine:
+class AllocationEngine(EngineQueries, EngineSnapshots):
     """Allocates integer concept ids (0..2**32-1) to ``column_count`` columns.
 
     ``strategy`` chooses the column: ``first_fit`` (the lowest available, as the reference
@@ -291,6 +293,9 @@ class AllocationEngine:
         if self._refractory:
             self._expire(self._now())
 
+    def _available(self) -> int:
+        return self.column_count - self._index.size - len(self._refractory)
+
     # -------------------------------------------------------------------- activation
 
     def activate_concept(self, concept_id: int, strength: float = 1.0) -> float:
@@ -329,97 +334,6 @@ class AllocationEngine:
         self._host.log(f"Optimization completed in {elapsed:.2f}ms, {changes} changes made")
         return changes
 
-    # ----------------------------------------------------------------------- queries
-
-    def _available(self) -> int:
-        return self.column_count - self._index.size - len(self._refractory)
-
-    def get_allocation_info(self, concept_id: int) -> int | None:
-        """The concept's column, or None when it is not allocated."""
-        return self._index.get(check.concept_id(concept_id))
-
-    def get_free_column_count(self) -> int:
-        """Columns available for allocation now (refractory ones are not)."""
-        self._expire_now()
-        return self._available()
-
-    def get_allocated_count(self) -> int:
-        """Number of allocated concepts."""
-        return len(self._index)
-
-    def get_average_time(self) -> float:
-        """Mean of the last 1000 allocation times in ms (0.0 when none)."""
-        return self._times.mean()
-
-    def get_allocation_efficiency(self) -> float:
-        """Allocated / column_count (0.0 without columns)."""
-        return len(self._index) / self.column_count if self.column_count else 0.0
-
-    def get_allocation_history(self, start: int | None = None, stop: int | None = None) -> list[dict]:
-        """One record per live allocation, in allocation order; ``start``/``stop`` slice
-        it like a list (negative values count from the end)."""
-        return records.history(self._columns, self._index, start, stop)
-
-    def get_allocation_times(self) -> array:
-        """The last (up to 1000) allocation times in ms, oldest first."""
-        return self._times.chronological()
-
-    def get_allocation_time_kinds(self) -> array:
-        """The kind of each of :meth:`get_allocation_times`: 0 a single call's own time,
-        1 a batch item's (its batch's mean), 2 unknown (restored from an older snapshot)."""
-        return self._times.chronological_kinds()
-
-    def fragmentation(self) -> float:
-        """``1 - largest_free_run / free_count`` over available columns (0.0 when none)."""
-        return optimize.fragmentation(self._columns.state, self._scans,
-                                      self.get_free_column_count())
-
-    def stats(self) -> dict:
-        """Every counter in one dict (O(1))."""
-        self._expire_now()
-        return {
-            "column_count": self.column_count,
-            "allocated": len(self._index),
-            "available": self._available(),
-            "refractory": len(self._refractory),
-            "efficiency": self.get_allocation_efficiency(),
-            "average_time_ms": self._times.mean(),
-            "timing_samples": self._times.count,
-            **self._counters,
-            "strategy": self.strategy,
-            "dim": self.dim,
-            "seed": self.seed,
-            "refractory_ms": self.refractory_ms,
-            "activation_half_life_ms": self.activation_half_life_ms,
-            "enable_simd": self.enable_simd,
-            "backend": self.backend_name,
-        }
-
-    def column(self, column_id: int) -> dict:
-        """One column: id, concept id, activation, state, usage, confidence, timestamp
-        (the last three describe its concept; None when it has none) and field."""
-        col = records.column_id(column_id, self.column_count)
-        self._expire_now()
-        cols = self._columns
-        decays = cols.state[col] == ALLOCATED and self.activation_half_life_ms
-        return records.column(cols, col, self.dim,
-                              activation.decayed(cols, col, self._wall(),
-                                                 self.activation_half_life_ms)
-                              if decays else cols.activation[col])
-
-    def refractory_left_ms(self) -> array:
-        """Per column, the ms until a refractory column becomes available (0.0 for others)."""
-        self._expire_now()
-        # the clock is read only when a column waits
-        return self._wait.left_per_column(self._now() if self._refractory else 0.0,
-                                          self.column_count)
-
-    def column_buffers(self) -> dict:
-        """Copies of the per-column buffers by name (``state`` values: 0 available,
-        1 allocated, 2 refractory), for bulk views such as a dashboard grid."""
-        self._expire_now()
-        return {name: buffer[:] for name, buffer in self._columns.buffers().items()}
-
     # -------------------------------------------------------------------- invariants
 
     def validate(self) -> None:
@@ -429,77 +343,3 @@ class AllocationEngine:
             self._columns, self.column_count, self._scans, self._index, self._refractory,
             self._counters, self._times)
         invariants.check_free(self._free, self._columns.state, self._scans, available)
-
-    # ------------------------------------------------------------------------- state
-
-    def state(self) -> EngineState:
-        """The whole state as an :class:`EngineState` (refractory columns expired to now);
-        its buffers are the engine's own, valid until the engine changes."""
-        self._expire_now()
-        # Only refractory deadlines depend on when the state is taken; without any, the
-        # clock is not read, so that an unchanged engine always gives the same snapshot
-        # (an export compares equal to the next one), 0.0 standing for the reading.
-        now = self._now() if self._refractory else 0.0
-        times = self._times
-        refractory_columns, refractory_left_ms = self._wait.export(now)
-        return EngineState(
-            config={"column_count": self.column_count, "enable_simd": self.enable_simd,
-                    "strategy": self.strategy, "dim": self.dim,
-                    "refractory_ms": self.refractory_ms, "seed": self.seed,
-                    "activation_half_life_ms": self.activation_half_life_ms},
-            buffers=self._columns.buffers(),
-            order=self._index.columns(),
-            refractory_columns=refractory_columns,
-            refractory_left_ms=refractory_left_ms,
-            clock_ms=now,
-            counters=dict(self._counters),
-            window=times.samples, window_kinds=times.kinds, window_position=times.position,
-            window_count=times.count, window_total=times.total)
-
-    @classmethod
-    def from_state(cls, state: EngineState, *, backend: str = "auto",
-                   host: Host | None = None) -> "AllocationEngine":
-        """A new engine adopting ``state``'s buffers; raises :class:`StateError` naming
-        the first inconsistency (an invalid ``backend``: :class:`InvalidInputError`). Refractory
-        deadlines continue from one reading of ``host``'s clock."""
-        try:
-            config = check_config(**state.config)
-        except (TypeError, ValueError) as error:
-            raise StateError(f"State configuration is invalid: {error}") from None
-        engine = cls.__new__(cls)
-        stride = fdef.stride_of(config["dim"])
-        engine._setup(config, select_scans(backend, config["enable_simd"]),
-                      host or default_host(),
-                      ColumnStore.adopt(stride, state.buffers))
-        engine._index.restore(state.order, engine.column_count)
-        engine._wait.adopt(state.refractory_columns, state.refractory_left_ms,
-                           engine.column_count, engine._now())
-        engine._counters.update({name: state.counters[name] for name in COUNTERS})
-        times = engine._times
-        times.samples[:] = state.window
-        times.kinds[:] = array("B", state.window_kinds)
-        times.position, times.count = state.window_position, state.window_count
-        times.total = float(state.window_total)
-        # the index was just built from the order's columns; the free set is derived below
-        invariants.check_store(
-            engine._columns, engine.column_count, engine._scans, engine._index,
-            engine._refractory, engine._counters, times, check_concepts=False)
-        optimize.rebuild_free(engine._free, engine._columns.state, engine._scans)
-        return engine
-
-    # --------------------------------------------------------------------- snapshots
-
-    def snapshot(self):
-        """The whole state as a versioned, checksummed :class:`~cortexkg.snapshot.Snapshot`."""
-        return snapshots.take(self.state())
-
-    def snapshot_parts(self) -> list:
-        """The bytes of :meth:`snapshot` as parts to join: its buffers are the engine's own
-        (valid until it changes), so the state is copied once, by whoever joins them."""
-        return snapshots.parts(self.state())
-
-    @classmethod
-    def restore(cls, snapshot, *, backend: str = "auto", host: Host | None = None):
-        """A new engine from a snapshot (or its bytes); raises :class:`StateError` naming
-        the problem and never returns a partial state."""
-        return cls.from_state(snapshots.read(snapshot), backend=backend, host=host)

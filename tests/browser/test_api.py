@@ -267,9 +267,9 @@ def test_calls_leave_no_python_objects_behind(api_page: Page) -> None:
             await fresh.optimizeAllocations();
         };
         await round();
-        const before = (await fresh.getDiagnostics()).pythonObjects;
+        const before = (await fresh.__diagnostics()).pythonObjects;
         for (let r = 0; r < 4; r++) await round();
-        const after = (await fresh.getDiagnostics()).pythonObjects;
+        const after = (await fresh.__diagnostics()).pythonObjects;
         fresh.close();
         return {before, after};
     """)

@@ -301,7 +301,7 @@ def test_destroy_frees_the_python_engine_and_later_calls_throw(sync_page: Page) 
             ['getAllocationHistory', []], ['getAllocationTimes', []], ['getFragmentation', []],
             ['getStats', []], ['getColumnStates', []], ['getColumn', [0]], ['validate', []],
             ['exportState', []]];
-        const base = AllocationEngine.getDiagnostics().engines;
+        const base = AllocationEngine.__diagnostics().engines;
         const engines = [1, 2, 3].map(() => new AllocationEngine(100, true));
         // every call once on each engine, errors included
         for (const engine of engines) {
@@ -309,10 +309,10 @@ def test_destroy_frees_the_python_engine_and_later_calls_throw(sync_page: Page) 
                 try { engine[method](...args); } catch {}
             }
         }
-        const alive = AllocationEngine.getDiagnostics().engines;
+        const alive = AllocationEngine.__diagnostics().engines;
         for (const engine of engines) engine.destroy();
         engines[0].destroy();  // a second destroy does nothing
-        const freed = AllocationEngine.getDiagnostics().engines;
+        const freed = AllocationEngine.__diagnostics().engines;
         const after = calls.map(([method, args]) => {
             try { engines[0][method](...args); return [method, 'no error']; }
             catch (error) { return [method, error instanceof api.NotInitializedError, error.message]; }
@@ -344,9 +344,9 @@ def test_calls_leave_no_python_objects_behind(sync_page: Page) -> None:
             engine.optimizeAllocations();
         };
         round();
-        const before = AllocationEngine.getDiagnostics().pythonObjects;
+        const before = AllocationEngine.__diagnostics().pythonObjects;
         for (let r = 0; r < 4; r++) round();
-        const after = AllocationEngine.getDiagnostics().pythonObjects;
+        const after = AllocationEngine.__diagnostics().pythonObjects;
         engine.destroy();
         return {before, after};
     """)

@@ -105,7 +105,7 @@ def test_python_graph_sees_relative_lazy_and_submodule_imports():
     assert "cortexkg.columns" in graph["cortexkg.scans.reference"]  # from ..columns import
     assert "cortexkg.fields" in graph["cortexkg.scans.reference"]  # from .. import fields
     assert "cortexkg.scans.wasm_scans" in graph["cortexkg.scans"]  # inside a function
-    assert "cortexkg.snapshot" in graph["cortexkg.engine"]
+    assert "cortexkg.snapshot" in graph["cortexkg.engine_snapshots"]  # from . import x as y
 
 
 @needs_web

@@ -48,8 +48,7 @@ export async function everyMember(flag: boolean, signal: AbortSignal): Promise<v
   const states: ColumnStates = await kg.getColumnStates();
   const one: Column = await kg.getColumn(0);
   await kg.validate();
-  const diagnostics: { pythonObjects: number } = await kg.getDiagnostics();
-  void [info, counts, history, times, kinds, stats, states, one, diagnostics];
+  void [info, counts, history, times, kinds, stats, states, one];
 
   const file = new Blob([await kg.exportState()]);
   const raw = new Blob([await kg.exportRawData()]);
@@ -100,8 +99,7 @@ export async function everyMember(flag: boolean, signal: AbortSignal): Promise<v
     engine.getStats(), engine.getColumnStates(), engine.getColumn(0)];
   engine.validate();
   const copy = AllocationEngine.importState(new Blob([engine.exportState()]) && engine.exportState(), { backend: "auto" });
-  const diag: { pythonObjects: number; engines: number } = AllocationEngine.getDiagnostics();
   engine.destroy();
   copy.destroy();
-  void [here, sync, syncRows, syncColumnar, syncEither, syncGone, syncGoneColumnar, syncGoneEither, syncReads, diag];
+  void [here, sync, syncRows, syncColumnar, syncEither, syncGone, syncGoneColumnar, syncGoneEither, syncReads];
 }
