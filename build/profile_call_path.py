@@ -46,8 +46,8 @@ def instrument(site: Path) -> None:
     durable = (site / "durable.js").read_text()
     durable = patch(durable, "const [values, failures, logs, ran, mutations, compact, stats] = fromPython(calls.length === 1",
                     f"self.__t.py = {NOW}; const __answer = (calls.length === 1")
-    durable = patch(durable, ": this.#callMany(calls));",
-                    f": this.#callMany(calls)); self.__t.toJs = {NOW};"
+    durable = patch(durable, ": this.#callMany(packRuns(calls)));",
+                    f": this.#callMany(packRuns(calls))); self.__t.toJs = {NOW};"
                     " const [values, failures, logs, ran, mutations, compact, stats] ="
                     f" fromPython(__answer); self.__t.converted = {NOW};")
     (site / "durable.js").write_text(durable)

@@ -8,6 +8,7 @@ Sessions are built as the unit tests build them (a FakeHost clock); the figures 
 medians of several rounds of N calls, in µs per call.
 """
 import argparse, asyncio, cProfile, importlib, io, pstats, statistics, subprocess, sys, tempfile, time
+from array import array
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,14 @@ def figures(session_module, Host, columns: int, calls: int) -> dict:
     t = time.perf_counter()
     s.call_many(group)
     out["call_many allocateConcept, per call"] = (time.perf_counter() - t) / calls * 1e6
+    # What the worker hands Python for the same group: a session that takes runs gets one
+    # item of ids (web/durable.js packs them), an older one the calls one by one.
+    s = open_session(session_module, Host, columns)
+    group = ([["allocateConcept", 0, array("I", range(calls))]] if hasattr(session_module, "_RUNS")
+             else [["allocateConcept", i, [i]] for i in range(calls)])
+    t = time.perf_counter()
+    s.call_many(group)
+    out["call_many as the worker sends it, per call"] = (time.perf_counter() - t) / calls * 1e6
     return out
 
 

@@ -28,6 +28,34 @@ const toJs = (proxy) => proxy.toJs({ dict_converter: Object.fromEntries, create_
 /** A StatsUpdate (protocol.js) of Session.stats_update's tuple, converted; null for None. */
 const statsOf = (update) => (update == null ? null : { version: update[0], numbers: update[1], others: update[2] });
 
+// Session.call_many takes consecutive allocateConcept(id) calls without options, or
+// consecutive deallocateConcept(id) calls, as one item [method, first id, Uint32Array of
+// their concept ids] and runs them as one batch: converting a small array per call into
+// Python would cost more than the call. Only valid ids go in (a Uint32Array would wrap
+// -1); any other call stays as it is and ends the run.
+const RUNS = new Set(["allocateConcept", "deallocateConcept"]);
+const MAX_ID = 2 ** 32 - 1;
+
+// allocateConcept(id, undefined) is allocateConcept(id); deallocateConcept takes one argument
+const inRun = (method, args) => RUNS.has(method)
+  && (args.length === 1 || (args.length === 2 && args[1] === undefined && method === "allocateConcept"))
+  && Number.isInteger(args[0]) && args[0] >= 0 && args[0] <= MAX_ID;
+
+function packRuns(calls) {
+  const items = [];
+  for (let start = 0; start < calls.length;) {
+    const [method, , args] = calls[start];
+    let end = start + 1;
+    if (inRun(method, args)) {
+      while (end < calls.length && calls[end][0] === method && inRun(method, calls[end][2])) end += 1;
+    }
+    if (end - start === 1) items.push(calls[start]);
+    else items.push([method, calls[start][1], Uint32Array.from(calls.slice(start, end), (call) => call[2][0])]);
+    start = end;
+  }
+  return items;
+}
+
 /** What a Session method returned, as JavaScript data; the proxy it came in is destroyed. */
 function fromPython(result) {
   if (result?.toJs === undefined) return result;
@@ -240,19 +268,21 @@ export class DurableEngine {
    * came alone (Session.call_many answers flat, a GroupAnswer tuple: values, failures,
    * logs, records as [method, args, readings]; the answer and record objects are built
    * here). Returns {answers, mutations, acknowledged, stats}: answers (one per call)
-   * are ready at once; mutations are the indices of the calls whose records were
-   * written; acknowledged is null when the answers may be given now (no mutation; relaxed
-   * mutations), else a promise: it resolves when they may be given (strict: the group's
-   * records, committed in one transaction, are durable; relaxed: older changes are) and
-   * rejects with StorageError when the changes cannot be made durable (strict: the engine
-   * is then rolled back, and the mutations' answers must not be given); stats: the
-   * counters when they changed (Session.stats_update), else null.
+   * are ready at once; mutations are the indices of the calls whose changes the written
+   * records hold (a run of calls is one record: see packRuns); acknowledged is null when
+   * the answers may be given now (no mutation; relaxed mutations), else a promise: it
+   * resolves when they may be given (strict: the group's records, committed in one
+   * transaction, are durable; relaxed: older changes are) and rejects with StorageError
+   * when the changes cannot be made durable (strict: the engine is then rolled back, and
+   * the mutations' answers must not be given); stats: the counters when they changed
+   * (Session.stats_update), else null.
    */
   callMany(calls) {
     const [values, failures, logs, ran, mutations, compact, stats] = fromPython(calls.length === 1
       ? this.#callOne(calls[0][0], calls[0][1], ...calls[0][2])
-      : this.#callMany(calls));
-    const answers = values.map((value) => ({ ok: true, value, logs: [] }));
+      : this.#callMany(packRuns(calls)));
+    // logs only on the calls that logged: an empty array per answer costs a clone each
+    const answers = values.map((value) => ({ ok: true, value }));
     for (const [index, type, message, traceback] of failures) {  // traceback: internal errors only
       answers[index] = { ok: false, error: traceback === undefined ? { type, message } : { type, message, traceback } };
     }

@@ -16,8 +16,8 @@
 
 /** @typedef {{type: string, message: string}} ErrorData  type: a class of errors.js */
 /**
- * @typedef {{ok: true, value: unknown, logs: string[]} | {ok: false, error: ErrorData}} Answer
- * typed arrays in a value are transferred, not copied
+ * @typedef {{ok: true, value: unknown, logs?: string[]} | {ok: false, error: ErrorData}} Answer
+ * typed arrays in a value are transferred, not copied; logs: the call's log lines, if any
  */
 /**
  * @typedef {{version: number, numbers: number[], others: unknown[]}} StatsUpdate

@@ -25,14 +25,14 @@ from . import exchange
 from ._js_values import (RECORDS_DEPTH, bytes_source, engine_config, flag, from_js, options_of,
                          snapshot_source)
 from .engine import AllocationEngine
-from .errors import CortexKGError, InternalError, InvalidInputError, StateError, StorageError, \
-    error_report
+from .errors import NO_FREE_COLUMNS, AllocationError, CortexKGError, InternalError, \
+    InvalidInputError, StateError, StorageError, error_report
 from .facade import CortexKG, CortexKGConfig
 from .host import default_host
 from .journal import ClockTape, replay, run_recorded
 from .snapshot import Snapshot
 from .tables import DEFAULT_NAME
-from .validation import quoted
+from .validation import MAX_BATCH_LENGTH, quoted
 
 _WITH_PROGRESS = frozenset({"allocateBatch", "deallocateBatch"})
 # Per-call options: API method -> the names it takes.
@@ -44,6 +44,10 @@ CALL_OPTIONS = {
 }
 # Arguments that arrive from JavaScript as Python values already: from_js would return them.
 _PLAIN = frozenset({int, float, str, bool, type(None)})
+# API calls whose runs a group may hold (see Session.call_many) -> the engine's batch method.
+_RUNS = {"allocateConcept": "allocate_batch", "deallocateConcept": "deallocate_batch"}
+# What a call of a run answers when the engine had no column for it (allocate_concept's error).
+_NO_COLUMN = list(error_report(AllocationError(NO_FREE_COLUMNS)).values())
 
 
 def _options(value: Any, method: str | None = None) -> dict:
@@ -271,7 +275,10 @@ class Session:
 
     def call_many(self, calls: Any) -> GroupAnswer:
         """Run a group of API calls ``[[method, request id, [args]], ...]`` in order, each
-        exactly as :meth:`call` would run it alone, in one crossing from JavaScript.
+        answered exactly as :meth:`call` would answer it alone, in one crossing from
+        JavaScript. An item may also be a run of calls, ``[method, request id of the
+        first, ids]`` (``ids``: a Uint32Array, not a list, of two or more; see below),
+        which stands for one call of ``method`` per id.
 
         Returns the answers flat, since converting one small object per call to JavaScript
         costs more than most calls, as a :class:`GroupAnswer`: ``values``, the value of
@@ -279,15 +286,77 @@ class Session:
         message(, traceback)], ...]`` (a traceback for internal errors, see
         :func:`~cortexkg.errors.error_report`); ``logs``, ``[[index, [lines]], ...]`` for
         the calls that logged; ``records``, the journal records of the mutations that
-        succeeded, in order, each as ``(method, args, readings)``; ``mutations``, their
-        indices in the group; ``compact``, whether one of them asks for a snapshot;
+        succeeded, in order, each as ``(method, args, readings)``; ``mutations``, the
+        indices in the group of the calls whose changes they hold (a run's record holds
+        several); ``compact``, whether one of them asks for a snapshot;
         ``stats``, the counters after the group when they changed (see
         :meth:`stats_update`), else None.
+
+        Runs: ``web/durable.js`` sends consecutive ``allocateConcept(id)`` calls without
+        options, or consecutive ``deallocateConcept(id)`` calls, as one item (converting a
+        small array per call into Python would cost more than the call). A run is one
+        engine batch (``allocate_batch`` / ``deallocate_batch``), journaled as ONE record,
+        so a pipelined call costs about what a batch item does. Each of its calls still
+        gets the value or the error it would get alone (a full engine fails the calls it
+        has no column for with the same ``AllocationError``; while mutations are refused,
+        each call is refused alone), and the state is the one the calls make one by one,
+        with batch semantics: each chunk of a run happens at one instant (one clock
+        reading, one timestamp, refractory columns expired once), and its allocation
+        times are timing samples of kind 1 (the batch's mean) rather than each call's own.
+        A run's record commits whole or not at all, so after a crash its calls are all
+        there or none: relaxed durability's prefix property holds (a prefix of the records
+        is a prefix of the calls).
         """
         group = _Group()
-        for index, (method, request_id, args) in enumerate(from_js(calls, 3)):
-            self._run_into(group, index, method, request_id, args)
+        index = 0
+        for method, request_id, args in from_js(calls, 3):
+            if type(args) is list:
+                self._run_into(group, index, method, request_id, args)
+                index += 1
+                continue
+            ids = args.tolist()  # a Uint32Array: a run, every id valid
+            if not ids:
+                continue
+            if self._read_only is None and self.write_error is None:
+                for start in range(0, len(ids), MAX_BATCH_LENGTH):  # what a batch may hold
+                    self._run_batch(group, index + start, method, ids[start:start + MAX_BATCH_LENGTH])
+            else:  # each call is refused alone
+                for position, cid in enumerate(ids, index):
+                    self._run_into(group, position, method, request_id, [cid])
+            index += len(ids)
         return self._answer(group)
+
+    def _run_batch(self, group: "_Group", first: int, method: str, ids: list[int]) -> None:
+        """Run ``method`` for each of ``ids`` (the calls from index ``first``) as one
+        engine batch, one journal record; answer each call."""
+        try:
+            result, record = run_recorded(self.kg.engine, self._tape, _RUNS[method], [ids],
+                                          columnar=True)
+        except Exception as error:  # a bug: every call of the run reports it
+            self._logs = []
+            report = list(self._report(method, (ids,), error).values())
+            group.values.extend([None] * len(ids))
+            group.failures.extend([first + i, *report] for i in range(len(ids)))
+            return
+        columns = result["columnIds"]
+        count = len(ids)
+        if method == "deallocateConcept":  # not allocated: False, and a record all the same
+            group.values.extend([col >= 0 for col in columns])
+            group.mutations.extend(range(first, first + count))
+        elif -1 not in columns:
+            group.values.extend(columns)
+            group.mutations.extend(range(first, first + count))
+        else:  # no column for some: those fail as they would alone, changing nothing
+            for index, col in enumerate(columns, first):
+                if col < 0:
+                    group.values.append(None)
+                    group.failures.append([index, *_NO_COLUMN])
+                else:
+                    group.values.append(col)
+                    group.mutations.append(index)
+            if len(group.mutations) == 0 or group.mutations[-1] < first:
+                return  # every call failed: no record, as none of them alone would leave one
+        group.records.append(record)
 
     def call_one(self, method: str, request_id: int, *args: Any) -> GroupAnswer:
         """:meth:`call_many` of one call, its arguments passed one by one: converting the

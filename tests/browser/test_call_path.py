@@ -139,6 +139,69 @@ def test_each_mutation_of_a_group_resolves_only_once_its_record_is_committed(
     assert out["stored"] == [1, 2]
 
 
+# Runs of allocateConcept(id) / deallocateConcept(id) in a group run as one batch and one
+# journal record (Session.call_many): bad ids in the middle of a run, a full engine, an
+# idempotent hit, a duplicate, a deallocation of nothing.
+RUNS_JS = """async ([name, together, durability]) => {
+    const kg = await window.api.CortexKG.create({name, columns: 4, durability});
+    const calls = [
+        ['allocateConcept', [1]], ['allocateConcept', [2]], ['allocateConcept', [-1]],
+        ['allocateConcept', ['3']], ['allocateConcept', [2.5]], ['allocateConcept', [3]],
+        ['allocateConcept', [2 ** 32]], ['allocateConcept', [4, undefined]], ['allocateConcept', [5]],
+        ['allocateConcept', [1]], ['allocateConcept', [6]], ['deallocateConcept', [2]],
+        ['deallocateConcept', [2]], ['deallocateConcept', [-4]], ['deallocateConcept', [99]],
+        ['deallocateConcept', [3]], ['deallocateConcept', [3]], ['allocateConcept', [7]],
+        ['allocateConcept', [8]],
+    ];
+    const settle = (p) => p.then((v) => ['ok', v], (e) => [e.name, e.message]);
+    let results;
+    if (together) results = await Promise.all(calls.map(([m, a]) => settle(kg[m](...a))));
+    else {
+        results = [];
+        for (const [m, a] of calls) results.push(await settle(kg[m](...a)));
+    }
+    const state = async (engine) => [
+        (await engine.getAllocationHistory()).map((h) => [h.conceptId, h.columnId]),
+        Array.from((await engine.getColumnStates()).state), (await engine.getStats()).usage_hits];
+    const live = await state(kg);
+    await kg.flush();
+    const db = await new Promise((ok) => { const r = indexedDB.open(`cortexkg:${name}`); r.onsuccess = () => ok(r.result); });
+    const stored = await new Promise((ok) => {
+        const request = db.transaction('journal').objectStore('journal').getAll();
+        request.onsuccess = () => ok(request.result.map((record) => record.method));
+    });
+    db.close();
+    await kg.close();
+    const reopened = await window.api.CortexKG.create({name, columns: 4});  // recovered from the journal
+    const recovered = await state(reopened);
+    await reopened.reset();
+    reopened.close();
+    return {results, live, recovered, stored};
+}"""
+
+
+@pytest.mark.parametrize("durability", ["strict", "relaxed"])
+def test_runs_in_a_group_answer_each_call_as_alone_and_are_one_record_each(
+        counted_page: Page, durability: str) -> None:
+    together = counted_page.evaluate(RUNS_JS, [f"runs-group-{durability}", True, durability])
+    alone = counted_page.evaluate(RUNS_JS, [f"runs-alone-{durability}", False, durability])
+    assert together["results"] == alone["results"]
+    results = together["results"]
+    assert [kind for kind, _ in results] == [
+        "ok", "ok", "InvalidInputError", "InvalidInputError", "InvalidInputError", "ok",
+        "InvalidInputError", "ok", "AllocationError", "ok", "AllocationError", "ok",
+        "ok", "InvalidInputError", "ok", "ok", "ok", "ok", "ok"]
+    assert [value for kind, value in results if kind == "ok"] == [
+        0, 1, 2, 3, 0, True, False, False, True, False, 1, 2]
+    assert "-1" in results[2][1] and "'3'" in results[3][1] and "2.5" in results[4][1]
+    assert results[8][1] == results[10][1] == "No free columns available"
+    assert together["live"] == alone["live"] == together["recovered"] == alone["recovered"]
+    # alone: a record per mutation that did not fail; together: one per run
+    assert alone["stored"] == ["allocate_concept"] * 5 + ["deallocate_concept"] * 5 + ["allocate_concept"] * 2
+    assert together["stored"] == ["allocate_batch", "allocate_concept", "allocate_batch",
+                                  "deallocate_batch", "deallocate_batch", "allocate_batch"]
+
+
 def test_a_group_with_an_argument_that_cannot_be_sent_fails_that_call_only(
         counted_page: Page) -> None:
     out = counted_page.evaluate("""async () => {

@@ -287,6 +287,37 @@ def test_under_a_full_quota_mutations_are_refused_unchanged_and_accepted_once_it
     assert history == [1, 2, 3, 9]
 
 
+def test_under_a_full_quota_a_run_of_pipelined_calls_is_refused_as_its_calls_would_be(
+    context: BrowserContext, server: Server
+) -> None:
+    # Pipelined allocateConcept calls are one run, one record (Session.call_many): when its
+    # commit fails, every call of it that changed the engine rejects with StorageError, the
+    # calls the engine had no column for keep their AllocationError, and the engine is
+    # rolled back to the stored state.
+    context.expected_errors.append("QuotaExceededError")  # Chromium may log the refused writes
+    page = open_api(context, server)
+    create(page, name="quota-run", columns=40_000)
+    cdp = context.new_cdp_session(page)
+    origin = server.url.rstrip("/")
+    usage = page.evaluate("async () => (await navigator.storage.estimate()).usage")
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": usage + 128 * 1024})
+    out = page.evaluate("""async () => {
+        await kg.allocateBatch([1, 2, 3]);
+        const settle = (p) => p.then(() => 'resolved', (e) => e.name);
+        // 39,997 columns are free: the last 5 of the run find none; its record (160 kB) does not fit
+        const calls = Array.from({length: 40_002}, (_, i) => settle(kg.allocateConcept(i + 10)));
+        const outcomes = await Promise.all([...calls, settle(kg.allocateConcept(-1))]);
+        const counts = {};
+        for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
+        return {counts, last: outcomes.slice(-7), saved: kg.storage.saved,
+                history: (await kg.getAllocationHistory()).map((h) => h.conceptId)};
+    }""")
+    assert out["counts"] == {"StorageError": 39_997, "AllocationError": 5, "InvalidInputError": 1}
+    assert out["last"] == ["StorageError"] + ["AllocationError"] * 5 + ["InvalidInputError"]
+    assert out["saved"] is False and out["history"] == [1, 2, 3]
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+
+
 # --- two tabs --------------------------------------------------------------------------
 
 def test_one_tab_writes_the_other_follows_read_only_and_takes_over(
