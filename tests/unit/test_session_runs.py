@@ -100,16 +100,16 @@ def test_a_group_answers_and_changes_the_engine_as_its_calls_made_one_by_one(opt
         calls = [[method, request_id, list(args)] for request_id, (method, args) in enumerate(group)]
         ran = grouped.call_many(packed(calls, cuts))
         answers = [alone.call_one(method, request_id, *args) for method, request_id, args in calls]
-        assert ran["values"] == [answer["values"][0] for answer in answers]
-        assert ran["failures"] == [[index, *answer["failures"][0][1:]]
-                                   for index, answer in enumerate(answers) if answer["failures"]]
-        assert ran["logs"] == []
+        assert ran.values == [answer.values[0] for answer in answers]
+        assert ran.failures == [[index, *answer.failures[0][1:]]
+                                   for index, answer in enumerate(answers) if answer.failures]
+        assert ran.logs == []
         # every call whose change a record holds, and only those
-        assert ran["mutations"] == [index for index, answer in enumerate(answers)
-                                    if answer["mutations"]]
-        assert len(ran["records"]) <= len(ran["mutations"])
+        assert ran.mutations == [index for index, answer in enumerate(answers)
+                                    if answer.mutations]
+        assert len(ran.records) <= len(ran.mutations)
         assert without_kinds(observe(grouped)) == without_kinds(observe(alone))
-        records += ran["records"]
+        records += [{"method": m, "args": a, "readings": r} for m, a, r in ran.records]
         host.advance(advance)
         twin_host.advance(advance)
     replayed, _ = later_session(host, {"columns": 3})
@@ -125,10 +125,10 @@ def run(method: str, ids: list[int], request_id: int = 0) -> list:
 def test_a_run_is_one_record_and_its_allocation_times_are_the_batchs_mean():
     session, _ = open_session({"columns": 8})
     ran = session.call_many([run("allocateConcept", [4, 5, 4, 6])])
-    assert ran["values"] == [0, 1, 0, 2] and ran["failures"] == []
-    assert ran["records"] == [{"method": "allocate_batch", "args": [array("I", [4, 5, 4, 6])],
-                               "readings": [1000.0, 1.7e12 + 1000.0, 1000.0]}]
-    assert ran["mutations"] == [0, 1, 2, 3]
+    assert ran.values == [0, 1, 0, 2] and ran.failures == []
+    assert ran.records == [("allocate_batch", [array("I", [4, 5, 4, 6])],
+                            [1000.0, 1.7e12 + 1000.0, 1000.0])]
+    assert ran.mutations == [0, 1, 2, 3]
     assert session.kg.engine.get_allocation_time_kinds().tolist() == [1, 1, 1]  # three placed
     assert session.kg.stats()["usage_hits"] == 1
 
@@ -138,46 +138,45 @@ def test_calls_between_runs_are_answered_at_their_own_index():
     ran = session.call_many([run("allocateConcept", [4, 5], 1), ["allocateConcept", 3, [-1]],
                              run("allocateConcept", [6, 7], 4), ["getAllocatedCount", 6, []],
                              run("deallocateConcept", [4, 9], 7)])
-    assert ran["values"] == [0, 1, None, 2, 3, 4, True, False]
-    assert ran["failures"] == [[2, "InvalidInputError",
+    assert ran.values == [0, 1, None, 2, 3, 4, True, False]
+    assert ran.failures == [[2, "InvalidInputError",
                                 f"Invalid concept id -1: expected an integer in 0..{MAX_CONCEPT_ID}"]]
-    assert [r["args"] for r in ran["records"]] == [[array("I", ids)] for ids in ([4, 5], [6, 7], [4, 9])]
-    assert ran["mutations"] == [0, 1, 3, 4, 6, 7]
+    assert [args for _, args, _ in ran.records] == [[array("I", ids)] for ids in ([4, 5], [6, 7], [4, 9])]
+    assert ran.mutations == [0, 1, 3, 4, 6, 7]
 
 
 def test_calls_a_full_engine_has_no_column_for_fail_and_the_others_go_on():
     session, _ = open_session({"columns": 2})
     ran = session.call_many([run("allocateConcept", [1, 2, 3, 1, 3])])
-    assert ran["values"] == [0, 1, None, 0, None]
-    assert ran["failures"] == [[2, "AllocationError", NO_FREE_COLUMNS],
+    assert ran.values == [0, 1, None, 0, None]
+    assert ran.failures == [[2, "AllocationError", NO_FREE_COLUMNS],
                                [4, "AllocationError", NO_FREE_COLUMNS]]
-    assert ran["mutations"] == [0, 1, 3] and len(ran["records"]) == 1
+    assert ran.mutations == [0, 1, 3] and len(ran.records) == 1
     # a run none of whose calls succeeds leaves no record, as none of them alone would
     ran = session.call_many([run("allocateConcept", [3, 4])])
-    assert ran["records"] == [] and ran["mutations"] == []
-    assert [f[1] for f in ran["failures"]] == ["AllocationError"] * 2
+    assert ran.records == [] and ran.mutations == []
+    assert [f[1] for f in ran.failures] == ["AllocationError"] * 2
 
 
 def test_deallocating_a_concept_that_is_not_allocated_is_false_in_a_run_too():
     session, _ = open_session({"columns": 4})
     session.call_many([["allocateConcept", 1, [7]]])
     ran = session.call_many([run("deallocateConcept", [7, 7, 8])])
-    assert ran["values"] == [True, False, False] and ran["failures"] == []
-    assert ran["mutations"] == [0, 1, 2]
-    assert ran["records"] == [{"method": "deallocate_batch", "args": [array("I", [7, 7, 8])],
-                               "readings": []}]
+    assert ran.values == [True, False, False] and ran.failures == []
+    assert ran.mutations == [0, 1, 2]
+    assert ran.records == [("deallocate_batch", [array("I", [7, 7, 8])], [])]
 
 
 def test_while_mutations_are_refused_each_call_of_a_run_is_refused_alone():
     session, _ = open_session({"columns": 4})
     session.write_error = "Changes cannot be saved now: the disk is full"
     ran = session.call_many([run("allocateConcept", [0, 1, 2])])
-    assert ran["values"] == [None] * 3 and ran["records"] == []
-    assert ran["failures"] == [[i, "StorageError", session.write_error] for i in range(3)]
+    assert ran.values == [None] * 3 and ran.records == []
+    assert ran.failures == [[i, "StorageError", session.write_error] for i in range(3)]
     session.write_error = None
     session.read_only = "Read-only: another tab is writing"
     ran = session.call_many([run("deallocateConcept", [0, 1, 2])])
-    assert ran["failures"] == [[i, "StateError", session.read_only] for i in range(3)]
+    assert ran.failures == [[i, "StateError", session.read_only] for i in range(3)]
 
 
 def test_an_internal_failure_in_a_run_is_reported_for_each_of_its_calls(monkeypatch):
@@ -188,10 +187,10 @@ def test_an_internal_failure_in_a_run_is_reported_for_each_of_its_calls(monkeypa
 
     monkeypatch.setattr(session.kg.engine, "allocate_batch", broken)
     ran = session.call_many([run("allocateConcept", [0, 1]), ["getAllocatedCount", 2, []]])
-    assert ran["values"] == [None, None, 0] and ran["records"] == []
-    assert [f[:3] for f in ran["failures"]] == [
+    assert ran.values == [None, None, 0] and ran.records == []
+    assert [f[:3] for f in ran.failures] == [
         [i, "InternalError", "allocateConcept failed: RuntimeError: the batch broke"] for i in range(2)]
-    assert all("RuntimeError" in f[3] for f in ran["failures"])  # the traceback
+    assert all("RuntimeError" in f[3] for f in ran.failures)  # the traceback
 
 
 def test_a_run_longer_than_a_batch_may_be_is_several_batches(monkeypatch):
@@ -199,7 +198,7 @@ def test_a_run_longer_than_a_batch_may_be_is_several_batches(monkeypatch):
         monkeypatch.setattr(module, "MAX_BATCH_LENGTH", 3)
     session, _ = open_session({"columns": 8})
     ran = session.call_many([run("allocateConcept", [10, 11, 12, 13, 14, 15, 16])])
-    assert ran["values"] == list(range(7)) and ran["failures"] == []
-    assert [r["args"] for r in ran["records"]] == [
+    assert ran.values == list(range(7)) and ran.failures == []
+    assert [args for _, args, _ in ran.records] == [
         [array("I", [10, 11, 12])], [array("I", [13, 14, 15])], [array("I", [16])]]
-    assert ran["mutations"] == list(range(7))
+    assert ran.mutations == list(range(7))
