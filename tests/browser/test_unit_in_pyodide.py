@@ -41,7 +41,7 @@ EXPECTED_SKIPS = {"numpy is not installed", "CPython host only",
 # yet (the JavaScript API tests in test_api.py drive it). Any other module that no unit
 # test even imports fails the test.
 NOT_UNIT_TESTED_HERE = {"cortexkg.scans.numpy_scans", "cortexkg.scans.wasmtime_kernel",
-                        "cortexkg.session"}
+                        "cortexkg.session", "cortexkg.session_groups", "cortexkg.session_state"}
 SETTLED = "html[data-done='true'], [data-testid='error-banner']:not([hidden])"
 
 

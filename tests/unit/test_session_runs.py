@@ -15,7 +15,7 @@ from array import array
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
-import cortexkg.session as session_module
+import cortexkg.session_groups as session_groups
 import cortexkg.validation as validation
 from cortexkg.errors import NO_FREE_COLUMNS
 from cortexkg.validation import MAX_CONCEPT_ID
@@ -194,7 +194,7 @@ def test_an_internal_failure_in_a_run_is_reported_for_each_of_its_calls(monkeypa
 
 
 def test_a_run_longer_than_a_batch_may_be_is_several_batches(monkeypatch):
-    for module in (session_module, validation):
+    for module in (session_groups, validation):
         monkeypatch.setattr(module, "MAX_BATCH_LENGTH", 3)
     session, _ = open_session({"columns": 8})
     ran = session.call_many([run("allocateConcept", [10, 11, 12, 13, 14, 15, 16])])
