@@ -138,8 +138,14 @@ def warm_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactor
 
     Its first page stays open, blank, for the DevTools calls that empty the storage.
     """
+    yield from launch_profile(playwright, tmp_path_factory)
+
+
+def launch_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[BrowserContext]:
+    """Chromium on a new on-disk profile, closed afterwards."""
     context = playwright.chromium.launch_persistent_context(
-        tmp_path_factory.mktemp("warm-profile"), executable_path=chromium_executable(),
+        tmp_path_factory.mktemp("profile"), executable_path=chromium_executable(),
         args=chromium_args(), service_workers="block",
     )
     yield context
@@ -187,15 +193,33 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+@pytest.fixture(scope="session")
+def module_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[BrowserContext]:
+    """A second on-disk profile, for pages a module's tests share (``api_page``): the
+    ``context`` fixture empties its own profile's storage at every test, which would
+    pull the stored engines from under a page that outlives the test."""
+    yield from launch_profile(playwright, tmp_path_factory)
+
+
 @pytest.fixture(scope="module")
-def api_page(browser: Browser, server: Server) -> Iterator[Page]:
-    """web/api.html (the API without the dashboard), shared by one module's tests."""
-    pages = checked_page(browser.new_context(service_workers="block"), Recorder(origin=server.url))
-    page = next(pages)
+def api_page(module_profile: BrowserContext, server: Server) -> Iterator[Page]:
+    """web/api.html (the API without the dashboard), shared by one module's tests, on
+    empty storage and a warm HTTP cache (see ``warm_profile``); it fails the module's
+    last test on browser errors."""
+    recorder = Recorder(origin=server.url)
+    empty_storage(module_profile, server)
+    recorder.attach(module_profile)
+    page = module_profile.new_page()
     page.set_default_timeout(4 * BOOT_TIMEOUT_MS)  # a ceiling: 1M-column engines included
     page.goto(server.url + "api.html")
     yield page
-    next(pages, None)
+    page.close()
+    recorder.detach(module_profile)
+    empty_storage(module_profile, server)
+    problems = recorder.problems()
+    if problems:
+        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
 
 
 @pytest.fixture
