@@ -36,15 +36,16 @@ from harness import (
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 
-# Test files that take a worker longest (measured on a quiet 2-core machine), heaviest
-# first: npm test hands out whole files (--dist loadfile) in collection order, and a long
-# file handed out last would run alone at the end while the other worker idles. Files
-# not listed follow in their usual order; the list only orders, so a stale one costs
-# time, never a test.
+# Test files that take a worker longest (npm test's durations on the 2-core machine),
+# heaviest first: npm test hands out whole files (--dist loadfile) in collection order,
+# and a long file handed out last would run alone at the end while the other worker
+# idles. Files not listed follow in their usual order; the list only orders, so a stale
+# one costs time, never a test.
 HEAVIEST_FIRST = [
-    "test_dashboard.py", "test_durability.py", "test_persistence.py",
-    "test_bench_in_chromium.py", "test_dashboard_storage.py", "test_relaxed_durability.py",
-    "test_unit_in_pyodide.py", "test_wasm_backend_in_chromium.py", "test_reliability.py",
+    "test_durability.py", "test_dashboard.py", "test_persistence.py",
+    "test_dashboard_storage.py", "test_bench_in_chromium.py", "test_unit_in_pyodide.py",
+    "test_relaxed_durability.py", "test_wasm_backend_in_chromium.py", "test_api.py",
+    "test_dashboard_instrument.py",
 ]
 
 
