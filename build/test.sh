@@ -18,8 +18,10 @@ trap 'rm -f "$unit_log"' EXIT
 unit=$!
 browser_status=0
 # two workers, each test file on one of them (a module's shared page and server stay
-# together); the first worker to start builds dist/ (tests/browser/conftest.py)
-.venv/bin/python -m pytest tests/browser -n 2 --dist loadfile --durations=15 || browser_status=$?
+# together), handed out heaviest first as tests/browser/conftest.py orders them (xdist
+# would reorder files by their number of tests, leaving the few long ones for the end);
+# the first worker to start builds dist/ (conftest.py)
+.venv/bin/python -m pytest tests/browser -n 2 --dist loadfile --no-loadscope-reorder --durations=15 || browser_status=$?
 unit_status=0
 wait "$unit" || unit_status=$?
 echo "--- CPython unit tests (run beside the browser tests) ---"

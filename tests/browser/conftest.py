@@ -2,9 +2,15 @@
 
 The site is built once per session (build/build_site.py) and served by build/serve.py on
 a free port; headless Chromium comes from $CORTEXKG_CHROMIUM, else Debian's `chromium` on
-PATH, else Playwright's own install. Every page runs in a fresh browser context that
+PATH, else Playwright's own install. Every test's page starts on empty storage and
 records all requests, console errors and page errors, the worker's included: the test
 fails when a request left the page's origin or anything reported an error.
+
+The ``context`` and ``page`` fixtures share one on-disk profile per session
+(``warm_profile``) whose storage is emptied before and after each test: its HTTP cache
+keeps Chromium's compiled Pyodide runtime from test to test, where a fresh context
+compiles it again at every boot (about 40% of a boot's CPU). Tests that need an empty
+HTTP cache too, or a second profile, open ``browser.new_context()``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,33 @@ from harness import (
     serve,
 )
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+
+# Test files that take a worker longest (npm test's durations on the 2-core machine),
+# heaviest first: npm test hands out whole files (--dist loadfile) in collection order,
+# and a long file handed out last would run alone at the end while the other worker
+# idles. Files not listed follow in their usual order; the list only orders, so a stale
+# one costs time, never a test.
+HEAVIEST_FIRST = [
+    "test_durability.py", "test_dashboard.py", "test_persistence.py",
+    "test_dashboard_storage.py", "test_bench_in_chromium.py", "test_unit_in_pyodide.py",
+    "test_relaxed_durability.py", "test_wasm_backend_in_chromium.py", "test_api.py",
+    "test_dashboard_instrument.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the browser test files heaviest first (see HEAVIEST_FIRST), after any unit
+    tests of the same run."""
+    browser = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        if item.path.parent != browser:
+            return -1
+        name = item.path.name
+        return HEAVIEST_FIRST.index(name) if name in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")
@@ -99,36 +132,95 @@ def checked_page(context: BrowserContext, recorder: Recorder) -> Iterator[Page]:
         pytest.fail("the browser reported problems:\n" + "\n".join(problems))
 
 
-@pytest.fixture
-def context(browser: Browser, recorder: Recorder) -> Iterator[BrowserContext]:
-    """A fresh browser profile (empty IndexedDB) that fails the test on browser errors,
-    except those a test provokes on purpose and lists in ``context.expected_errors``."""
-    context = browser.new_context(service_workers="block")
-    context.expected_errors = []
-    recorder.attach(context)
+@pytest.fixture(scope="session")
+def warm_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[BrowserContext]:
+    """A browser with an on-disk profile, shared by the session's ``context`` fixtures.
+
+    Its first page stays open, blank, for the DevTools calls that empty the storage.
+    """
+    yield from launch_profile(playwright, tmp_path_factory)
+
+
+def launch_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[BrowserContext]:
+    """Chromium on a new on-disk profile, closed afterwards."""
+    context = playwright.chromium.launch_persistent_context(
+        tmp_path_factory.mktemp("profile"), executable_path=chromium_executable(),
+        args=chromium_args(), service_workers="block",
+    )
     yield context
     context.close()
+
+
+def empty_storage(profile: BrowserContext, server: Server) -> None:
+    """Delete everything the site stored in profile (IndexedDB, local storage, caches) and
+    lift any quota override; the HTTP cache stays."""
+    cdp = profile.new_cdp_session(profile.pages[0])
+    origin = server.url.rstrip("/")
+    cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+    cdp.detach()
+
+
+@pytest.fixture
+def context(warm_profile: BrowserContext, recorder: Recorder, server: Server
+            ) -> Iterator[BrowserContext]:
+    """The browser profile of this test, with empty storage (see ``warm_profile``); it
+    fails the test on browser errors, except those the test provokes on purpose and lists
+    in ``context.expected_errors``. Its pages close when the test ends."""
+    profile = warm_profile
+    blank = profile.pages[0]
+    empty_storage(profile, server)
+    profile.expected_errors = []
+    recorder.attach(profile)
+    yield profile
+    for open_page in profile.pages:
+        if open_page is not blank:
+            open_page.close()
+    recorder.detach(profile)
+    profile.unroute_all(behavior="wait")
+    profile.clear_permissions()
+    empty_storage(profile, server)
     problems = [p for p in recorder.problems()
-                if not any(expected in p for expected in context.expected_errors)]
+                if not any(expected in p for expected in profile.expected_errors)]
     if problems:
         pytest.fail("the browser reported problems:\n" + "\n".join(problems))
 
 
 @pytest.fixture
-def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
-    """A page in a fresh context: empty storage and an in-memory HTTP cache."""
-    yield from checked_page(browser.new_context(service_workers="block"), recorder)
+def page(context: BrowserContext) -> Page:
+    """A page of this test's profile: empty storage, a warm HTTP cache."""
+    return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def module_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[BrowserContext]:
+    """A second on-disk profile, for pages a module's tests share (``api_page``): the
+    ``context`` fixture empties its own profile's storage at every test, which would
+    pull the stored engines from under a page that outlives the test."""
+    yield from launch_profile(playwright, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def api_page(browser: Browser, server: Server) -> Iterator[Page]:
-    """web/api.html (the API without the dashboard), shared by one module's tests."""
-    pages = checked_page(browser.new_context(service_workers="block"), Recorder(origin=server.url))
-    page = next(pages)
+def api_page(module_profile: BrowserContext, server: Server) -> Iterator[Page]:
+    """web/api.html (the API without the dashboard), shared by one module's tests, on
+    empty storage and a warm HTTP cache (see ``warm_profile``); it fails the module's
+    last test on browser errors."""
+    recorder = Recorder(origin=server.url)
+    empty_storage(module_profile, server)
+    recorder.attach(module_profile)
+    page = module_profile.new_page()
     page.set_default_timeout(4 * BOOT_TIMEOUT_MS)  # a ceiling: 1M-column engines included
     page.goto(server.url + "api.html")
     yield page
-    next(pages, None)
+    page.close()
+    recorder.detach(module_profile)
+    empty_storage(module_profile, server)
+    problems = recorder.problems()
+    if problems:
+        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Callable, Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, WebError
 
 ROOT = Path(__file__).resolve().parents[2]
 PYODIDE_VERSION = json.loads((ROOT / "package.json").read_text())["devDependencies"]["pyodide"]
@@ -107,9 +107,18 @@ class Recorder:
 
     def attach(self, context: BrowserContext) -> None:
         """Record context, so the dedicated worker's requests and console are included."""
-        context.on("request", lambda request: self.requests.append(request.url))
+        context.on("request", self.on_request)
         context.on("console", self.on_console)
         context.on("weberror", self.on_web_error)
+
+    def detach(self, context: BrowserContext) -> None:
+        """Stop recording context (a profile that outlives the test)."""
+        context.remove_listener("request", self.on_request)
+        context.remove_listener("console", self.on_console)
+        context.remove_listener("weberror", self.on_web_error)
+
+    def on_request(self, request: Request) -> None:
+        self.requests.append(request.url)
 
     def on_console(self, message: ConsoleMessage) -> None:
         """Keep console errors, saying whether the page or the worker wrote them."""

@@ -34,8 +34,10 @@ STATS = ["columns", "allocated", "free", "refractory", "efficiency", "avg-time",
 
 @pytest.fixture
 def contexts(browser: Browser, server: Server) -> Iterator[Callable[[], BrowserContext]]:
-    """Fresh browser profiles (empty IndexedDB), each failing the test on browser errors
-    (a write refused for quota included: the page reports it, nothing may log it)."""
+    """Fresh browser profiles (empty IndexedDB), each failing the test on browser errors,
+    for a test that needs two at once. (The other tests take conftest's ``context``,
+    which fails them on any browser error too: a write refused for quota included, since
+    the page reports it and nothing may log it.)"""
     made: list[tuple[BrowserContext, Recorder]] = []
 
     def make() -> BrowserContext:
@@ -53,11 +55,6 @@ def contexts(browser: Browser, server: Server) -> Iterator[Callable[[], BrowserC
         context.close()
         problems += recorder.problems()
     assert not problems, "the browser reported problems:\n" + "\n".join(problems)
-
-
-@pytest.fixture
-def context(contexts: Callable[[], BrowserContext]) -> BrowserContext:
-    return contexts()
 
 
 def open_dashboard(context: BrowserContext, server: Server, query: str = "",
