@@ -101,7 +101,8 @@ QUICK = Plan(QUICK_SIZES, QUICK_BUDGET_S, 200, (QUICK_SIZES[-1],), 2_000, (QUICK
 # measurement completes, so the test can check all of them.
 SMOKE = Plan((200,), 5.0, 8, (200,), 20, (200,), 1, (200, 50), 1, 1,
              (100,), {"sequential": 8, "pipelined": 8, "batch": 16, "getters": 2,
-                      "statsReads": 10}, 50)
+                      # enough reads to outlast the 5 µs timer: 10 (~4 µs) could time 0
+                      "statsReads": 1000}, 50)
 
 # dashboard_redraw: pipelined allocations whose refreshes are counted
 BURST = 500
