@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Callable
 
 import pytest
 from harness import BOOT_TIMEOUT_MS, RAW_JS, Server
@@ -234,6 +235,18 @@ def test_a_foreign_version_1_database_is_not_upgraded(
 
 # --- quota -----------------------------------------------------------------------------
 
+def limit_quota(context: BrowserContext, page: Page, server: Server) -> Callable[[], None]:
+    """Set the origin's quota to its usage plus 128 kB; returns what lifts it again.
+
+    Chromium grants writes an allowance for 30 s after one first asks for quota, so the
+    quota is set before the first write."""
+    cdp = context.new_cdp_session(page)
+    origin = server.url.rstrip("/")
+    usage = page.evaluate("async () => (await navigator.storage.estimate()).usage")
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": usage + 128 * 1024})
+    return lambda: cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+
+
 def test_under_a_full_quota_mutations_are_refused_unchanged_and_accepted_once_it_is_lifted(
     context: BrowserContext, server: Server
 ) -> None:
@@ -243,12 +256,8 @@ def test_under_a_full_quota_mutations_are_refused_unchanged_and_accepted_once_it
     # the export's SHA-256, computed in the page: 9 MB as a JSON array would take minutes
     page.evaluate("""() => { window.digest = async (bytes) => Array.from(
         new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join(''); }""")
-    # Chromium grants writes an allowance for 30 s after one first asks for quota, so the
-    # quota is set before the first write: small writes fit, the batch below does not
-    cdp = context.new_cdp_session(page)
-    origin = server.url.rstrip("/")
-    usage = page.evaluate("async () => (await navigator.storage.estimate()).usage")
-    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": usage + 128 * 1024})
+    # small writes fit, the batch below does not
+    lift_quota = limit_quota(context, page, server)
     before = page.evaluate("""async () => {
         await kg.allocateBatch([1, 2, 3]);
         window.storageEvents = [];
@@ -274,7 +283,7 @@ def test_under_a_full_quota_mutations_are_refused_unchanged_and_accepted_once_it
     # reads keep working, on the state last made durable, byte for byte
     assert refused["count"] == 3
     assert refused["state"] == before
-    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+    lift_quota()
     accepted = page.evaluate("""async () => {
         await kg.flush();
         return {saved: kg.storage.saved, column: await kg.allocateConcept(9), last: storageEvents.at(-1)};
@@ -297,10 +306,7 @@ def test_under_a_full_quota_a_run_of_pipelined_calls_is_refused_as_its_calls_wou
     context.expected_errors.append("QuotaExceededError")  # Chromium may log the refused writes
     page = open_api(context, server)
     create(page, name="quota-run", columns=40_000)
-    cdp = context.new_cdp_session(page)
-    origin = server.url.rstrip("/")
-    usage = page.evaluate("async () => (await navigator.storage.estimate()).usage")
-    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": usage + 128 * 1024})
+    lift_quota = limit_quota(context, page, server)
     out = page.evaluate("""async () => {
         await kg.allocateBatch([1, 2, 3]);
         const settle = (p) => p.then(() => 'resolved', (e) => e.name);
@@ -315,7 +321,7 @@ def test_under_a_full_quota_a_run_of_pipelined_calls_is_refused_as_its_calls_wou
     assert out["counts"] == {"StorageError": 39_997, "AllocationError": 5, "InvalidInputError": 1}
     assert out["last"] == ["StorageError"] + ["AllocationError"] * 5 + ["InvalidInputError"]
     assert out["saved"] is False and out["history"] == [1, 2, 3]
-    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+    lift_quota()
 
 
 # --- two tabs --------------------------------------------------------------------------
