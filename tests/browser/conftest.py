@@ -30,6 +30,7 @@ from harness import (
     Server,
     chromium_args,
     chromium_executable,
+    empty_storage,
     load_build_script,
     serve,
 )
@@ -151,16 +152,6 @@ def launch_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFact
     )
     yield context
     context.close()
-
-
-def empty_storage(profile: BrowserContext, server: Server) -> None:
-    """Delete everything the site stored in profile (IndexedDB, local storage, caches) and
-    lift any quota override; the HTTP cache stays."""
-    cdp = profile.new_cdp_session(profile.pages[0])
-    origin = server.url.rstrip("/")
-    cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
-    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
-    cdp.detach()
 
 
 @pytest.fixture

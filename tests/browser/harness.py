@@ -138,6 +138,17 @@ class Recorder:
         return foreign + self.errors
 
 
+def empty_storage(profile: BrowserContext, server: Server) -> None:
+    """Delete everything the site stored in profile (IndexedDB, local storage, caches) and
+    lift any quota override; the HTTP cache stays."""
+    cdp = profile.new_cdp_session(profile.pages[0])
+    origin = server.url.rstrip("/")
+    cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+    cdp.detach()
+
+
+
 class App:
     """The app in a page, driven the way a person opens it."""
 
