@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from harness import BOOT_TIMEOUT_MS, ROOT, App, Recorder, Server
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from harness import BOOT_TIMEOUT_MS, ROOT, App, Recorder, Server, empty_storage
+from playwright.sync_api import BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -27,24 +27,37 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
-    """One browser profile for the module; fails the module's last test on browser errors."""
+def context(module_profile: BrowserContext, server: Server) -> Iterator[BrowserContext]:
+    """One browser profile for the module (conftest's second on-disk profile: a warm HTTP
+    cache, storage emptied before and after the module); fails the module's last test on
+    browser errors."""
     recorder = Recorder(origin=server.url)
-    # no service worker (web/sw.js) caching in the background: see conftest.py
-    context = browser.new_context(viewport=VIEWPORTS["desktop"], service_workers="block")
-    context.set_default_timeout(TIMEOUT_MS)
-    recorder.attach(context)
-    yield context
-    context.close()
+    blank = module_profile.pages[0]
+    empty_storage(module_profile, server)
+    recorder.attach(module_profile)
+    yield module_profile
+    for page in module_profile.pages:
+        if page is not blank:
+            page.close()
+    recorder.detach(module_profile)
+    empty_storage(module_profile, server)
     problems = recorder.problems()
     if problems:
         pytest.fail("the browser reported problems:\n" + "\n".join(problems))
 
 
+def new_page(context: BrowserContext) -> Page:
+    """A tab of the module's profile, at the desktop viewport."""
+    page = context.new_page()
+    page.set_viewport_size(VIEWPORTS["desktop"])
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
 @pytest.fixture(scope="module")
 def desk(context: BrowserContext, server: Server) -> Page:
     """The dashboard of engine "desk", booted (the writer of that engine)."""
-    page = context.new_page()
+    page = new_page(context)
     App(page).load(lambda: page.goto(server.url + "?name=desk&columns=1024"))
     page.wait_for_selector("#dashboard[data-refresh=idle]")
     return page
@@ -237,7 +250,7 @@ def test_a_dark_colour_scheme_is_honoured_without_axe_violations(desk: Page) -> 
 def test_a_second_tab_boots_honestly_and_is_read_only(
     desk: Page, context: BrowserContext, server: Server
 ) -> None:
-    page = context.new_page()
+    page = new_page(context)
     page.add_init_script("""
         window.__steps = [];
         new MutationObserver(() => {
@@ -278,7 +291,7 @@ def test_a_second_tab_boots_honestly_and_is_read_only(
 def test_a_zero_column_url_fails_visibly_and_the_failed_state_has_no_axe_violation(
     context: BrowserContext, server: Server
 ) -> None:
-    page = context.new_page()
+    page = new_page(context)
     page.goto(server.url + "?name=zero&columns=0")
     expect(by_id(page, "error-message")).to_contain_text("an engine needs at least 1 column")
     expect(by_id(page, "boot-status")).to_have_text("The engine could not be created.")
@@ -396,7 +409,7 @@ def test_optimize_under_affinity_warns_first(desk: Page) -> None:
 @pytest.fixture(scope="module")
 def big(context: BrowserContext, server: Server) -> Page:
     """A 1,000,000-column engine with concepts 0..299,999 in columns 0..299,999."""
-    page = context.new_page()
+    page = new_page(context)
     page.set_default_timeout(4 * BOOT_TIMEOUT_MS)
     App(page).load(lambda: page.goto(server.url + "?name=big&columns=1000000"))
     api(page, "kg.allocateBatch(Uint32Array.from({length: 300000}, (_, i) => i), {columnar: true}).then(() => 0)")
@@ -524,7 +537,10 @@ def test_url_parameters_a_stored_engine_ignores_come_with_a_name_to_use(desk: Pa
 
 def test_the_latency_chart_keeps_batch_items_apart_from_single_calls(desk: Page) -> None:
     page = desk
-    api(page, "kg.reset({columns: 128})")
+    # Under affinity (32 dimensions) a batch item costs about half a single call, so the
+    # batch's grey bars stand pixels tall whatever the scale; under first fit an item
+    # costs a tenth of a call or less, and one slow call could shrink them below a pixel.
+    api(page, "kg.reset({columns: 128, strategy: 'affinity', dim: 32})")
     api(page, "kg.allocateBatch(Array.from({length: 50}, (_, i) => 10000 + i))")
     api(page, "(async () => { for (let i = 0; i < 5; i++) await kg.allocateConcept(20000 + i); })()")
     # the engine says which times are a batch's mean: the page needs no guess
