@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
-from harness import RAW_JS, App, Recorder, Server, accept_next_dialog, dismiss_next_dialog
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from harness import RAW_JS, App, Server, accept_next_dialog, dismiss_next_dialog
+from playwright.sync_api import BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -30,31 +29,6 @@ MUTATING = ["allocate-button", "deallocate-button", "activate-button", "batch-al
             "batch-deallocate-button", "optimize-button", "reset-button", "import-input"]
 STATS = ["columns", "allocated", "free", "refractory", "efficiency", "avg-time", "fragmentation",
          "optimizations", "total-allocations", "total-deallocations"]
-
-
-@pytest.fixture
-def contexts(browser: Browser, server: Server) -> Iterator[Callable[[], BrowserContext]]:
-    """Fresh browser profiles (empty IndexedDB), each failing the test on browser errors,
-    for a test that needs two at once. (The other tests take conftest's ``context``,
-    which fails them on any browser error too: a write refused for quota included, since
-    the page reports it and nothing may log it.)"""
-    made: list[tuple[BrowserContext, Recorder]] = []
-
-    def make() -> BrowserContext:
-        recorder = Recorder(origin=server.url)
-        # no service worker (web/sw.js): its cache shares the origin's quota, which a test
-        # shrinks, and would answer the reloads (see conftest.py)
-        context = browser.new_context(service_workers="block")
-        recorder.attach(context)
-        made.append((context, recorder))
-        return context
-
-    yield make
-    problems = []
-    for context, recorder in made:
-        context.close()
-        problems += recorder.problems()
-    assert not problems, "the browser reported problems:\n" + "\n".join(problems)
 
 
 def open_dashboard(context: BrowserContext, server: Server, query: str = "",
@@ -126,9 +100,9 @@ def log_text(page: Page) -> str:
 
 
 def test_export_downloads_a_file_that_imports_into_a_fresh_profile_and_tampering_is_refused(
-    contexts: Callable[[], BrowserContext], server: Server, tmp_path: Path
+    context: BrowserContext, other_context: BrowserContext, server: Server, tmp_path: Path
 ) -> None:
-    source = open_dashboard(contexts(), server, "?name=source&columns=64&strategy=affinity&dim=3&seed=5")
+    source = open_dashboard(context, server, "?name=source&columns=64&strategy=affinity&dim=3&seed=5")
     run_batch(source, "1-30")
     concept_action(source, "deallocate-button", 4)
     concept_action(source, "deallocate-button", 9)
@@ -152,7 +126,7 @@ def test_export_downloads_a_file_that_imports_into_a_fresh_profile_and_tampering
     expect(by_id(source, "event-log")).to_contain_text(f"The state was exported to {download.suggested_filename}")
 
     # A fresh profile's dashboard (an empty engine of another configuration) imports it.
-    target = open_dashboard(contexts(), server)
+    target = open_dashboard(other_context, server)
     wait_stat(target, "columns", 1024)
     file = tmp_path / download.suggested_filename
     file.write_bytes(exported)
@@ -389,13 +363,13 @@ def test_refused_stored_data_offers_raw_export_and_reset_and_is_left_untouched(
 def test_writes_failing_for_quota_show_unsaved_and_saved_again_once_space_exists(
     context: BrowserContext, server: Server
 ) -> None:
-    page = open_dashboard(context, server, "?name=quota&columns=300000")
+    page = open_dashboard(context, server, "?name=quota&columns=40000")
     status = by_id(page, "storage-status")
     expect(status).to_have_attribute("data-saved", "true")
     cdp = context.new_cdp_session(page)
     origin = server.url.rstrip("/")
     cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": 64 * 1024})
-    run_batch(page, "200000")
+    run_batch(page, "39000")  # a record of about 156 kB
     expect(by_id(page, "batch-status")).to_have_attribute("data-state", "failed")
     expect(status).to_have_attribute("data-saved", "false")
     expect(status).to_contain_text("Not saved: QuotaExceededError")
