@@ -8,7 +8,7 @@ requested anything off-origin.
 
 Most tests need a new, empty engine, not a new boot: they share one booted dashboard
 (``dashboard``), which each of them finds as a fresh boot leaves it (see
-``new_engine``). Tests of the boot, the URL, a reload or the first focus open their own.
+``new_engine``). Tests of the boot, the URL or a reload open their own.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def new_engine(page: Page, **options) -> None:
     (kg.reset of the dashboard's defaults and options, which also clears the widgets that
     show an engine: fields' errors, results, batch status, table, selection, series), an
     empty event log (cleared with its button), every field and select back to its initial
-    value, nothing focused or hovered, the page scrolled to the top."""
+    value, nothing hovered, the focus where a load leaves it, the page scrolled to the top."""
     page.evaluate("""async (options) => {
         for (const field of document.querySelectorAll("main input:not([type=file]), main select")) {
             const initial = field.tagName === "SELECT"
@@ -87,7 +87,13 @@ def new_engine(page: Page, **options) -> None:
     by_id(page, "log-clear").click()
     expect(by_id(page, "event-log").locator("li")).to_have_count(0)
     page.mouse.move(0, 0)
-    page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
+    # the body takes the focus, as at load: the next Tab goes to the page's first control
+    page.evaluate("""() => {
+        document.body.tabIndex = -1;
+        document.body.focus();
+        document.body.removeAttribute("tabindex");
+        window.scrollTo(0, 0);
+    }""")
     page.wait_for_selector("#dashboard[data-refresh=idle]", timeout=UPDATE_TIMEOUT_MS)
 
 
@@ -695,9 +701,18 @@ def assert_no_horizontal_overflow(page: Page) -> None:
     assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
 
 
-def test_phone_width_has_no_horizontal_overflow(page: Page, server: Server) -> None:
+def test_phone_width_has_no_horizontal_overflow(dashboard: App) -> None:
+    page = dashboard.page
+    desktop = page.viewport_size
     page.set_viewport_size(PHONE)
-    open_app(page, server)
+    try:
+        phone_has_no_horizontal_overflow(page)
+    finally:
+        page.set_viewport_size(desktop)
+
+
+def phone_has_no_horizontal_overflow(page: Page) -> None:
+    new_engine(page)  # laid out at the phone's width from the start
     assert_no_horizontal_overflow(page)
     run_batch(page, "1-60")
     wait_stat(page, "allocated", 60)
@@ -715,8 +730,8 @@ def test_phone_width_has_no_horizontal_overflow(page: Page, server: Server) -> N
     assert table_wrap.evaluate("el => el.scrollWidth <= el.clientWidth")
 
 
-def test_keyboard_focus_reaches_every_control_in_order(app: App) -> None:
-    page = app.page
+def test_keyboard_focus_reaches_every_control_in_order(dashboard: App) -> None:
+    page = dashboard.page
     controls = page.evaluate("""() => [...document.querySelectorAll(
             "main input, main select, main button, main [tabindex='0']")]
         .filter((el) => el.offsetParent !== null)
