@@ -255,6 +255,33 @@ def api_page(module_profile: BrowserContext, server: Server) -> Iterator[Page]:
         pytest.fail("the browser reported problems:\n" + "\n".join(problems))
 
 
+@pytest.fixture(scope="module")
+def module_recorder(module_profile: BrowserContext, server: Server) -> Iterator[Recorder]:
+    """The record of ``module_profile`` while one module's tests run, on empty storage
+    before and after; it fails the module's last test on browser errors."""
+    recorder = Recorder(origin=server.url)
+    empty_storage(module_profile, server)
+    recorder.attach(module_profile)
+    yield recorder
+    recorder.detach(module_profile)
+    empty_storage(module_profile, server)
+    problems = recorder.problems()
+    if problems:
+        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
+
+
+@pytest.fixture(scope="module")
+def module_app(module_profile: BrowserContext, module_recorder: Recorder, server: Server
+               ) -> Iterator[App]:
+    """The app, opened and booted once for one module's tests, which must leave it as
+    they found it (``module_recorder`` records it)."""
+    page = module_profile.new_page()
+    app = App(page)
+    app.load(lambda: page.goto(server.url))
+    yield app
+    page.close()
+
+
 @pytest.fixture
 def persistent_page(playwright: Playwright, recorder: Recorder, tmp_path: Path) -> Iterator[Page]:
     """A page of a browser with an on-disk profile, as a person's browser has.
