@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from harness import (
@@ -185,6 +186,37 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+WARM_UP_JS = """async () => {
+    const { CortexKG } = await import('./cortexkg.js');
+    (await CortexKG.create({name: 'warm-up', columns: 8})).close();
+}"""
+
+
+@pytest.fixture(scope="session")
+def profile_copy(playwright: Playwright, server: Server,
+                 tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
+    """A factory: ``profile_copy(folder)`` fills folder with a copy of an on-disk profile
+    that booted the engine once, then was closed with its storage emptied; the path back.
+
+    For tests that launch (and kill) browsers of their own: a browser on the copy starts
+    on empty storage with Pyodide's runtime compiled in its HTTP cache, where a new
+    profile compiles it again (half of a boot on this machine).
+    """
+    template = tmp_path_factory.mktemp("template") / "profile"
+    context = playwright.chromium.launch_persistent_context(
+        template, executable_path=chromium_executable(), args=chromium_args())
+    context.pages[0].goto(server.url + "api.html")
+    context.pages[0].evaluate(WARM_UP_JS)
+    empty_storage(context, server)
+    context.close()
+
+    def copy(folder: Path) -> Path:
+        shutil.copytree(template, folder)
+        return folder
+
+    return copy
+
+
 @pytest.fixture(scope="session")
 def module_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[BrowserContext]:
@@ -239,6 +271,33 @@ def api_page(module_profile: BrowserContext, server: Server) -> Iterator[Page]:
     problems = recorder.problems()
     if problems:
         pytest.fail("the browser reported problems:\n" + "\n".join(problems))
+
+
+@pytest.fixture(scope="module")
+def module_recorder(module_profile: BrowserContext, server: Server) -> Iterator[Recorder]:
+    """The record of ``module_profile`` while one module's tests run, on empty storage
+    before and after; it fails the module's last test on browser errors."""
+    recorder = Recorder(origin=server.url)
+    empty_storage(module_profile, server)
+    recorder.attach(module_profile)
+    yield recorder
+    recorder.detach(module_profile)
+    empty_storage(module_profile, server)
+    problems = recorder.problems()
+    if problems:
+        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
+
+
+@pytest.fixture(scope="module")
+def module_app(module_profile: BrowserContext, module_recorder: Recorder, server: Server
+               ) -> Iterator[App]:
+    """The app, opened and booted once for one module's tests, which must leave it as
+    they found it (``module_recorder`` records it)."""
+    page = module_profile.new_page()
+    app = App(page)
+    app.load(lambda: page.goto(server.url))
+    yield app
+    page.close()
 
 
 @pytest.fixture

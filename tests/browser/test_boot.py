@@ -17,6 +17,12 @@ def site_manifest() -> dict:
     return json.loads((ROOT / "dist" / "site.json").read_text())
 
 
+@pytest.fixture
+def app(module_app: App) -> App:
+    """The app booted once for this module: the tests below only read what the boot left."""
+    return module_app
+
+
 def test_worker_boots_pyodide_and_imports_cortexkg(app: App) -> None:
     lock = json.loads((ROOT / "node_modules" / "pyodide" / "pyodide-lock.json").read_text())
     wheel_version = re.fullmatch(r"wheels/cortexkg-([^-]+)-.*\.whl", site_manifest()["cortexkg"])[1]
@@ -37,13 +43,13 @@ def test_worker_clock_is_not_coarsened(app: App) -> None:
 
 
 def test_recording_sees_the_workers_requests_and_all_stay_on_origin(
-    app: App, recorder: Recorder, server: Server
+    app: App, module_recorder: Recorder, server: Server
 ) -> None:
-    # The page fixture fails the test on any foreign request; this proves the record is
-    # not blind to the worker, which makes every Pyodide and wheel request.
+    # The module_recorder fixture fails the module on any foreign request; this proves
+    # the record is not blind to the worker, which makes every Pyodide and wheel request.
     site = site_manifest()
     for path in (RUNTIME_PATH + "pyodide.asm.wasm", *site["packages"], site["cortexkg"]):
-        assert server.url + path in recorder.requests
+        assert server.url + path in module_recorder.requests
 
 
 def test_reload_reuses_the_runtime_and_revalidates_app_files(

@@ -1,10 +1,13 @@
 """The WebAssembly scan kernel in Chromium: Pyodide's own memory, the default backend, and
 results identical to the reference scans.
 
-Two engines run side by side in web/api.html, one per worker, with backend "wasm" and
-"reference"; the same random operation sequence goes through the JavaScript API to both,
-and every answer, the column buffers, the learned fields, the statistics and the history
-(timing and wall-clock values aside) must be identical.
+Two engines run side by side in web/api.html, one per worker, created once for the module:
+one with the default backend (which must be "wasm"), one with backend "reference". Each
+random case resets both to its configuration (a reset builds a new engine from the
+options, as create() does, in the same worker), the same random operation sequence goes
+through the JavaScript API to both, and every answer, the column buffers, the learned
+fields, the statistics and the history (timing and wall-clock values aside) must be
+identical.
 """
 
 from __future__ import annotations
@@ -18,61 +21,66 @@ from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
-# a JavaScript function: run the operations on every engine, then observe each
-RUN_BOTH = """async ({configs, ops, sampleColumns}) => {
+# Create the module's two engines, window.engines: [default backend, "reference"]; what
+# create() reported for the first.
+CREATE_BOTH = """async () => {
     const api = await import('./cortexkg.js');
-    const engines = [];
-    try {
-        for (const config of configs) engines.push(await api.CortexKG.create(config));
-        const answers = engines.map(() => []);
-        for (const [name, ...args] of ops) {
-            for (const [i, kg] of engines.entries()) {
-                let answer;
-                try {
-                    if (name === 'allocate') {
-                        const [id, embedding] = args;
-                        answer = await kg.allocateConcept(
-                            id, embedding ? {embedding: Float32Array.from(embedding)} : undefined);
-                    } else if (name === 'allocateBatch') {
-                        const [ids, embeddings] = args;
-                        answer = await kg.allocateBatch(ids, embeddings ? {embeddings} : {});
-                    } else if (name === 'deallocate') answer = await kg.deallocateConcept(args[0]);
-                    else if (name === 'deallocateBatch') answer = await kg.deallocateBatch(args[0]);
-                    else if (name === 'activate') answer = await kg.activateConcept(...args);
-                    else if (name === 'optimize') answer = await kg.optimizeAllocations();
-                    else if (name === 'fragmentation') answer = await kg.getFragmentation();
-                    else throw new Error('unknown operation ' + name);
-                } catch (error) {
-                    answer = {error: error.name + ': ' + error.message};
-                }
-                answers[i].push(answer);
+    const first = await api.CortexKG.create({name: 'parity-default', columns: 8});
+    window.engines = [first, await api.CortexKG.create(
+        {name: 'parity-reference', columns: 8, backend: 'reference'})];
+    return {config: first.config, runtime: first.runtime, stats: await first.getStats()};
+}"""
+
+# a JavaScript function: reset both engines to configs, run the operations on each, then
+# observe each
+RUN_BOTH = """async ({configs, ops, sampleColumns}) => {
+    for (const [i, config] of configs.entries()) await engines[i].reset(config);
+    const answers = engines.map(() => []);
+    for (const [name, ...args] of ops) {
+        for (const [i, kg] of engines.entries()) {
+            let answer;
+            try {
+                if (name === 'allocate') {
+                    const [id, embedding] = args;
+                    answer = await kg.allocateConcept(
+                        id, embedding ? {embedding: Float32Array.from(embedding)} : undefined);
+                } else if (name === 'allocateBatch') {
+                    const [ids, embeddings] = args;
+                    answer = await kg.allocateBatch(ids, embeddings ? {embeddings} : {});
+                } else if (name === 'deallocate') answer = await kg.deallocateConcept(args[0]);
+                else if (name === 'deallocateBatch') answer = await kg.deallocateBatch(args[0]);
+                else if (name === 'activate') answer = await kg.activateConcept(...args);
+                else if (name === 'optimize') answer = await kg.optimizeAllocations();
+                else if (name === 'fragmentation') answer = await kg.getFragmentation();
+                else throw new Error('unknown operation ' + name);
+            } catch (error) {
+                answer = {error: error.name + ': ' + error.message};
             }
+            answers[i].push(answer);
         }
-        const observed = [];
-        for (const kg of engines) {
-            await kg.validate();
-            const stats = await kg.getStats();
-            const backend = stats.backend;
-            delete stats.backend;
-            delete stats.average_time_ms;  // a clock reading, different in each worker
-            const states = await kg.getColumnStates();
-            const history = (await kg.getAllocationHistory()).map(
-                ({conceptId, columnId, confidence}) => [conceptId, columnId, confidence]);
-            const fields = [];
-            for (const c of sampleColumns) fields.push((await kg.getColumn(c)).field);
-            observed.push({
-                backend, stats, history, fields,
-                fragmentation: await kg.getFragmentation(),
-                // the instants: clock readings, different in each worker; whether there is one
-                states: Object.fromEntries(Object.entries(states).map(([name, values]) =>
-                    [name, ['allocatedAt', 'refractoryLeftMs'].includes(name)
-                        ? Array.from(values, (ms) => ms > 0) : Array.from(values)])),
-            });
-        }
-        return {answers, observed};
-    } finally {
-        for (const kg of engines) kg.close();
     }
+    const observed = [];
+    for (const kg of engines) {
+        await kg.validate();
+        const stats = await kg.getStats();
+        const backend = stats.backend;
+        delete stats.backend;
+        delete stats.average_time_ms;  // a clock reading, different in each worker
+        const states = await kg.getColumnStates();
+        const history = (await kg.getAllocationHistory()).map(
+            ({conceptId, columnId, confidence}) => [conceptId, columnId, confidence]);
+        const fields = [];
+        for (const c of sampleColumns) fields.push((await kg.getColumn(c)).field);
+        observed.push({
+            backend, stats, history, fields,
+            fragmentation: await kg.getFragmentation(),
+            // the instants: clock readings, different in each worker; whether there is one
+            states: Object.fromEntries(Object.entries(states).map(([name, values]) =>
+                [name, ['allocatedAt', 'refractoryLeftMs'].includes(name)
+                    ? Array.from(values, (ms) => ms > 0) : Array.from(values)])),
+        });
+    }
+    return {answers, observed};
 }"""
 
 
@@ -110,6 +118,13 @@ def random_ops(seed: int, columns: int, dim: int, count: int) -> list:
     return ops
 
 
+@pytest.fixture(scope="module")
+def created(api_page: Page) -> dict:
+    """The module's two engines, created in api_page (CREATE_BOTH): what create() reported
+    for the one of the default backend."""
+    return api_page.evaluate(CREATE_BOTH)
+
+
 @pytest.mark.parametrize(("strategy", "columns", "dim", "seed"), [
     ("affinity", 1000, 16, 1),
     ("affinity", 37, 3, 2),
@@ -118,14 +133,12 @@ def random_ops(seed: int, columns: int, dim: int, count: int) -> list:
     ("first_fit", 300, 0, 5),
 ])
 def test_wasm_and_reference_engines_agree_on_random_sequences(
-        api_page: Page, strategy: str, columns: int, dim: int, seed: int) -> None:
-    base = {"columns": columns, "strategy": strategy, "dim": dim, "seed": seed}
-    # names are where engines persist: each test's own, so each starts empty
-    configs = [{**base, "name": f"{backend}-{strategy}-{columns}-{dim}-{seed}", "backend": backend}
-               for backend in ("wasm", "reference")]
+        api_page: Page, created: dict, strategy: str, columns: int, dim: int, seed: int) -> None:
+    config = {"columns": columns, "strategy": strategy, "dim": dim, "seed": seed}
     ops = random_ops(seed, columns, dim, 250)
     sample = sorted(random.Random(seed).sample(range(columns), min(columns, 12)))
-    out = api_page.evaluate(RUN_BOTH, {"configs": configs, "ops": ops, "sampleColumns": sample})
+    out = api_page.evaluate(RUN_BOTH, {"configs": [config, config], "ops": ops,
+                                       "sampleColumns": sample})
 
     wasm, reference = out["observed"]
     assert (wasm["backend"], reference["backend"]) == ("wasm", "reference")
@@ -138,18 +151,9 @@ def test_wasm_and_reference_engines_agree_on_random_sequences(
     assert wasm["stats"]["total_allocations"] > 0
 
 
-def test_the_default_backend_in_chromium_is_wasm(api_page: Page) -> None:
-    out = api_page.evaluate("""async () => {
-        const api = await import('./cortexkg.js');
-        const kg = await api.CortexKG.create({name: 'default-backend', columns: 20});
-        try {
-            return {config: kg.config, runtime: kg.runtime, stats: await kg.getStats()};
-        } finally {
-            kg.close();
-        }
-    }""")
-    assert out["runtime"]["wasmSimd"] is True
-    assert out["config"]["backend"] == out["stats"]["backend"] == "wasm"
+def test_the_default_backend_in_chromium_is_wasm(created: dict) -> None:
+    assert created["runtime"]["wasmSimd"] is True
+    assert created["config"]["backend"] == created["stats"]["backend"] == "wasm"
 
 
 def test_the_dashboard_reports_wasm_as_its_backend(app: App) -> None:

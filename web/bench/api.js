@@ -1,8 +1,30 @@
 // Measurements through the JavaScript API (../cortexkg.js), as an app makes its calls:
-// each engine in its own worker, each mutation acknowledged only after its IndexedDB
-// commit. Every function returns plain data in ms (performance.now, cross-origin
-// isolated: about 5 us resolution).
+// each mutation acknowledged only after its IndexedDB commit. Every function returns
+// plain data in ms (performance.now, cross-origin isolated: about 5 us resolution).
+//
+// They share one engine, "bench-api", one measurement at a time: reset to each one's
+// size (a new, empty engine in the same worker), and replaced by the new instance (a new
+// worker) that a measurement reopens it in. Only a reopen's boot is measured (the
+// restore it times); booting a worker per measurement would only add boots.
 import { CortexKG } from "../cortexkg.js";
+
+const NAME = "bench-api";
+let current = null; // the open instance of NAME
+
+// NAME as a new, empty engine of `columns` columns.
+async function engine(columns) {
+  if (current === null) current = await CortexKG.create({ name: NAME, columns });
+  else await current.reset({ columns });
+  return current;
+}
+
+// Close NAME (without waiting for its idle compaction: the store stays as written) and
+// open it again in a new instance: what that instance restored.
+async function reopen() {
+  current.close();
+  current = await CortexKG.create({ name: NAME });
+  return current.storage.restored;
+}
 
 const now = () => performance.now();
 const range = (from, count, step = 1) =>
@@ -13,39 +35,35 @@ const percentile = (xs, q) => {
 };
 
 /** allocateConcept one call at a time, then `count` calls issued at once (pipelined). */
-export async function latency(count, name) {
-  const kg = await CortexKG.create({ name, columns: 4 * count });
-  try {
-    const timed = async (call) => {
-      const out = [];
-      for (let i = 0; i < count; i++) {
-        const started = now();
-        await call(i);
-        out.push(now() - started);
-      }
-      return out;
-    };
-    const sequential = await timed((i) => kg.allocateConcept(i));
-    const query = await timed(() => kg.getAllocatedCount());
-    const starts = [], ends = [];
-    const started = now();
-    await Promise.all(Array.from({ length: count }, (_, i) => {
-      starts.push(now());
-      return kg.allocateConcept(count + i).then(() => { ends[i] = now(); });
-    }));
-    const pipelinedMs = now() - started;
-    const pipelined = ends.map((end, i) => end - starts[i]);
-    const { backend } = await kg.getStats();
-    return {
-      backend, pipelinedMs,
-      sequential: [percentile(sequential, 0.5), percentile(sequential, 0.99)],
-      pipelined: [percentile(pipelined, 0.5), percentile(pipelined, 0.99)],
-      query: [percentile(query, 0.5), percentile(query, 0.99)],
-      engineMs: await kg.getAverageTime(),
-    };
-  } finally {
-    kg.close();
-  }
+export async function latency(count) {
+  const kg = await engine(4 * count);
+  const timed = async (call) => {
+    const out = [];
+    for (let i = 0; i < count; i++) {
+      const started = now();
+      await call(i);
+      out.push(now() - started);
+    }
+    return out;
+  };
+  const sequential = await timed((i) => kg.allocateConcept(i));
+  const query = await timed(() => kg.getAllocatedCount());
+  const starts = [], ends = [];
+  const started = now();
+  await Promise.all(Array.from({ length: count }, (_, i) => {
+    starts.push(now());
+    return kg.allocateConcept(count + i).then(() => { ends[i] = now(); });
+  }));
+  const pipelinedMs = now() - started;
+  const pipelined = ends.map((end, i) => end - starts[i]);
+  const { backend } = await kg.getStats();
+  return {
+    backend, pipelinedMs,
+    sequential: [percentile(sequential, 0.5), percentile(sequential, 0.99)],
+    pipelined: [percentile(pipelined, 0.5), percentile(pipelined, 0.99)],
+    query: [percentile(query, 0.5), percentile(query, 0.99)],
+    engineMs: await kg.getAverageTime(),
+  };
 }
 
 /** Raw IndexedDB puts of one journal-sized record per transaction, relaxed and strict,
@@ -85,24 +103,17 @@ export async function durability(count) {
  * compaction writes (kg.storage.snapshot: taking it to its commit), and its load in a
  * new instance (kg.storage.restored: reading and restoring it).
  */
-export async function snapshot(columns, name) {
-  const kg = await CortexKG.create({ name, columns });
-  let saved, optimized;
-  try {
-    await kg.allocateBatch(range(1, columns), { columnar: true });
-    await kg.deallocateBatch(range(1, Math.ceil(columns / 2), 2), { columnar: true });
-    await kg.optimizeAllocations(); // moves every concept: compaction writes a snapshot
-    await kg.flush();
-    optimized = kg.storage.snapshot;
-    const idle = nextSnapshot(kg, optimized.seq);
-    await kg.allocateBatch(range(columns + 1, Math.floor(columns / 2)), { columnar: true });
-    saved = await idle;
-  } finally {
-    kg.close();
-  }
-  const again = await CortexKG.create({ name });
-  again.close();
-  return { saved, optimized, restored: again.storage.restored };
+export async function snapshot(columns) {
+  const kg = await engine(columns);
+  await kg.allocateBatch(range(1, columns), { columnar: true });
+  await kg.deallocateBatch(range(1, Math.ceil(columns / 2), 2), { columnar: true });
+  await kg.optimizeAllocations(); // moves every concept: compaction writes a snapshot
+  await kg.flush();
+  const optimized = kg.storage.snapshot;
+  const idle = nextSnapshot(kg, optimized.seq);
+  await kg.allocateBatch(range(columns + 1, Math.floor(columns / 2)), { columnar: true });
+  const saved = await idle;
+  return { saved, optimized, restored: await reopen() };
 }
 
 // The next snapshot saved after seq, as a "storage" event reports it.
@@ -119,20 +130,15 @@ function nextSnapshot(kg, seq) {
   });
 }
 
-/** Reopen an engine after `count` single allocations (pipelined 5,000 at a time), each
+/** Reopen the engine after `count` single allocations (pipelined 5,000 at a time), each
  *  its own journal record: the options object keeps them out of a run (a run of plain
- *  calls is one record), so the journal is what awaited calls one at a time would leave. */
-export async function recovery(count, name) {
-  const kg = await CortexKG.create({ name, columns: count });
-  try {
-    for (let i = 0; i < count; i += 5000) {
-      const chunk = Math.min(5000, count - i);
-      await Promise.all(Array.from({ length: chunk }, (_, j) => kg.allocateConcept(i + j, {})));
-    }
-  } finally {
-    kg.close(); // before the idle compaction: the journal stays as written
+ *  calls is one record), so the journal is what awaited calls one at a time would leave
+ *  (after the reset's snapshot of the empty engine). */
+export async function recovery(count) {
+  const kg = await engine(count);
+  for (let i = 0; i < count; i += 5000) {
+    const chunk = Math.min(5000, count - i);
+    await Promise.all(Array.from({ length: chunk }, (_, j) => kg.allocateConcept(i + j, {})));
   }
-  const again = await CortexKG.create({ name });
-  again.close();
-  return again.storage.restored;
+  return reopen();
 }
