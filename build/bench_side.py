@@ -1,7 +1,7 @@
 """The side-by-side benchmark (web/bench/side.js) in Chromium, part of
 build/bench_browser.py: the reference design's JavaScript port (web/bench/reference.js)
 against the synchronous engine (engine.js) and the async API in each durability mode
-("relaxed" recorded as unavailable where create() refuses it): allocations one at a time,
+("relaxed" recorded as unavailable where create() or reset() refuses it): allocations one at a time,
 pipelined, batched, and stats reads, at each size; one record per engine and size.
 """
 

@@ -8,7 +8,8 @@
 // kg.stats (async API only, where it exists). Times in µs from performance.now()
 // (5 µs resolution when cross-origin isolated: per-call samples are quantized, their
 // mean is not biased). The reference stops each measurement once it has used budgetMs
-// (O(n) per allocation makes it take minutes at 1M): done < planned then.
+// (O(n) per allocation makes it take minutes at 1M): done < planned then. The async
+// API's engine is one, reset to each size and mode (see open()).
 import { CortexKG, InvalidInputError } from "../cortexkg.js";
 import { loadEngine } from "../engine.js";
 import { ReferenceAllocationEngine } from "./reference.js";
@@ -83,22 +84,26 @@ function measureSync(engine, counts, budgetMs) {
   };
 }
 
-// A new async engine of n columns in one durability mode, or {unavailable: note} when
-// create() refuses the mode (strict is the default: no option, which every build takes).
+// The async engine of every size and mode: "bench-side", created once, then reset to
+// each (a reset builds a new, empty engine in the same worker, as create() does in a new
+// one: a worker per size and mode would only add boots).
+let shared = null;
+
+// The shared engine as a new one of n columns in one durability mode, or
+// {unavailable: note} when create() or reset() refuses the mode (strict is the default:
+// create() gets no option, which every build takes).
 async function open(durability, n) {
-  const name = `bench-side-${durability}-${n}`;
-  const options = durability === "strict" ? { name, columns: n } : { name, columns: n, durability };
-  let kg;
+  const mode = durability === "strict" ? {} : { durability };
   try {
-    kg = await CortexKG.create(options);
+    if (shared === null) shared = await CortexKG.create({ name: "bench-side", columns: n, ...mode });
+    else await shared.reset({ columns: n, durability });
   } catch (error) {
-    if (error instanceof InvalidInputError) return { unavailable: `create() refused it: ${error.message}` };
+    if (error instanceof InvalidInputError) return { unavailable: `create() or reset() refused it: ${error.message}` };
     throw error;
   }
-  const inForce = kg.config.durability ?? "strict";
-  if (inForce === durability) return { kg };
-  kg.close();
-  return { unavailable: `create() accepted it but config.durability is ${inForce}` };
+  const inForce = shared.config.durability ?? "strict";
+  if (inForce === durability) return { kg: shared };
+  return { unavailable: `create() or reset() accepted it but config.durability is ${inForce}` };
 }
 
 // Its worker's first calls: ids past the measured ones, allocated and released again.
@@ -109,50 +114,46 @@ async function warmUp(kg, counts) {
   for (let i = 0; i < WARM_UP_CALLS; i++) await kg.getAllocatedCount();
 }
 
-// The async API, on an engine open() made; closed when done.
+// The async API, on the engine open() made.
 async function measureAsync(kg, counts) {
-  try {
-    await warmUp(kg, counts);
-    const samples = [];
-    for (let i = 0; i < counts.sequential; i++) {
-      const t = now();
-      await kg.allocateConcept(i);
-      samples.push(now() - t);
-    }
-    const issued = [], answered = [];
-    let started = now();
-    await Promise.all(Array.from({ length: counts.pipelined }, (_, i) => {
-      issued.push(now());
-      return kg.allocateConcept(counts.sequential + i).then(() => { answered[i] = now(); });
-    }));
-    const pipelinedMs = now() - started;
-    const ids = range(counts.sequential + counts.pipelined, counts.batch);
-    started = now();
-    await kg.allocateBatch(ids, { columnar: true });
-    const batchMs = now() - started;
-    const getters = [];
-    for (let i = 0; i < counts.getters; i++) {
-      const t = now();
-      await kg.getFreeColumnCount();
-      await kg.getAllocatedCount();
-      await kg.getAverageTime();
-      await kg.getAllocationEfficiency();
-      getters.push(now() - t);
-    }
-    return {
-      available: true,
-      sequential: latencies(samples, counts.sequential),
-      pipelined: {
-        ...latencies(answered.map((t, i) => t - issued[i]), counts.pipelined),
-        us_per_call: counts.pipelined ? us(pipelinedMs) / counts.pipelined : null,
-      },
-      batch: { planned: counts.batch, done: counts.batch, us_per_item: us(batchMs) / counts.batch },
-      getters: latencies(getters, counts.getters),
-      stats: readStats(kg, counts.statsReads),
-    };
-  } finally {
-    kg.close();
+  await warmUp(kg, counts);
+  const samples = [];
+  for (let i = 0; i < counts.sequential; i++) {
+    const t = now();
+    await kg.allocateConcept(i);
+    samples.push(now() - t);
   }
+  const issued = [], answered = [];
+  let started = now();
+  await Promise.all(Array.from({ length: counts.pipelined }, (_, i) => {
+    issued.push(now());
+    return kg.allocateConcept(counts.sequential + i).then(() => { answered[i] = now(); });
+  }));
+  const pipelinedMs = now() - started;
+  const ids = range(counts.sequential + counts.pipelined, counts.batch);
+  started = now();
+  await kg.allocateBatch(ids, { columnar: true });
+  const batchMs = now() - started;
+  const getters = [];
+  for (let i = 0; i < counts.getters; i++) {
+    const t = now();
+    await kg.getFreeColumnCount();
+    await kg.getAllocatedCount();
+    await kg.getAverageTime();
+    await kg.getAllocationEfficiency();
+    getters.push(now() - t);
+  }
+  return {
+    available: true,
+    sequential: latencies(samples, counts.sequential),
+    pipelined: {
+      ...latencies(answered.map((t, i) => t - issued[i]), counts.pipelined),
+      us_per_call: counts.pipelined ? us(pipelinedMs) / counts.pipelined : null,
+    },
+    batch: { planned: counts.batch, done: counts.batch, us_per_item: us(batchMs) / counts.batch },
+    getters: latencies(getters, counts.getters),
+    stats: readStats(kg, counts.statsReads),
+  };
 }
 
 // kg.stats, the synchronous snapshot, where this build has it.
@@ -208,5 +209,7 @@ export async function sideBySide({ sizes, counts, budgetMs }) {
                      ...(kg ? await measureAsync(kg, c) : { available: false, note: unavailable }) });
     }
   }
+  shared?.close();
+  shared = null;
   return { records };
 }
