@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 from harness import (
@@ -184,37 +183,6 @@ def context(warm_profile: BrowserContext, recorder: Recorder, server: Server
 def page(context: BrowserContext) -> Page:
     """A page of this test's profile: empty storage, a warm HTTP cache."""
     return context.new_page()
-
-
-WARM_UP_JS = """async () => {
-    const { CortexKG } = await import('./cortexkg.js');
-    (await CortexKG.create({name: 'warm-up', columns: 8})).close();
-}"""
-
-
-@pytest.fixture(scope="session")
-def profile_copy(playwright: Playwright, server: Server,
-                 tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
-    """A factory: ``profile_copy(folder)`` fills folder with a copy of an on-disk profile
-    that booted the engine once, then was closed with its storage emptied; the path back.
-
-    For tests that launch (and kill) browsers of their own: a browser on the copy starts
-    on empty storage with Pyodide's runtime compiled in its HTTP cache, where a new
-    profile compiles it again (half of a boot on this machine).
-    """
-    template = tmp_path_factory.mktemp("template") / "profile"
-    context = playwright.chromium.launch_persistent_context(
-        template, executable_path=chromium_executable(), args=chromium_args())
-    context.pages[0].goto(server.url + "api.html")
-    context.pages[0].evaluate(WARM_UP_JS)
-    empty_storage(context, server)
-    context.close()
-
-    def copy(folder: Path) -> Path:
-        shutil.copytree(template, folder)
-        return folder
-
-    return copy
 
 
 @pytest.fixture(scope="session")

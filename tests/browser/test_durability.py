@@ -25,7 +25,6 @@ import random
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
@@ -145,9 +144,9 @@ async def renderer_crash_trials(server: Server, recorder: Recorder, profile: Pat
 
 
 def test_no_acknowledged_operation_is_lost_when_the_renderer_crashes(
-    server: Server, recorder: Recorder, profile_copy: Callable[[Path], Path], tmp_path: Path
+    server: Server, recorder: Recorder, tmp_path: Path
 ) -> None:
-    trials = run_async(renderer_crash_trials(server, recorder, profile_copy(tmp_path / "profile")), 600)
+    trials = run_async(renderer_crash_trials(server, recorder, tmp_path / "profile"), 600)
     report("renderer crash", trials)
     assert recorder.problems() == []
 
@@ -173,9 +172,9 @@ def open_engine_sync(context: BrowserContext, server: Server, name: str) -> Page
 
 
 def test_no_acknowledged_operation_is_lost_when_the_browser_is_killed(
-    playwright: Playwright, server: Server, profile_copy: Callable[[Path], Path], tmp_path: Path
+    playwright: Playwright, server: Server, tmp_path: Path
 ) -> None:
-    profile = profile_copy(tmp_path / "profile")
+    profile = tmp_path / "profile"
     recorder = Recorder(origin=server.url)
     context = launch(playwright, profile, recorder)
     page = open_engine_sync(context, server, "kill")
@@ -289,24 +288,23 @@ async def quota_trial(playwright, server: Server, recorder: Recorder, profile: P
     return result
 
 
-async def quota_trials(server: Server, recorder: Recorder, copy: Callable[[Path], Path],
-                            folder: Path) -> list[Trial]:
+async def quota_trials(server: Server, recorder: Recorder, folder: Path) -> list[Trial]:
     """One trial crashed during the outage, one after the quota was lifted; each in a
     browser of its own, so that Chromium's cached allowance starts afresh."""
     trials = []
     async with async_playwright() as playwright:
         for trial, lift in enumerate([False, True]):
             trials.append(await quota_trial(
-                playwright, server, recorder, copy(folder / f"profile-{trial}"), trial, lift))
+                playwright, server, recorder, folder / f"profile-{trial}", trial, lift))
             print(trials[-1].line())
     return trials
 
 
 def test_no_acknowledged_operation_is_lost_when_the_renderer_crashes_in_a_quota_outage(
-    server: Server, profile_copy: Callable[[Path], Path], tmp_path: Path
+    server: Server, tmp_path: Path
 ) -> None:
     recorder = Recorder(origin=server.url)
-    trials = run_async(quota_trials(server, recorder, profile_copy, tmp_path), 600)
+    trials = run_async(quota_trials(server, recorder, tmp_path), 600)
     report("quota outage", trials)
     assert [p for p in recorder.problems() if "QuotaExceededError" not in p] == []
 
@@ -452,14 +450,13 @@ async def reset_refused_data(context: AsyncContext, server: Server, name: str
     return writer, other
 
 
-async def crash_after_reset(server: Server, recorder: Recorder, copy: Callable[[Path], Path],
-                            folder: Path) -> list[Trial]:
+async def crash_after_reset(server: Server, recorder: Recorder, folder: Path) -> list[Trial]:
     """Renderer crashes of the writer: the other tab takes over and shows what was stored.
     Browser kills: a new browser reopens the engine."""
     trials = []
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
-            copy(folder / "renderer"), executable_path=chromium_executable(), args=chromium_args())
+            folder / "renderer", executable_path=chromium_executable(), args=chromium_args())
         recorder.attach(context)
         for trial in range(REFUSED_TRIALS):
             seed = 4000 + trial
@@ -479,7 +476,7 @@ async def crash_after_reset(server: Server, recorder: Recorder, copy: Callable[[
             seed = 5000 + trial
             rng = random.Random(seed)
             ops = random_operations(rng, 400)
-            profile = copy(folder / f"kill-{trial}")
+            profile = folder / f"kill-{trial}"
             context = await playwright.chromium.launch_persistent_context(
                 profile, executable_path=chromium_executable(), args=chromium_args())
             recorder.attach(context)
@@ -504,9 +501,9 @@ async def crash_after_reset(server: Server, recorder: Recorder, copy: Callable[[
 
 
 def test_no_acknowledged_operation_is_lost_when_crashing_after_a_reset_of_refused_data(
-    server: Server, profile_copy: Callable[[Path], Path], tmp_path: Path
+    server: Server, tmp_path: Path
 ) -> None:
     recorder = Recorder(origin=server.url)
-    trials = run_async(crash_after_reset(server, recorder, profile_copy, tmp_path), 600)
+    trials = run_async(crash_after_reset(server, recorder, tmp_path), 600)
     report("after a reset of refused data", trials)
     assert recorder.problems() == []

@@ -21,7 +21,6 @@ import random
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
@@ -198,10 +197,9 @@ async def renderer_crash_trials(server: Server, recorder: Recorder, profile: Pat
 
 
 def test_a_renderer_crash_keeps_an_exact_prefix_within_the_window(
-    server: Server, recorder: Recorder, profile_copy: Callable[[Path], Path], tmp_path: Path
+    server: Server, recorder: Recorder, tmp_path: Path
 ) -> None:
-    profile = profile_copy(tmp_path / "profile")
-    trials = run_async(renderer_crash_trials(server, recorder, profile), 300)
+    trials = run_async(renderer_crash_trials(server, recorder, tmp_path / "profile"), 300)
     report("relaxed, renderer crash", trials)
     assert recorder.problems() == []
 
@@ -225,9 +223,9 @@ def launch(playwright: Playwright, server: Server, profile: Path, recorder: Reco
 
 
 def test_a_browser_kill_keeps_an_exact_prefix_within_the_window(
-    playwright: Playwright, server: Server, profile_copy: Callable[[Path], Path], tmp_path: Path
+    playwright: Playwright, server: Server, tmp_path: Path
 ) -> None:
-    profile = profile_copy(tmp_path / "profile")
+    profile = tmp_path / "profile"
     recorder = Recorder(origin=server.url)
     context, page = launch(playwright, server, profile, recorder)
     trials = []
