@@ -1,12 +1,13 @@
 """The call path before and after a change, side by side in one headless Chromium run.
 
-Usage: .venv/bin/python build/compare_call_path.py [BEFORE_REV] [--rounds N] [--columns N ...]
-Builds dist/ of BEFORE_REV (default main; a git archive in a temporary directory) and of
-this working tree, serves both (cross-origin isolated, each on its own origin) and times
-the same calls on each, alternating rounds, in both durability modes, at 100K and 1M
-columns (or --columns). Prints the best round per figure, and after/before ratios.
+Usage: .venv/bin/python build/compare_call_path.py [BEFORE_REV ...] [--rounds N] [--columns N ...]
+Builds dist/ of each BEFORE_REV (default main; a git archive in a temporary directory) and
+of this working tree, serves them all (cross-origin isolated, each on its own origin) and
+times the same calls on each, alternating rounds, in both durability modes, at 100K and 1M
+columns (or --columns). Prints the best round per figure, and ratios to the first
+revision (with several revisions, the same run attributes a change to a commit).
 """
-import argparse, os, subprocess, sys, tempfile
+import argparse, contextlib, os, subprocess, sys, tempfile
 from pathlib import Path
 from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,40 +62,47 @@ def build(root: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("before", nargs="?", default="main")
+    parser.add_argument("before", nargs="*", default=["main"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--columns", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
-    before = Path(tempfile.mkdtemp()) / "before"
-    before.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], check=True, capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
-    os.symlink(ROOT / "node_modules", before / "node_modules")
-    sites = {"before": build(before), "after": build(ROOT)}
+    scratch = Path(tempfile.mkdtemp())
+    sites = {}
+    for index, rev in enumerate(args.before):
+        tree = scratch / f"rev{index}"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        os.symlink(ROOT / "node_modules", tree / "node_modules")
+        sites[rev] = build(tree)
+    sites["tree"] = build(ROOT)
+    labels = list(sites)
     best = {}
-    with harness.serve(sites["before"], before / "before.log") as old, \
-            harness.serve(sites["after"], before / "after.log") as new, sync_playwright() as p:
+    with contextlib.ExitStack() as stack, sync_playwright() as p:
+        servers = {label: stack.enter_context(harness.serve(site, scratch / f"{index}.log"))
+                   for index, (label, site) in enumerate(sites.items())}
         browser = p.chromium.launch(executable_path=harness.chromium_executable(), args=harness.chromium_args())
         pages = {}
-        for label, server in (("before", old), ("after", new)):
+        for label, server in servers.items():
             pages[label] = browser.new_page()
             pages[label].set_default_timeout(600_000)
             pages[label].goto(server.url + "api.html")
         for round in range(args.rounds):
             for columns in args.columns:
                 for durability in ("strict", "relaxed"):
-                    for label in ("before", "after"):
+                    for label in labels:
                         for figure, value in pages[label].evaluate(MEASURE, [columns, round, durability]).items():
                             key = (f"{durability}: {figure}", columns, label)
                             best[key] = min(best.get(key, float("inf")), value)
         browser.close()
-    print(f"best of {args.rounds} rounds, µs per call; before = {args.before}, after = working tree")
-    print("| figure | columns | before | after | after / before |\n|---|---|---|---|---|")
+    print(f"best of {args.rounds} rounds, µs per call; tree = working tree; ratios to {labels[0]}")
+    print(f"| figure | columns | {' | '.join(labels)} | {' | '.join(f'{l} / {labels[0]}' for l in labels[1:])} |")
+    print("|---|---|" + "---|" * (2 * len(labels) - 1))
     for figure, columns in dict.fromkeys((f, c) for f, c, _ in best):
-        b, a = best.get((figure, columns, "before")), best[(figure, columns, "after")]
-        ratio = f"{a / b:.2f}" if b else ""
-        print(f"| {figure} | {columns:,} | {'—' if b is None else f'{b:,.1f}'} | {a:,.2f} | {ratio} |")
-
+        values = [best.get((figure, columns, label)) for label in labels]
+        cells = ["—" if v is None else f"{v:,.2f}" for v in values]
+        ratios = [f"{v / values[0]:.2f}" if v is not None and values[0] else "" for v in values[1:]]
+        print(f"| {figure} | {columns:,} | {' | '.join(cells)} | {' | '.join(ratios)} |")
 
 if __name__ == "__main__":
     main()
