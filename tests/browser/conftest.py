@@ -194,33 +194,6 @@ def module_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFact
     yield from launch_profile(playwright, tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
-def other_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
-                  ) -> Iterator[BrowserContext]:
-    """A third on-disk profile, for ``other_context``."""
-    yield from launch_profile(playwright, tmp_path_factory)
-
-
-@pytest.fixture
-def other_context(other_profile: BrowserContext, server: Server) -> Iterator[BrowserContext]:
-    """A second browser profile for a test that needs two at once (a state exported in
-    one and imported into the other): like ``context``, empty storage and a warm HTTP
-    cache, failing the test on browser errors; its pages close when the test ends."""
-    recorder = Recorder(origin=server.url)
-    blank = other_profile.pages[0]
-    empty_storage(other_profile, server)
-    recorder.attach(other_profile)
-    yield other_profile
-    for open_page in other_profile.pages:
-        if open_page is not blank:
-            open_page.close()
-    recorder.detach(other_profile)
-    empty_storage(other_profile, server)
-    problems = recorder.problems()
-    if problems:
-        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
-
-
 @pytest.fixture(scope="module")
 def api_page(module_profile: BrowserContext, server: Server) -> Iterator[Page]:
     """web/api.html (the API without the dashboard), shared by one module's tests, on

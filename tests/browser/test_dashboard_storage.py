@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
-from harness import RAW_JS, App, Server, accept_next_dialog, dismiss_next_dialog
+from harness import RAW_JS, App, Server, accept_next_dialog, dismiss_next_dialog, empty_storage
 from playwright.sync_api import BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -100,7 +100,7 @@ def log_text(page: Page) -> str:
 
 
 def test_export_downloads_a_file_that_imports_into_a_fresh_profile_and_tampering_is_refused(
-    context: BrowserContext, other_context: BrowserContext, server: Server, tmp_path: Path
+    context: BrowserContext, server: Server, tmp_path: Path
 ) -> None:
     source = open_dashboard(context, server, "?name=source&columns=64&strategy=affinity&dim=3&seed=5")
     run_batch(source, "1-30")
@@ -125,9 +125,15 @@ def test_export_downloads_a_file_that_imports_into_a_fresh_profile_and_tampering
     expect(by_id(source, "exchange-result")).to_contain_text(f"Exported {download.suggested_filename}")
     expect(by_id(source, "event-log")).to_contain_text(f"The state was exported to {download.suggested_filename}")
 
-    # A fresh profile's dashboard (an empty engine of another configuration) imports it.
-    target = open_dashboard(other_context, server)
+    # The source closes and the profile's storage is emptied (as a fresh profile's: the
+    # same warm HTTP cache, no database); its dashboard, an empty engine of another
+    # configuration, imports the file.
+    source.close()
+    empty_storage(context, server)
+    target = open_dashboard(context, server)
     wait_stat(target, "columns", 1024)
+    assert target.evaluate("async () => (await indexedDB.databases()).map((d) => d.name)") \
+        == ["cortexkg:default"]
     file = tmp_path / download.suggested_filename
     file.write_bytes(exported)
     by_id(target, "import-input").set_input_files(file)

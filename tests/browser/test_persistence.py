@@ -11,7 +11,7 @@ import time
 from typing import Callable
 
 import pytest
-from harness import BOOT_TIMEOUT_MS, RAW_JS, Server
+from harness import BOOT_TIMEOUT_MS, RAW_JS, Server, empty_storage
 from playwright.sync_api import BrowserContext, Page
 
 pytestmark = pytest.mark.browser
@@ -354,7 +354,7 @@ def test_one_tab_writes_the_other_follows_read_only_and_takes_over(
 # --- export and import -----------------------------------------------------------------
 
 def test_export_then_import_into_a_fresh_profile_reproduces_the_state(
-    context: BrowserContext, other_context: BrowserContext, server: Server
+    context: BrowserContext, server: Server
 ) -> None:
     page = open_api(context, server)
     # a refractory period far longer than the test: the column concept 6 left is refractory
@@ -367,7 +367,12 @@ def test_export_then_import_into_a_fresh_profile_reproduces_the_state(
     }""")
     exported = page.evaluate("async () => Array.from(await kg.exportState())")
     before = json.loads(page.evaluate(STATE_JS))
-    target = open_api(other_context, server)
+    # the source closes and the profile's storage is emptied: the target starts as in a
+    # fresh profile (the same warm HTTP cache, no database)
+    page.close()
+    empty_storage(context, server)
+    target = open_api(context, server)
+    assert target.evaluate("async () => (await indexedDB.databases()).length") == 0
     create(target, name="target")
     target.evaluate("async (bytes) => kg.importState(new Uint8Array(bytes))", exported)
     after = json.loads(target.evaluate(STATE_JS))
