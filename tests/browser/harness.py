@@ -148,7 +148,6 @@ def empty_storage(profile: BrowserContext, server: Server) -> None:
     cdp.detach()
 
 
-
 class App:
     """The app in a page, driven the way a person opens it."""
 
