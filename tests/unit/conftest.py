@@ -13,7 +13,7 @@
 
 numpy is optional (see ``optional_numpy.py``). Inside Pyodide (``sys.platform ==
 "emscripten"``, tests/browser/test_unit_in_pyodide.py) the hypothesis profile "pyodide"
-applies.
+applies, and property tests run a quarter of their examples (``examples.py``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from fakes import FakeHost
 # or too-slow health check (npm test runs these beside the browser tests, on shared cores).
 settings.register_profile("shared", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 if sys.platform == "emscripten":
-    # and the page's file system vanishes with Python in WebAssembly: no example database
-    settings.register_profile("pyodide", settings.get_profile("shared"), database=None)
+    # and the page's file system vanishes with Python in WebAssembly: no example database;
+    # a quarter of hypothesis's default 100 examples, as examples.py gives the others
+    settings.register_profile("pyodide", settings.get_profile("shared"), database=None,
+                              max_examples=25)
     settings.load_profile("pyodide")
 else:
     settings.load_profile("shared")

@@ -18,6 +18,7 @@ from cortexkg.concept_index import ConceptIndex, empty_table, probes
 from cortexkg.concept_index import EMPTY
 from cortexkg.scans import select_scans
 from cortexkg.scans.reference import ReferenceScans
+from examples import examples
 from optional_numpy import np
 from optional_wasm import WASM_BACKENDS, wasm_scans
 
@@ -59,7 +60,7 @@ def keys_at_home(target: int, count: int, values: array) -> list[int]:
     return found
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(keys=st.lists(KEYS, unique=True, max_size=40), split=st.integers(0, 40),
        absent=st.lists(KEYS, max_size=8))
 @pytest.mark.parametrize("scans", IMPLEMENTATIONS, ids=IDS)
@@ -88,7 +89,7 @@ def test_runs_wrap_past_the_last_slot(scans):
     assert [s for s, c in enumerate(values) if c != EMPTY] == [0, 1, 2, 3, 7]
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(keys=st.lists(KEYS, unique=True, min_size=1, max_size=20), data=st.data())
 @pytest.mark.parametrize("scans", IMPLEMENTATIONS, ids=IDS)
 def test_insert_refuses_a_key_present_or_repeated(scans, keys, data):
@@ -114,7 +115,7 @@ def test_insert_of_a_column_outside_raises_index_error_and_writes_nothing(scans)
     assert values == before
 
 
-@settings(max_examples=80)
+@settings(max_examples=examples(80))
 @given(size=st.integers(0, 30), data=st.data())
 @pytest.mark.parametrize("scans", IMPLEMENTATIONS, ids=IDS)
 def test_scatter_and_without_agree_with_the_definition(scans, size, data):
@@ -204,4 +205,4 @@ class IndexMachine(RuleBasedStateMachine):
 
 
 TestIndexMachine = IndexMachine.TestCase
-TestIndexMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+TestIndexMachine.settings = settings(max_examples=examples(60), stateful_step_count=30, deadline=None)

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 
 from cortexkg import AllocationEngine, AllocationError
 
+from examples import examples
 from fakes import FakeHost
 from optional_numpy import needs_numpy
 from optional_wasm import needs_wasm
@@ -62,7 +63,7 @@ def observe(engine):
 
 @pytest.mark.parametrize("backend", [pytest.param("numpy", marks=needs_numpy),
                                      pytest.param("wasm", marks=needs_wasm)])
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=SIZES, dim=st.integers(0, 64), strategy=st.sampled_from(["first_fit", "affinity"]),
        refractory_ms=st.sampled_from([0.0, 3.0]), seed=st.integers(0, 2**64 - 1), data=st.data())
 def test_backend_agrees_with_reference(backend, n, dim, strategy, refractory_ms, seed, data):
@@ -78,7 +79,7 @@ def test_backend_agrees_with_reference(backend, n, dim, strategy, refractory_ms,
     assert runs[0] == runs[1]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(n=SIZES, dim=st.integers(1, 16), data=st.data())
 def test_affinity_batch_equals_one_by_one(n, dim, data):
     ids = data.draw(st.lists(IDS, max_size=25))
@@ -98,7 +99,7 @@ def test_affinity_batch_equals_one_by_one(n, dim, data):
     assert bytes(batch.column_buffers()["fields"]) == bytes(one.column_buffers()["fields"])
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(0, 8), dim=st.sampled_from([0, 3]), strategy=st.sampled_from(["first_fit", "affinity"]),
        refractory_ms=st.sampled_from([0.0, 3.0]), data=st.data())
 def test_allocate_concept_at_equals_allocate_concept(n, dim, strategy, refractory_ms, data):

@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from cortexkg import AllocationEngine, AllocationError
 
+from examples import examples
 from fakes import FakeHost
 from optional_numpy import BACKENDS
 from optional_wasm import WASM_BACKENDS
@@ -172,6 +173,6 @@ class EngineMachine(RuleBasedStateMachine):
 
 
 EngineMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=30, deadline=None,
+    max_examples=examples(150), stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 test_engine_matches_model = EngineMachine.TestCase

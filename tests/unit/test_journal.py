@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from cortexkg import AllocationEngine, AllocationError, Snapshot, StateError
 from cortexkg.journal import ClockTape, replay, run_recorded
 
+from examples import examples
 from fakes import FakeHost
 
 IDS = st.integers(0, 30)
@@ -45,7 +46,7 @@ def make(host, strategy, half_life=0.0):
     return engine, tape
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS, strategy=st.sampled_from(["first_fit", "affinity"]),
        half_life=st.sampled_from([0.0, 4.0]), data=st.data())
 def test_snapshot_plus_replayed_journal_equals_the_original(ops, strategy, half_life, data):

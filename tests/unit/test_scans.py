@@ -18,6 +18,7 @@ from cortexkg.columns import ColumnStore
 from cortexkg.columns import ALLOCATED, AVAILABLE, REFRACTORY
 from cortexkg.scans import select_scans
 from cortexkg.scans.reference import ReferenceScans
+from examples import examples
 from optional_numpy import needs_numpy, np
 from optional_wasm import wasm_scans
 
@@ -52,7 +53,7 @@ def test_counts_indices_and_runs_agree(state, value, data):
         assert scans.largest_run(state, value) == expected_run
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(state=STATES, dim=st.integers(1, 24), data=st.data())
 def test_best_match_agrees_bit_for_bit_including_nan_and_inf(state, dim, data):
     stride = fdef.stride_of(dim)
@@ -99,7 +100,7 @@ def test_dot_product_follows_the_defined_lane_order():
         assert scans.best_match(bytearray(1), fields, 4, query) == (0, 0.0)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(n=SIZES, dim=st.integers(1, 64), seed=st.integers(0, 2**64 - 1))
 def test_init_fields_agree_and_are_unit_vectors(n, dim, seed):
     stride = fdef.stride_of(dim)
@@ -125,7 +126,7 @@ def test_prng_definition_is_pinned():
 PINNED_UNIFORMS = [0.3166234493255615, -0.08732438087463379, 0.07052803039550781, 0.9709216356277466]
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(state=STATES, data=st.data())
 def test_compact_agrees_and_is_the_defined_permutation(state, data):
     n = len(state)

@@ -33,6 +33,7 @@ from cortexkg.session import Session
 from cortexkg.snapshot import Snapshot
 
 from bad_ids import js_bad_ids
+from examples import examples
 from fakes import JSNULL, FakeHost, FakeJsProxy, FakeUint8Array
 
 BASE = {"columns": 8, "backend": "reference"}
@@ -1055,7 +1056,7 @@ def call_op(session: Session, op: tuple, request_id: int, dim: int) -> dict:
     return session.call(name, request_id, *args)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config=st.sampled_from(CONFIGS), ops=OPS, data=st.data())
 def test_random_journals_recover_exactly_from_records_or_from_a_snapshot_plus_later_records(
         config, ops, data):

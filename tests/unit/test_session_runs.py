@@ -20,6 +20,7 @@ import cortexkg.validation as validation
 from cortexkg.errors import NO_FREE_COLUMNS
 from cortexkg.validation import MAX_CONCEPT_ID
 
+from examples import examples
 from fakes import FakeHost
 from test_session import fake_js_values, later_session, observe, open_session  # noqa: F401
 
@@ -88,7 +89,7 @@ def without_kinds(seen: dict) -> dict:
     return {k: v for k, v in seen.items() if k not in ("timeKinds", "snapshot")}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(OPTIONS, st.lists(st.tuples(GROUP, st.sampled_from([0.0, 2.0, 6.0])), min_size=1,
                          max_size=5), st.lists(st.booleans(), min_size=1, max_size=12))
 def test_a_group_answers_and_changes_the_engine_as_its_calls_made_one_by_one(options, groups,

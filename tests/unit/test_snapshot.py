@@ -28,6 +28,7 @@ from cortexkg import (
     Snapshot,
     StateError,
 )
+from examples import examples
 from fakes import FakeHost
 from optional_numpy import backend_marks, needs_numpy
 
@@ -719,7 +720,7 @@ def test_failed_initialize_from_a_damaged_storage_leaves_the_facade_uninitialize
     assert kg.get_free_column_count() == 1024
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(offset=st.one_of(st.integers(0, len(BASE) - 1), st.integers(0, BODY - 1)),
        mask=st.integers(1, 255))
 def test_any_single_byte_flip_raises_state_error(offset, mask):
