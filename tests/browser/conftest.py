@@ -195,26 +195,6 @@ def module_profile(playwright: Playwright, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="module")
-def api_page(module_profile: BrowserContext, server: Server) -> Iterator[Page]:
-    """web/api.html (the API without the dashboard), shared by one module's tests, on
-    empty storage and a warm HTTP cache (see ``warm_profile``); it fails the module's
-    last test on browser errors."""
-    recorder = Recorder(origin=server.url)
-    empty_storage(module_profile, server)
-    recorder.attach(module_profile)
-    page = module_profile.new_page()
-    page.set_default_timeout(4 * BOOT_TIMEOUT_MS)  # a ceiling: 1M-column engines included
-    page.goto(server.url + "api.html")
-    yield page
-    page.close()
-    recorder.detach(module_profile)
-    empty_storage(module_profile, server)
-    problems = recorder.problems()
-    if problems:
-        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
-
-
-@pytest.fixture(scope="module")
 def module_recorder(module_profile: BrowserContext, server: Server) -> Iterator[Recorder]:
     """The record of ``module_profile`` while one module's tests run, on empty storage
     before and after; it fails the module's last test on browser errors."""
@@ -227,6 +207,19 @@ def module_recorder(module_profile: BrowserContext, server: Server) -> Iterator[
     problems = recorder.problems()
     if problems:
         pytest.fail("the browser reported problems:\n" + "\n".join(problems))
+
+
+@pytest.fixture(scope="module")
+def api_page(module_profile: BrowserContext, module_recorder: Recorder, server: Server
+             ) -> Iterator[Page]:
+    """web/api.html (the API without the dashboard), shared by one module's tests, on
+    empty storage and a warm HTTP cache (see ``warm_profile``); ``module_recorder``
+    fails the module's last test on browser errors."""
+    page = module_profile.new_page()
+    page.set_default_timeout(4 * BOOT_TIMEOUT_MS)  # a ceiling: 1M-column engines included
+    page.goto(server.url + "api.html")
+    yield page
+    page.close()
 
 
 @pytest.fixture(scope="module")

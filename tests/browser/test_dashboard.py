@@ -18,7 +18,7 @@ from typing import Iterator
 
 import pytest
 from harness import (
-    App, Recorder, Server, accept_next_dialog, dismiss_next_dialog, empty_storage,
+    App, Recorder, Server, accept_next_dialog, dismiss_next_dialog,
 )
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
@@ -32,19 +32,15 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def shared_dashboard(module_profile: BrowserContext, server: Server
+def shared_dashboard(module_profile: BrowserContext, module_recorder: Recorder, server: Server
                      ) -> Iterator[tuple[Page, Recorder]]:
-    """The dashboard, booted once for the module on empty storage (in conftest's second
-    profile, whose storage no per-test fixture empties), and the record of its profile."""
-    recorder = Recorder(origin=server.url)
-    empty_storage(module_profile, server)
-    recorder.attach(module_profile)
+    """The dashboard, booted once for the module in conftest's second profile (whose
+    storage no per-test fixture empties), and the record of that profile
+    (``module_recorder``: its boot's problems fail the module)."""
     page = module_profile.new_page()
     App(page).load(lambda: page.goto(server.url))
-    yield page, recorder
+    yield page, module_recorder
     page.close()
-    recorder.detach(module_profile)
-    empty_storage(module_profile, server)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from harness import BOOT_TIMEOUT_MS, ROOT, App, Recorder, Server, empty_storage
+from harness import BOOT_TIMEOUT_MS, ROOT, App, Recorder, Server
 from playwright.sync_api import BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -27,23 +27,15 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def context(module_profile: BrowserContext, server: Server) -> Iterator[BrowserContext]:
+def context(module_profile: BrowserContext, module_recorder: Recorder) -> Iterator[BrowserContext]:
     """One browser profile for the module (conftest's second on-disk profile: a warm HTTP
-    cache, storage emptied before and after the module); fails the module's last test on
-    browser errors."""
-    recorder = Recorder(origin=server.url)
+    cache, storage emptied before and after the module; ``module_recorder`` fails the
+    module's last test on browser errors); the module's tabs close at its end."""
     blank = module_profile.pages[0]
-    empty_storage(module_profile, server)
-    recorder.attach(module_profile)
     yield module_profile
     for page in module_profile.pages:
         if page is not blank:
             page.close()
-    recorder.detach(module_profile)
-    empty_storage(module_profile, server)
-    problems = recorder.problems()
-    if problems:
-        pytest.fail("the browser reported problems:\n" + "\n".join(problems))
 
 
 def new_page(context: BrowserContext) -> Page:
