@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from harness import Server
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page
 
 pytestmark = pytest.mark.browser
 
@@ -276,22 +276,19 @@ def test_calls_leave_no_python_objects_behind(api_page: Page) -> None:
     assert out["after"] - out["before"] < 100, out
 
 
-def test_optimize_log_line_reaches_the_browser_console(browser: Browser, server: Server) -> None:
-    context = browser.new_context()
-    page = context.new_page()
+def test_optimize_log_line_reaches_the_browser_console(api_page: Page) -> None:
     lines = []
-    page.on("console", lambda message: lines.append(message.text))
-    page.goto(server.url + "api.html")
+    listen = lambda message: lines.append(message.text)  # noqa: E731
+    api_page.on("console", listen)
     try:
-        page.evaluate("""async () => {
-            const api = await import('./cortexkg.js');
-            const kg = await api.CortexKG.create({name: 'console', columns: 4});
-            await kg.allocateBatch([1, 2]); await kg.deallocateConcept(1);
-            await kg.optimizeAllocations();
-            kg.close();
-        }""")
+        run(api_page, """
+            const logging = await api.CortexKG.create({name: 'console', columns: 4});
+            await logging.allocateBatch([1, 2]); await logging.deallocateConcept(1);
+            await logging.optimizeAllocations();
+            logging.close();
+        """)
     finally:
-        context.close()
+        api_page.remove_listener("console", listen)
     assert any(line.startswith("Optimization completed in ") and line.endswith("ms, 1 changes made")
                for line in lines), lines
 
