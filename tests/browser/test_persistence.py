@@ -99,6 +99,71 @@ def damage(page: Page, name: str, how: str) -> None:
     }""", [name, how])
 
 
+# A database as JSON: its version and every object store with its key path and records,
+# Blobs and typed arrays tagged so that RESTORE_JS writes back the same types. Anything
+# else JSON cannot carry is refused, so a copy is exact or fails.
+DUMP_JS = """async (name) => {
+    const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    const read = [...db.objectStoreNames].map((name) => {
+        const store = db.transaction(name).objectStore(name);
+        const all = (r) => new Promise((ok) => { r.onsuccess = () => ok(r.result); });
+        return Promise.all([name, store.keyPath, store.autoIncrement, all(store.getAllKeys()), all(store.getAll())]);
+    });
+    const stores = await Promise.all(read);
+    db.close();
+    const tagged = async (value) => {
+        if (value instanceof Blob) return {$blob: Array.from(new Uint8Array(await value.arrayBuffer())), type: value.type};
+        if (ArrayBuffer.isView(value)) return {$typed: value.constructor.name, items: Array.from(value)};
+        if (Array.isArray(value)) return Promise.all(value.map(tagged));
+        if (value === null || typeof value !== 'object') return value;
+        if (Object.getPrototypeOf(value) !== Object.prototype) throw new TypeError(`cannot copy a ${value.constructor.name}`);
+        return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await tagged(v)])));
+    };
+    return {version: db.version, stores: await Promise.all(stores.map(async ([name, keyPath, autoIncrement, keys, values]) => (
+        {name, keyPath, autoIncrement, keys, values: await Promise.all(values.map(tagged))})))};
+}"""
+
+# Write a DUMP_JS copy as database name (which must not exist yet).
+RESTORE_JS = """async ([name, dump]) => {
+    const untagged = (value) => {
+        if (Array.isArray(value)) return value.map(untagged);
+        if (value === null || typeof value !== 'object') return value;
+        if ('$blob' in value) return new Blob([new Uint8Array(value.$blob)], {type: value.type});
+        if ('$typed' in value) return new globalThis[value.$typed](value.items);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, untagged(v)]));
+    };
+    const db = await new Promise((ok, fail) => {
+        const r = indexedDB.open(name, dump.version);
+        r.onupgradeneeded = () => { for (const {name, keyPath, autoIncrement} of dump.stores) r.result.createObjectStore(name, {keyPath, autoIncrement}); };
+        r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+    });
+    const tx = db.transaction(dump.stores.map((store) => store.name), 'readwrite');
+    for (const {name, keyPath, keys, values} of dump.stores) {
+        const store = tx.objectStore(name);
+        keys.forEach((key, i) => keyPath === null ? store.put(untagged(values[i]), key) : store.put(untagged(values[i])));
+    }
+    await new Promise((ok, fail) => { tx.oncomplete = ok; tx.onabort = () => fail(tx.error); });
+    db.close();
+}"""
+
+
+@pytest.fixture(scope="module")
+def damaged_source(api_page: Page) -> dict:
+    """What an engine named "damaged" stores after a snapshot and two journal records,
+    written once for the module's damage cases ({"dump": DUMP_JS, "raw": RAW_JS}): each
+    case copies it into its own empty profile instead of booting an engine to write it."""
+    api_page.evaluate("async () => { window.api = await import('./cortexkg.js'); }")
+    create(api_page, name="damaged", columns=32)
+    api_page.evaluate("""async () => {
+        await kg.allocateBatch([1, 2, 3, 4]); await kg.deallocateConcept(1);
+        await kg.optimizeAllocations();             // writes a snapshot
+        await kg.allocateConcept(9); await kg.allocateConcept(10);   // and journal records
+        kg.close();
+    }""")
+    return {"dump": api_page.evaluate(DUMP_JS, "cortexkg:damaged"),
+            "raw": api_page.evaluate(RAW_JS, "cortexkg:damaged")}
+
+
 @pytest.mark.parametrize("how,message", [
     ("snapshot-bytes", "checksum mismatch"),
     ("truncated-journal", "truncated journal"),
@@ -106,16 +171,11 @@ def damage(page: Page, name: str, how: str) -> None:
     ("foreign-format", "not CortexKG's"),
 ])
 def test_damaged_data_is_refused_and_left_untouched(
-    context: BrowserContext, server: Server, how: str, message: str
+    context: BrowserContext, server: Server, damaged_source: dict, how: str, message: str
 ) -> None:
     page = open_api(context, server)
-    create(page, name="damaged", columns=32)
-    page.evaluate("""async () => {
-        await kg.allocateBatch([1, 2, 3, 4]); await kg.deallocateConcept(1);
-        await kg.optimizeAllocations();             // writes a snapshot
-        await kg.allocateConcept(9); await kg.allocateConcept(10);   // and journal records
-        kg.close();
-    }""")
+    page.evaluate(RESTORE_JS, ["cortexkg:damaged", damaged_source["dump"]])
+    assert page.evaluate(RAW_JS, "cortexkg:damaged") == damaged_source["raw"]
     damage(page, "cortexkg:damaged", how)
     before = page.evaluate(RAW_JS, "cortexkg:damaged")
     storage = create(page, name="damaged", columns=32)
@@ -128,10 +188,10 @@ def test_damaged_data_is_refused_and_left_untouched(
     raw = page.evaluate(
         "async () => Object.keys(JSON.parse(new TextDecoder().decode(await kg.exportRawData()))).sort()")
     assert raw == ["journal", "meta", "snapshots"]
-    page.evaluate("async () => kg.close()")
     assert page.evaluate(RAW_JS, "cortexkg:damaged") == before
-    # an explicit reset is the way out, and then the engine works and persists
-    create(page, name="damaged", columns=32)
+    # An explicit reset of the refused engine is the way out, and then the engine works
+    # and persists. (That closing a refused engine writes nothing either is shown by the
+    # newer-version and foreign-database tests below: the same close, whatever refused.)
     page.evaluate("async () => { await kg.reset({columns: 8}); await kg.allocateConcept(5); kg.close(); }")
     assert create(page, name="damaged")["restored"]["allocated"] == 1
 
