@@ -7,7 +7,6 @@ Engines are driven through the JavaScript API on web/api.html.
 from __future__ import annotations
 
 import json
-import time
 from typing import Callable
 
 import pytest
@@ -395,6 +394,23 @@ def test_under_a_full_quota_a_run_of_pipelined_calls_is_refused_as_its_calls_wou
 
 # --- two tabs --------------------------------------------------------------------------
 
+# Resolve once window.kg's history (as JSON) or storage mode is the expected value, checked
+# again at each of its events of the given kind ("change", "storage") instead of polling;
+# reject after 30 s.
+UNTIL_JS = """([event, what, expected]) => new Promise((resolve, reject) => {
+    const read = {history: async () => JSON.stringify(await kg.getAllocationHistory()), mode: async () => kg.storage.mode}[what];
+    const check = async () => {
+        if (await read() !== expected) return;
+        clearTimeout(timer); kg.removeEventListener(event, check); resolve();
+    };
+    const timer = setTimeout(() => {
+        kg.removeEventListener(event, check); reject(new Error(`${what} is not ${expected} after 30 s`));
+    }, 30_000);
+    kg.addEventListener(event, check);
+    check();
+})"""
+
+
 def test_one_tab_writes_the_other_follows_read_only_and_takes_over(
     context: BrowserContext, server: Server
 ) -> None:
@@ -406,16 +422,10 @@ def test_one_tab_writes_the_other_follows_read_only_and_takes_over(
     assert refused.startswith("StateError: Read-only")
     writer.evaluate("async () => { await kg.allocateBatch([1, 2, 3]); await kg.deallocateConcept(2); await kg.optimizeAllocations(); }")
     expected = writer.evaluate("async () => JSON.stringify(await kg.getAllocationHistory())")
-    for _ in range(50):
-        if reader.evaluate("async () => JSON.stringify(await kg.getAllocationHistory())") == expected:
-            break
-        time.sleep(0.1)
+    reader.evaluate(UNTIL_JS, ["change", "history", expected])
     assert reader.evaluate("async () => JSON.stringify(await kg.getAllocationHistory())") == expected
     writer.close()
-    for _ in range(100):
-        if reader.evaluate("() => kg.storage.mode") == "writer":
-            break
-        time.sleep(0.1)
+    reader.evaluate(UNTIL_JS, ["storage", "mode", "writer"])
     assert reader.evaluate("() => kg.storage.mode") == "writer"
     assert reader.evaluate("async () => kg.allocateConcept(40)") == 2
 
