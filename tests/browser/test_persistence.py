@@ -122,6 +122,7 @@ def restore(page: Page, stored: dict) -> None:
     page.evaluate(RESTORE_JS, [f"cortexkg:{SOURCE}", stored["dump"]])
     assert page.evaluate(RAW_JS, f"cortexkg:{SOURCE}") == stored["raw"]
 
+
 def test_reload_keeps_everything(context: BrowserContext, server: Server) -> None:
     page = open_api(context, server)
     assert create(page, name="reload", columns=64, strategy="affinity", dim=5, seed=3,
@@ -192,7 +193,7 @@ def test_damaged_data_is_refused_and_left_untouched(
     restore(page, stored)
     damage(page, f"cortexkg:{SOURCE}", how)
     before = page.evaluate(RAW_JS, f"cortexkg:{SOURCE}")
-    storage = create(page, name=SOURCE, columns=32)
+    storage = create(page, name=SOURCE)
     assert storage["mode"] == "failed"
     assert message in storage["error"]
     refused = page.evaluate("""async () => {
