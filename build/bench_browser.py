@@ -21,10 +21,17 @@ measures, through Playwright and Debian's chromium:
   with the controls);
 - ``kernel_scan``: the scan kernel against a memory-bandwidth pass (bench_kernel.py);
 - ``side_by_side`` (bench_side.py, web/bench/side.js): the reference design's JavaScript
-  port against the synchronous engine and the async API in each durability mode.
+  port against the synchronous engine and the async API in each durability mode, in the
+  bench page after the API measurements, on the async engine they used (reset to each
+  size and mode: web/bench/instance.js).
 
 Everything but page_ready runs in one browser on one on-disk profile, so Pyodide's
-runtime compiles once: only page_ready measures a boot, and it uses new profiles.
+runtime compiles once: only page_ready measures a boot, and it uses new profiles. The
+smoke (--smoke), whose numbers mean nothing, does less: page_ready (one sample) and the
+dashboard's redraws and long tasks share one new page of the run's browser
+(bench_dashboard.one_browser_records: loadPyodide() alone, then the dashboard's first
+load and its reload, three boots in all), where the full and quick runs take two new
+browsers per page_ready sample and a new page per redraw size and for the long tasks.
 
 The first line describes the machine; every other line is one record as
 cortexkg.bench.report.write_jsonl writes the runner's, of runtime "pyodide" or "chromium".
@@ -46,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 sys.path.insert(0, str(ROOT / "build"))
 
-from bench_dashboard import dashboard_records, page_ready  # noqa: E402
+from bench_dashboard import dashboard_records, one_browser_records, page_ready  # noqa: E402
 from bench_kernel import SCAN_FLOOR, run_scan  # noqa: E402
 from bench_records import record, show_progress  # noqa: E402
 from bench_side import side_by_side  # noqa: E402
@@ -81,7 +88,7 @@ class Plan:
     side_sizes: tuple[int, ...]  # side_by_side: columns
     side_counts: dict  # side_by_side: calls of each kind (side.js plan() caps them by size)
     side_budget_ms: float  # side_by_side: the reference port's time per measurement
-    first_visit: bool = True  # page_ready: new profiles start empty, else from the run's
+    one_browser: bool = False  # page_ready in the run's browser, on a redraw's dashboard
 
 
 # The full run's journal: 100K allocations plus the most a journal holds between two
@@ -99,13 +106,15 @@ QUICK = Plan(QUICK_SIZES, QUICK_BUDGET_S, 200, (QUICK_SIZES[-1],), 2_000, (QUICK
 # keeps the harness from rotting at a fraction of the quick run's cost. Its budget is a
 # ceiling that work this small stays far below, even on a loaded machine: every
 # measurement completes, so the test can check all of them.
-SMOKE = Plan((200,), 5.0, 8, (200,), 20, (200,), 1, (200, 50), 1, 1,
+SMOKE = Plan((64,), 5.0, 8, (200,), 20, (200,), 1, (200, 50), 1, 1,
              (100,), {"sequential": 8, "pipelined": 8, "batch": 16, "getters": 2,
                       # enough reads to outlast the 5 µs timer: 10 (~4 µs) could time 0
                       "statsReads": 1000}, 50,
-             # page_ready's profiles start from the run's, its runtime compiled: a first
-             # visit would compile it three times more, for numbers that mean nothing
-             first_visit=False)
+             # page_ready (one sample) in the run's browser, its runtime compiled, on the
+             # dashboard page of the redraws and long tasks: new browsers would launch
+             # and compile it three times more, and each page boot once more, for
+             # numbers that mean nothing
+             one_browser=True)
 
 def bench_page(page: Page, url: str, plan: Plan) -> tuple[dict, list[dict]]:
     """What web/bench/ measures in one page: (Pyodide's runtime facts, records)."""
@@ -197,15 +206,18 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: the bench page (Pyodide, kernel scan, JavaScript API)", flush=True)
         runtime, records = bench_page(page, server.url, plan)
         print("bench: side by side (reference port, synchronous engine, async API)", flush=True)
-        records += side_by_side(context, server.url, plan.side_sizes, plan.side_counts,
-                                plan.side_budget_ms)
+        records += side_by_side(page, plan.side_sizes, plan.side_counts, plan.side_budget_ms)
         print("bench: the dashboard", flush=True)
-        records += dashboard_records(context, server.url, plan.redraws, plan.repeats,
-                                     plan.longtasks)
+        if plan.one_browser:  # page_ready included
+            records += one_browser_records(context, server.url, plan.redraws, plan.repeats,
+                                           plan.longtasks)
+        else:
+            records += dashboard_records(context, server.url, plan.redraws, plan.repeats,
+                                         plan.longtasks)
         version = context.new_cdp_session(page).send("Browser.getVersion")["product"]
         context.close()
-        records.append(page_ready(playwright, server.url, plan.ready_samples,
-                                  None if plan.first_visit else profile))
+        if not plan.one_browser:
+            records.append(page_ready(playwright, server.url, plan.ready_samples))
         machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                    "machine": platform.machine(),
                    "browser": version.split("/")[-1], "pyodide": runtime["pyodide"],

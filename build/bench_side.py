@@ -7,21 +7,18 @@ pipelined, batched, and stats reads, at each size; one record per engine and siz
 
 from __future__ import annotations
 
-from bench_records import record, show_progress
-from playwright.sync_api import BrowserContext
+from bench_records import record
+from playwright.sync_api import Page
 
 
-def side_by_side(context: BrowserContext, url: str, sizes: tuple[int, ...], counts: dict,
-                 budget_ms: float) -> list[dict]:
-    """side.js in a page of its own: one ``side_by_side`` record per engine and size
-    (us_per_op: µs per allocation called or awaited one at a time, the mean)."""
-    page = context.new_page()
-    page.set_default_timeout(0)
-    page.on("console", show_progress)
-    page.goto(url + "bench/index.html")
+def side_by_side(page: Page, sizes: tuple[int, ...], counts: dict, budget_ms: float
+                 ) -> list[dict]:
+    """side.js in the bench page (web/bench/), on the async engine the page's API
+    measurements leave (it resets it to each size and mode, so what they did before does
+    not count): one ``side_by_side`` record per engine and size (us_per_op: µs per
+    allocation called or awaited one at a time, the mean)."""
     result = page.evaluate("(options) => bench.sideBySide(options)",
                            {"sizes": sizes, "counts": counts, "budgetMs": budget_ms})
-    page.close()
     return [side_record(r, budget_ms) for r in result["records"]]
 
 

@@ -58,7 +58,8 @@ def run(site: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict
     done = subprocess.run(
         [sys.executable, str(ROOT / "build" / "bench_browser.py"), "--smoke",
          "--out", str(out), "--site", str(folder / "site")],
-        check=True, timeout=600, capture_output=True, text=True)  # a hang's ceiling only
+        timeout=600, capture_output=True, text=True)  # a hang's ceiling only
+    assert done.returncode == 0, f"exit status {done.returncode}:\n{done.stderr[-3000:]}"
     printed = done.stdout.splitlines()
     assert printed[-1] == f"wrote {out}"
     return [json.loads(line) for line in out.read_text().splitlines()], printed

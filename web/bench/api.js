@@ -2,29 +2,13 @@
 // each mutation acknowledged only after its IndexedDB commit. Every function returns
 // plain data in ms (performance.now, cross-origin isolated: about 5 us resolution).
 //
-// They share one engine, "bench-api", one measurement at a time: reset to each one's
-// size (a new, empty engine in the same worker), and replaced by the new instance (a new
-// worker) that a measurement reopens it in. Only a reopen's boot is measured (the
-// restore it times); booting a worker per measurement would only add boots.
-import { CortexKG } from "../cortexkg.js";
+// They share the page's one engine with side.js (instance.js), reset to each
+// measurement's size in strict durability; snapshot and recovery reopen it.
+import { engine as shared, reopen } from "./instance.js";
 
-const NAME = "bench-api";
-let current = null; // the open instance of NAME
-
-// NAME as a new, empty engine of `columns` columns.
-async function engine(columns) {
-  if (current === null) current = await CortexKG.create({ name: NAME, columns });
-  else await current.reset({ columns });
-  return current;
-}
-
-// Close NAME (without waiting for its idle compaction: the store stays as written) and
-// open it again in a new instance: what that instance restored.
-async function reopen() {
-  current.close();
-  current = await CortexKG.create({ name: NAME });
-  return current.storage.restored;
-}
+// The shared engine as a new, empty one of `columns` columns, durability strict (the
+// default create() gets; a reset keeps the mode in force unless told).
+const engine = (columns) => shared({ columns }, { columns, durability: "strict" });
 
 const now = () => performance.now();
 const range = (from, count, step = 1) =>

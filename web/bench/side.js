@@ -9,9 +9,10 @@
 // (5 µs resolution when cross-origin isolated: per-call samples are quantized, their
 // mean is not biased). The reference stops each measurement once it has used budgetMs
 // (O(n) per allocation makes it take minutes at 1M): done < planned then. The async
-// API's engine is one, reset to each size and mode (see open()).
-import { CortexKG, InvalidInputError } from "../cortexkg.js";
+// API's engine is the page's one (instance.js), reset to each size and mode (see open()).
+import { InvalidInputError } from "../cortexkg.js";
 import { loadEngine } from "../engine.js";
+import { close, engine } from "./instance.js";
 import { ReferenceAllocationEngine } from "./reference.js";
 
 const now = () => performance.now();
@@ -84,25 +85,20 @@ function measureSync(engine, counts, budgetMs) {
   };
 }
 
-// The async engine of every size and mode: "bench-side", created once, then reset to
-// each (a reset builds a new, empty engine in the same worker, as create() does in a new
-// one: a worker per size and mode would only add boots).
-let shared = null;
-
-// The shared engine as a new one of n columns in one durability mode, or
-// {unavailable: note} when create() or reset() refuses the mode (strict is the default:
-// create() gets no option, which every build takes).
+// The page's engine (instance.js, shared with api.js) as a new one of n columns in one
+// durability mode, or {unavailable: note} when create() or reset() refuses the mode
+// (strict is the default: create() gets no option, which every build takes).
 async function open(durability, n) {
   const mode = durability === "strict" ? {} : { durability };
+  let kg;
   try {
-    if (shared === null) shared = await CortexKG.create({ name: "bench-side", columns: n, ...mode });
-    else await shared.reset({ columns: n, durability });
+    kg = await engine({ columns: n, ...mode }, { columns: n, durability });
   } catch (error) {
     if (error instanceof InvalidInputError) return { unavailable: `create() or reset() refused it: ${error.message}` };
     throw error;
   }
-  const inForce = shared.config.durability ?? "strict";
-  if (inForce === durability) return { kg: shared };
+  const inForce = kg.config.durability ?? "strict";
+  if (inForce === durability) return { kg };
   return { unavailable: `create() or reset() accepted it but config.durability is ${inForce}` };
 }
 
@@ -182,7 +178,8 @@ function warmUpSync(engine) {
 export async function sideBySide({ sizes, counts, budgetMs }) {
   const records = [];
   const log = (n, what) => console.log(`bench: side by side N=${n.toLocaleString("en")}: ${what}`);
-  // this thread boots the synchronous engine's Python while the first worker boots its own
+  // this thread boots the synchronous engine's Python while the shared engine's worker
+  // boots its own, if it has not yet
   const [{ AllocationEngine }, firstStrict] = await Promise.all([
     loadEngine(), open("strict", sizes[0])]);
   warmUpSync(new ReferenceAllocationEngine(2 * WARM_UP_CALLS, true));
@@ -209,7 +206,6 @@ export async function sideBySide({ sizes, counts, budgetMs }) {
                      ...(kg ? await measureAsync(kg, c) : { available: false, note: unavailable }) });
     }
   }
-  shared?.close();
-  shared = null;
+  await close();
   return { records };
 }
