@@ -176,13 +176,14 @@ def test_no_acknowledged_operation_is_lost_when_the_browser_is_killed(
         seed = 2000 + trial
         rng = random.Random(seed)
         ops = random_operations(rng, 400)
+        browser = browser_process(profile)  # found first: the kill follows the crash point at once
         with page.expect_console_message(
             lambda message: message.text.startswith("crash point "), timeout=BOOT_TIMEOUT_MS
         ) as message:
             page.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
-        point = json.loads(message.value.text.removeprefix("crash point "))
         with context.expect_event("close"):  # Playwright saw the browser go
-            os.killpg(browser_process(profile), signal.SIGKILL)
+            os.killpg(browser, signal.SIGKILL)
+        point = json.loads(message.value.text.removeprefix("crash point "))
         context = launch(playwright, profile, recorder)
         page = open_engine_sync(context, server, "kill")
         recovered = as_state(page.evaluate(OBSERVE_JS))
@@ -460,11 +461,12 @@ async def kill_after_reset(browser: CrashBrowser, server: Server, recorder: Reco
     await writer.evaluate(DRIVER_JS)
     messages: asyncio.Queue[str] = asyncio.Queue()
     writer.on("console", lambda message: messages.put_nowait(message.text))
+    chromium = browser_process(profile)  # found first: the kill follows the crash point at once
     await writer.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
     while not (text := await messages.get()).startswith("crash point "):
         pass
     async with context.expect_event("close"):  # Playwright saw the browser go
-        os.killpg(browser_process(profile), signal.SIGKILL)
+        os.killpg(chromium, signal.SIGKILL)
     context = await browser.launch(profile)
     recorder.attach(context)
     page = await open_engine(context, server, "refused")
