@@ -157,35 +157,29 @@ class CrashBrowser:
 
     CDP's Page.crash never answers, so it must be sent without waiting for the answer,
     which only the async API can; the test thread's event loop belongs to the sync API.
-    Starting, it boots an engine once, so that the profile's HTTP cache holds the compiled
-    runtime, and keeps a copy of the profile as it is then (``copy_profile``): a browser a
-    test kills starts warm on a copy too. A crashed renderer takes only its own tab: the
-    browser and its cache outlive every trial.
+    A crashed renderer takes only its own tab: the browser and its HTTP cache, which keeps
+    the compiled runtime once a boot compiled it, outlive every trial. A browser a test
+    kills starts on a copy of its profile (``copy_profile``), warm too once a crash test
+    ran.
     """
 
     def __init__(self, folder: Path, server: Server):
         self.server = server
-        self.template = folder / "template"
+        self.profile = folder / "profile"
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="crash-browser", daemon=True)
         self.thread.start()
-        self.run(self.start(folder / "profile"), 4 * BOOT_TIMEOUT_MS / 1000)
+        self.run(self.start(), BOOT_TIMEOUT_MS / 1000)
 
     def run(self, coroutine, timeout_s: float):
         """Run coroutine in the browser's thread; its result."""
         return asyncio.run_coroutine_threadsafe(asyncio.wait_for(coroutine, timeout_s), self.loop).result()
 
-    async def start(self, profile: Path) -> None:
+    async def start(self) -> None:
         self.playwright = await async_playwright().start()
-        context = await self.launch(self.template)
-        page = await open_engine(context, self.server, "warm-up")
-        await page.evaluate("() => kg.close()")
-        await self.empty_storage(page)  # the copies start with nothing stored
-        await context.close()  # a clean exit writes the profile out
-        shutil.copytree(self.template, profile)
-        self.context = await self.launch(profile)
+        self.context = await self.launch(self.profile)
         self.blank = self.context.pages[0]  # stays open for the storage calls
-        await self.empty_storage(self.blank)
+        await self.empty_storage()
 
     async def launch(self, profile: Path) -> AsyncContext:
         return await self.playwright.chromium.launch_persistent_context(
@@ -200,16 +194,15 @@ class CrashBrowser:
         return self.run(test(), timeout_s)
 
     def copy_profile(self, destination: Path) -> Path:
-        """A new profile at destination whose HTTP cache holds the compiled runtime."""
-        shutil.copytree(self.template, destination)
+        """A new profile at destination with the browser's HTTP cache, between tests (its
+        storage is empty then); not its lock, which would say the copy is in use."""
+        shutil.copytree(self.profile, destination, ignore=shutil.ignore_patterns("Singleton*"))
         return destination
 
-    async def empty_storage(self, page: AsyncPage | None = None) -> None:
-        """Delete what the site stored in page's profile (default: the browser's), a
-        bucket deleted forgets Chromium's cached quota allowance too, and lift any quota
-        override; the HTTP cache stays."""
-        page = page or self.blank
-        cdp = await page.context.new_cdp_session(page)
+    async def empty_storage(self) -> None:
+        """Delete what the site stored (a bucket deleted forgets Chromium's cached quota
+        allowance too) and lift any quota override; the HTTP cache stays."""
+        cdp = await self.context.new_cdp_session(self.blank)
         origin = self.server.url.rstrip("/")
         await cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
         await cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
