@@ -36,6 +36,8 @@ from harness import (
 )
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from crashes import CrashBrowser
+
 
 # Test files that take a worker longest (npm test's durations on the 2-core machine),
 # heaviest first: npm test hands out whole files (--dist loadfile) in collection order,
@@ -232,6 +234,16 @@ def module_app(module_profile: BrowserContext, module_recorder: Recorder, server
     app.load(lambda: page.goto(server.url))
     yield app
     page.close()
+
+
+@pytest.fixture(scope="session")
+def crash_browser(server: Server, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[CrashBrowser]:
+    """The browser of the durability tests' crashes, and the warm profile their killed
+    browsers copy (see ``crashes.CrashBrowser``)."""
+    browser = CrashBrowser(tmp_path_factory.mktemp("crash-browser"), server)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -6,6 +6,11 @@ crash point the page reports: the renderer (``drive_and_crash``, CDP's Page.cras
 the whole browser (SIGKILL of ``browser_process``'s group). ``expected_states`` replays a
 stream on the reference engine, so a test can tell which prefix the recovered state
 (``OBSERVE_JS``, ``as_state``) is. Each test judges a trial by its own durability rule.
+
+Boots are what trials cost, and a boot on a new profile compiles the Pyodide runtime again
+(about 2.5 s of CPU more than a boot on a profile whose cache holds it). So renderer
+crashes run in ``CrashBrowser``, one browser for the session whose storage is emptied
+between tests, and the browsers a test kills start on a copy of its warmed profile.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import asyncio
 import json
 import os
 import random
-from concurrent.futures import ThreadPoolExecutor
+import shutil
+import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
 
-from harness import BOOT_TIMEOUT_MS, Server
+from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
 from playwright.async_api import BrowserContext as AsyncContext
 from playwright.async_api import Page as AsyncPage
+from playwright.async_api import async_playwright
 
 from cortexkg import AllocationEngine, AllocationError
 
@@ -142,14 +151,85 @@ def as_state(observed: list) -> tuple:
     return tuple(counters), tuple(tuple(pair) for pair in history)
 
 
-def run_async(coroutine, timeout_s: float):
-    """Run coroutine with the async API in a thread of its own.
+class CrashBrowser:
+    """Chromium on an on-disk profile, driven by Playwright's async API in a thread of its
+    own, for the session's renderer crashes.
 
     CDP's Page.crash never answers, so it must be sent without waiting for the answer,
-    which only the async API can; this thread's event loop belongs to the sync API.
+    which only the async API can; the test thread's event loop belongs to the sync API.
+    A crashed renderer takes only its own tab: the browser and its HTTP cache, which keeps
+    the compiled runtime once a boot compiled it, outlive every trial. A browser a test
+    kills starts on a copy of its profile (``copy_profile``), warm too once a crash test
+    ran.
     """
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, asyncio.wait_for(coroutine, timeout_s)).result()
+
+    def __init__(self, folder: Path, server: Server):
+        self.server = server
+        self.profile = folder / "profile"
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="crash-browser", daemon=True)
+        self.thread.start()
+        self.run(self.start(), BOOT_TIMEOUT_MS / 1000)
+
+    def run(self, coroutine, timeout_s: float):
+        """Run coroutine in the browser's thread; its result."""
+        return asyncio.run_coroutine_threadsafe(asyncio.wait_for(coroutine, timeout_s), self.loop).result()
+
+    async def start(self) -> None:
+        self.playwright = await async_playwright().start()
+        self.context = await self.launch(self.profile)
+        self.blank = self.context.pages[0]  # stays open for the storage calls
+        await self.empty_storage()
+
+    async def launch(self, profile: Path) -> AsyncContext:
+        return await self.playwright.chromium.launch_persistent_context(
+            profile, executable_path=chromium_executable(), args=chromium_args(),
+            service_workers="block")
+
+    def run_test(self, recorder: Recorder, body, timeout_s: float):
+        """body(context) run in the browser for one test (see ``use``); its result."""
+        async def test():
+            async with self.use(recorder) as context:
+                return await body(context)
+        return self.run(test(), timeout_s)
+
+    def copy_profile(self, destination: Path) -> Path:
+        """A new profile at destination with the browser's HTTP cache, between tests (its
+        storage is empty then); not its lock, which would say the copy is in use."""
+        shutil.copytree(self.profile, destination, ignore=shutil.ignore_patterns("Singleton*"))
+        return destination
+
+    async def empty_storage(self) -> None:
+        """Delete what the site stored (a bucket deleted forgets Chromium's cached quota
+        allowance too) and lift any quota override; the HTTP cache stays."""
+        cdp = await self.context.new_cdp_session(self.blank)
+        origin = self.server.url.rstrip("/")
+        await cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+        await cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+        await cdp.detach()
+
+    @asynccontextmanager
+    async def use(self, recorder: Recorder) -> AsyncIterator[AsyncContext]:
+        """The browser for one test: empty storage, recorded by recorder; the pages the test
+        opened close afterwards and the storage is emptied again."""
+        await self.empty_storage()
+        recorder.attach(self.context)
+        try:
+            yield self.context
+        finally:
+            for page in self.context.pages:
+                if page is not self.blank:
+                    await page.close()
+            recorder.detach(self.context)
+            await self.empty_storage()
+
+    def close(self) -> None:
+        async def stop() -> None:
+            await self.context.close()
+            await self.playwright.stop()
+        self.run(stop(), 60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
 
 
 async def open_engine(context: AsyncContext, server: Server, name: str, columns: int = COLUMNS,

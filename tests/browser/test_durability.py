@@ -9,9 +9,12 @@ main thread, so nothing more is issued or acknowledged until the crash lands. Af
 reopening, the recovered state must be the state after an exact prefix of the issued
 operations (the reference engine replays them) containing every acknowledged one.
 
-A further test races three tabs to reset refused stored data: exactly one may write. The
-last test crashes the writer that won such a race (its renderer, or the whole browser)
-while its calls are in flight.
+A further test races three tabs to reset refused stored data: exactly one may write; then
+it crashes the writer's renderer while its calls are in flight, and another tab takes
+over. The last test kills the whole browser of a writer that won such a race.
+
+Renderer crashes run in the session's ``crash_browser`` (see crashes.CrashBrowser); a
+browser a test kills starts on a copy of its warmed profile.
 
 Run with -s to see one line per trial and the totals.
 """
@@ -30,7 +33,6 @@ import pytest
 from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
 from playwright.async_api import BrowserContext as AsyncContext
 from playwright.async_api import Page as AsyncPage
-from playwright.async_api import async_playwright
 from playwright.sync_api import BrowserContext, Page, Playwright
 
 from crashes import (
@@ -39,13 +41,13 @@ from crashes import (
     OBSERVE_JS,
     OPEN_JS,
     RESET_JS,
+    CrashBrowser,
     as_state,
     browser_process,
     drive_and_crash,
     expected_states,
     open_engine,
     random_operations,
-    run_async,
 )
 
 pytestmark = pytest.mark.browser
@@ -116,37 +118,28 @@ def random_plan(rng: random.Random, ops: list[list]) -> dict:
             "rejectTarget": len(ops) + 1, "burst": rng.randint(1, 60), "pauseOnOutage": False}
 
 
-async def renderer_crash_trials(server: Server, recorder: Recorder, profile: Path
-                                ) -> list[Trial]:
-    """RENDERER_TRIALS trials in one browser context; each reopened page runs the next.
-
-    The profile is on disk so that its HTTP cache keeps the compiled Pyodide runtime: an
-    in-memory cache skips files that large, and every boot would compile it again.
-    """
+async def renderer_crash_trials(context: AsyncContext, server: Server) -> list[Trial]:
+    """RENDERER_TRIALS trials in one browser; each reopened page runs the next."""
     trials = []
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            profile, executable_path=chromium_executable(), args=chromium_args())
-        recorder.attach(context)
+    page = await open_engine(context, server, "crash")
+    for trial in range(RENDERER_TRIALS):
+        rng = random.Random(1000 + trial)
+        ops = random_operations(rng, 400)
+        point = await drive_and_crash(context, page, random_plan(rng, ops))
         page = await open_engine(context, server, "crash")
-        for trial in range(RENDERER_TRIALS):
-            rng = random.Random(1000 + trial)
-            ops = random_operations(rng, 400)
-            point = await drive_and_crash(context, page, random_plan(rng, ops))
-            page = await open_engine(context, server, "crash")
-            recovered = as_state(await page.evaluate(OBSERVE_JS))
-            trials.append(judge(f"trial {trial} (seed {1000 + trial})", ops, point, recovered))
-            print(trials[-1].line())
-            # the next trial starts from an empty engine, stored as a snapshot
-            assert as_state(await page.evaluate(RESET_JS)) == expected_states([], COLUMNS)[0]
-        await context.close()
+        recovered = as_state(await page.evaluate(OBSERVE_JS))
+        trials.append(judge(f"trial {trial} (seed {1000 + trial})", ops, point, recovered))
+        print(trials[-1].line())
+        # the next trial starts from an empty engine, stored as a snapshot
+        assert as_state(await page.evaluate(RESET_JS)) == expected_states([], COLUMNS)[0]
     return trials
 
 
 def test_no_acknowledged_operation_is_lost_when_the_renderer_crashes(
-    server: Server, recorder: Recorder, tmp_path: Path
+    crash_browser: CrashBrowser, server: Server, recorder: Recorder
 ) -> None:
-    trials = run_async(renderer_crash_trials(server, recorder, tmp_path / "profile"), 600)
+    trials = crash_browser.run_test(
+        recorder, lambda context: renderer_crash_trials(context, server), 600)
     report("renderer crash", trials)
     assert recorder.problems() == []
 
@@ -172,9 +165,9 @@ def open_engine_sync(context: BrowserContext, server: Server, name: str) -> Page
 
 
 def test_no_acknowledged_operation_is_lost_when_the_browser_is_killed(
-    playwright: Playwright, server: Server, tmp_path: Path
+    playwright: Playwright, crash_browser: CrashBrowser, server: Server, tmp_path: Path
 ) -> None:
-    profile = tmp_path / "profile"
+    profile = crash_browser.copy_profile(tmp_path / "profile")
     recorder = Recorder(origin=server.url)
     context = launch(playwright, profile, recorder)
     page = open_engine_sync(context, server, "kill")
@@ -183,13 +176,14 @@ def test_no_acknowledged_operation_is_lost_when_the_browser_is_killed(
         seed = 2000 + trial
         rng = random.Random(seed)
         ops = random_operations(rng, 400)
+        browser = browser_process(profile)  # found first: the kill follows the crash point at once
         with page.expect_console_message(
             lambda message: message.text.startswith("crash point "), timeout=BOOT_TIMEOUT_MS
         ) as message:
             page.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
-        point = json.loads(message.value.text.removeprefix("crash point "))
         with context.expect_event("close"):  # Playwright saw the browser go
-            os.killpg(browser_process(profile), signal.SIGKILL)
+            os.killpg(browser, signal.SIGKILL)
+        point = json.loads(message.value.text.removeprefix("crash point "))
         context = launch(playwright, profile, recorder)
         page = open_engine_sync(context, server, "kill")
         recovered = as_state(page.evaluate(OBSERVE_JS))
@@ -214,16 +208,12 @@ SETTLE_JS = """async (ops) => (await Promise.allSettled(ops.map(call)))
     .map((r) => r.status === 'fulfilled' ? null : r.reason.name)"""
 
 
-async def quota_trial(playwright, server: Server, recorder: Recorder, profile: Path,
-                      trial: int, lift: bool) -> Trial:
+async def quota_trial(context: AsyncContext, server: Server, trial: int, lift: bool) -> Trial:
     """Acknowledged operations, then an outage of the store that refuses every write; if
     lift, the quota comes back during the outage; then a crash with calls in flight."""
     seed = 3000 + trial
     rng = random.Random(seed)
     name = f"quota {trial} (seed {seed}, {'lifted' if lift else 'during the outage'})"
-    context = await playwright.chromium.launch_persistent_context(
-        profile, executable_path=chromium_executable(), args=chromium_args())
-    recorder.attach(context)
     page = await open_engine(context, server, "quota")
     cdp = await context.new_cdp_session(page)
     origin = server.url.rstrip("/")
@@ -264,7 +254,7 @@ async def quota_trial(playwright, server: Server, recorder: Recorder, profile: P
         "Storage.overrideQuotaForOrigin", {"origin": origin})
     page = await open_engine(context, server, "quota", page=page)
     recovered = as_state(await page.evaluate(OBSERVE_JS))
-    await context.close()
+    await page.close()
 
     # the whole stream, as the page saw it
     offset = len(before)
@@ -288,23 +278,24 @@ async def quota_trial(playwright, server: Server, recorder: Recorder, profile: P
     return result
 
 
-async def quota_trials(server: Server, recorder: Recorder, folder: Path) -> list[Trial]:
-    """One trial crashed during the outage, one after the quota was lifted; each in a
-    browser of its own, so that Chromium's cached allowance starts afresh."""
+async def quota_trials(browser: CrashBrowser, context: AsyncContext, server: Server
+                       ) -> list[Trial]:
+    """One trial crashed during the outage, one after the quota was lifted; each on empty
+    storage, so that Chromium's cached allowance starts afresh."""
     trials = []
-    async with async_playwright() as playwright:
-        for trial, lift in enumerate([False, True]):
-            trials.append(await quota_trial(
-                playwright, server, recorder, folder / f"profile-{trial}", trial, lift))
-            print(trials[-1].line())
+    for trial, lift in enumerate([False, True]):
+        await browser.empty_storage()
+        trials.append(await quota_trial(context, server, trial, lift))
+        print(trials[-1].line())
     return trials
 
 
 def test_no_acknowledged_operation_is_lost_when_the_renderer_crashes_in_a_quota_outage(
-    server: Server, tmp_path: Path
+    crash_browser: CrashBrowser, server: Server
 ) -> None:
     recorder = Recorder(origin=server.url)
-    trials = run_async(quota_trials(server, recorder, tmp_path), 600)
+    trials = crash_browser.run_test(
+        recorder, lambda context: quota_trials(crash_browser, context, server), 600)
     report("quota outage", trials)
     assert [p for p in recorder.problems() if "QuotaExceededError" not in p] == []
 
@@ -363,147 +354,133 @@ FOLLOWS_JS = """([id, column]) => new Promise((resolve) => {
 })"""
 
 
-def open_sync(context: BrowserContext, server: Server) -> Page:
-    page = context.new_page()
+async def new_tab(context: AsyncContext, server: Server) -> AsyncPage:
+    page = await context.new_page()
     page.set_default_timeout(BOOT_TIMEOUT_MS)
-    page.goto(server.url + "api.html")
+    await page.goto(server.url + "api.html")
     return page
 
 
-def test_after_refused_data_one_tab_of_three_resetting_at_once_becomes_the_writer(
-    context: BrowserContext, server: Server
-) -> None:
-    first = open_sync(context, server)
-    first.evaluate(OPEN_JS, {"name": "race", "columns": 16})
-    first.evaluate("async () => { for (const id of [1, 2, 3]) await kg.allocateConcept(id); kg.close(); }")
+async def refused_tabs(context: AsyncContext, server: Server, name: str, count: int
+                       ) -> list[AsyncPage]:
+    """count tabs on engine name whose stored data is refused (its last journal record is
+    gone): each has opened it and failed."""
+    first = await new_tab(context, server)
+    assert await first.evaluate(OPEN_JS, {"name": name, "columns": COLUMNS}) == "writer"
+    await first.evaluate("async () => { for (const id of [1, 2, 3]) await kg.allocateConcept(id); kg.close(); }")
     # journal record 3 disappears behind the engine's back: the stored data is refused
-    assert first.evaluate(DAMAGE_JS, "race") == [1, 2]
-    tabs = [first, open_sync(context, server), open_sync(context, server)]
+    assert await first.evaluate(DAMAGE_JS, name) == [1, 2]
+    tabs = [first] + [await new_tab(context, server) for _ in range(count - 1)]
     for tab in tabs:
-        assert tab.evaluate(OPEN_JS, {"name": "race", "columns": 16}) == "failed"
-        assert "truncated journal" in tab.evaluate("() => kg.storage.error")
+        assert await tab.evaluate(OPEN_JS, {"name": name, "columns": COLUMNS}) == "failed"
+        assert "truncated journal" in await tab.evaluate("() => kg.storage.error")
+    return tabs
 
-    for tab in tabs:
-        tab.evaluate(ARM_JS, None)
-    first.evaluate(FIRE_JS, "reset")
-    resets = [tab.evaluate("() => outcome") for tab in tabs]
+
+async def race(tabs: list[AsyncPage], what: str, args: list) -> list[dict]:
+    """Arm each tab with its arg, fire what in all of them at once; what each call did."""
+    for tab, arg in zip(tabs, args):
+        await tab.evaluate(ARM_JS, arg)
+    await tabs[0].evaluate(FIRE_JS, what)
+    return [await tab.evaluate("() => outcome") for tab in tabs]
+
+
+async def reset_race(tabs: list[AsyncPage]) -> int:
+    """The tabs reset their refused data at once: exactly one becomes the writer (its
+    index), the others follow its reset, read-only."""
+    resets = await race(tabs, "reset", [None] * len(tabs))
     writers = [i for i, outcome in enumerate(resets) if outcome["ok"]]
     assert len(writers) == 1, f"{len(writers)} tabs became the writer: {resets}"
     [writer] = writers
     for i, outcome in enumerate(resets):
         if i != writer:
             assert outcome["error"] == "StateError", outcome
-    # the others follow the writer's reset, read-only
-    assert [tab.evaluate(MODE_JS, "writer" if i == writer else "reader")
-            for i, tab in enumerate(tabs)] == ["writer" if i == writer else "reader" for i in range(3)]
+    modes = ["writer" if i == writer else "reader" for i in range(len(tabs))]
+    assert [await tab.evaluate(MODE_JS, mode) for tab, mode in zip(tabs, modes)] == modes
+    return writer
 
-    ids = [100, 200, 300]
-    for tab, concept in zip(tabs, ids):
-        tab.evaluate(ARM_JS, concept)
-    first.evaluate(FIRE_JS, "allocate")
-    allocations = [tab.evaluate("() => outcome") for tab in tabs]
+
+# Concepts the three tabs try to allocate at once: outside random_operations' ids, so a
+# refused one found stored would match no prefix of the stream that follows.
+RACE_IDS = [1000, 2000, 3000]
+
+
+async def race_then_crash(context: AsyncContext, server: Server) -> Trial:
+    tabs = await refused_tabs(context, server, "race", 3)
+    writer = await reset_race(tabs)
+    allocations = await race(tabs, "allocate", RACE_IDS)
     assert allocations[writer] == {"ok": True, "value": 0}, allocations
     for i, outcome in enumerate(allocations):
         if i != writer:
             assert outcome["error"] == "StateError" and "Read-only" in outcome["message"], outcome
-            assert tabs[i].evaluate(FOLLOWS_JS, [ids[writer], 0]) == 0
-    for tab in tabs:
-        tab.evaluate("() => kg.close()")
+            assert await tabs[i].evaluate(FOLLOWS_JS, [RACE_IDS[writer], 0]) == 0
+    # one reader leaves; the writer's renderer crashes with calls in flight, and the other
+    # reader takes the writer lock the crash released, from the stored data
+    [leaving, other] = [tab for i, tab in enumerate(tabs) if i != writer]
+    await leaving.evaluate("() => kg.close()")
+    await tabs[writer].evaluate(DRIVER_JS)
+    seed = 4000
+    rng = random.Random(seed)
+    ops = random_operations(rng, 400)
+    point = await drive_and_crash(context, tabs[writer], random_plan(rng, ops))
+    assert await other.evaluate(MODE_JS, "writer") == "writer"
+    recovered = as_state(await other.evaluate(OBSERVE_JS))
+    # the stream as stored: the raced allocation (acknowledged), then the driven calls;
+    # the refused calls of the race never happened
+    stream = {"issued": 1 + point["issued"], "acked": [0] + [1 + i for i in point["acked"]],
+              "rejected": [[1 + i, error] for i, error in point["rejected"]]}
+    return judge(f"refused, renderer (seed {seed})", [["allocate", RACE_IDS[writer]], *ops],
+                 stream, recovered)
 
-    # reopened: exactly the acknowledged allocation, nothing of the refused calls
-    reopened = open_sync(context, server)
-    assert reopened.evaluate(OPEN_JS, {"name": "race", "columns": 16}) == "writer"
-    counters, history = reopened.evaluate(OBSERVE_JS)
-    assert history == [[ids[writer], 0]] and counters[:2] == [1, 1], (counters, history)
+
+def test_after_refused_data_one_tab_of_three_resetting_at_once_becomes_the_writer(
+    crash_browser: CrashBrowser, server: Server
+) -> None:
+    """...and when its renderer crashes with calls in flight, another tab takes over with
+    every acknowledged call, the raced allocation included, and none of the refused."""
+    recorder = Recorder(origin=server.url)
+    trial = crash_browser.run_test(recorder, lambda context: race_then_crash(context, server), 600)
+    print(trial.line())
+    assert recorder.problems() == []
 
 
-# --- crashes after a reset of refused data -----------------------------------------------
-
-REFUSED_TRIALS = 1  # of each kind: renderer crash, browser kill
+# --- a browser kill after a reset of refused data ------------------------------------------
 
 
-async def reset_refused_data(context: AsyncContext, server: Server, name: str
-                             ) -> tuple[AsyncPage, AsyncPage]:
-    """Two tabs on engine name whose stored data is refused, both resetting it at once:
-    (the writer, the other), the writer armed with window.drive."""
-    first = await context.new_page()
-    first.set_default_timeout(BOOT_TIMEOUT_MS)
-    await first.goto(server.url + "api.html")
-    assert await first.evaluate(OPEN_JS, {"name": name, "columns": COLUMNS}) == "writer"
-    await first.evaluate("async () => { for (const id of [1, 2, 3]) await kg.allocateConcept(id); kg.close(); }")
-    assert await first.evaluate(DAMAGE_JS, name) == [1, 2]
-    second = await context.new_page()
-    second.set_default_timeout(BOOT_TIMEOUT_MS)
-    await second.goto(server.url + "api.html")
-    tabs = [first, second]
-    for tab in tabs:
-        assert await tab.evaluate(OPEN_JS, {"name": name, "columns": COLUMNS}) == "failed"
-        await tab.evaluate(ARM_JS, None)
-    await first.evaluate(FIRE_JS, "reset")
-    outcomes = [await tab.evaluate("() => outcome") for tab in tabs]
-    writers = [tab for tab, outcome in zip(tabs, outcomes) if outcome["ok"]]
-    assert len(writers) == 1, f"{len(writers)} tabs became the writer: {outcomes}"
-    [writer] = writers
-    [other] = [tab for tab in tabs if tab is not writer]
-    assert await other.evaluate(MODE_JS, "reader") == "reader"
+async def kill_after_reset(browser: CrashBrowser, server: Server, recorder: Recorder,
+                           profile: Path) -> Trial:
+    """Two tabs reset refused data at once; the whole browser is killed while the
+    writer's calls are in flight, and a new browser reopens the engine."""
+    seed = 5000
+    rng = random.Random(seed)
+    ops = random_operations(rng, 400)
+    context = await browser.launch(profile)
+    recorder.attach(context)
+    tabs = await refused_tabs(context, server, "refused", 2)
+    writer = tabs[await reset_race(tabs)]
     await writer.evaluate(DRIVER_JS)
-    return writer, other
+    messages: asyncio.Queue[str] = asyncio.Queue()
+    writer.on("console", lambda message: messages.put_nowait(message.text))
+    chromium = browser_process(profile)  # found first: the kill follows the crash point at once
+    await writer.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
+    while not (text := await messages.get()).startswith("crash point "):
+        pass
+    async with context.expect_event("close"):  # Playwright saw the browser go
+        os.killpg(chromium, signal.SIGKILL)
+    context = await browser.launch(profile)
+    recorder.attach(context)
+    page = await open_engine(context, server, "refused")
+    recovered = as_state(await page.evaluate(OBSERVE_JS))
+    await context.close()
+    point = json.loads(text.removeprefix("crash point "))
+    return judge(f"refused, kill (seed {seed})", ops, point, recovered)
 
 
-async def crash_after_reset(server: Server, recorder: Recorder, folder: Path) -> list[Trial]:
-    """Renderer crashes of the writer: the other tab takes over and shows what was stored.
-    Browser kills: a new browser reopens the engine."""
-    trials = []
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            folder / "renderer", executable_path=chromium_executable(), args=chromium_args())
-        recorder.attach(context)
-        for trial in range(REFUSED_TRIALS):
-            seed = 4000 + trial
-            rng = random.Random(seed)
-            ops = random_operations(rng, 400)
-            writer, other = await reset_refused_data(context, server, f"refused-{trial}")
-            point = await drive_and_crash(context, writer, random_plan(rng, ops))
-            # the surviving tab takes the writer lock the crash released, from the stored data
-            assert await other.evaluate(MODE_JS, "writer") == "writer"
-            recovered = as_state(await other.evaluate(OBSERVE_JS))
-            trials.append(judge(f"refused, renderer {trial} (seed {seed})", ops, point, recovered))
-            print(trials[-1].line())
-            await other.close()
-        await context.close()
-
-        for trial in range(REFUSED_TRIALS):
-            seed = 5000 + trial
-            rng = random.Random(seed)
-            ops = random_operations(rng, 400)
-            profile = folder / f"kill-{trial}"
-            context = await playwright.chromium.launch_persistent_context(
-                profile, executable_path=chromium_executable(), args=chromium_args())
-            recorder.attach(context)
-            writer, _ = await reset_refused_data(context, server, "refused")
-            messages: asyncio.Queue[str] = asyncio.Queue()
-            writer.on("console", lambda message: messages.put_nowait(message.text))
-            await writer.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
-            while not (text := await messages.get()).startswith("crash point "):
-                pass
-            async with context.expect_event("close"):  # Playwright saw the browser go
-                os.killpg(browser_process(profile), signal.SIGKILL)
-            context = await playwright.chromium.launch_persistent_context(
-                profile, executable_path=chromium_executable(), args=chromium_args())
-            recorder.attach(context)
-            page = await open_engine(context, server, "refused")
-            recovered = as_state(await page.evaluate(OBSERVE_JS))
-            point = json.loads(text.removeprefix("crash point "))
-            trials.append(judge(f"refused, kill {trial} (seed {seed})", ops, point, recovered))
-            print(trials[-1].line())
-            await context.close()
-    return trials
-
-
-def test_no_acknowledged_operation_is_lost_when_crashing_after_a_reset_of_refused_data(
-    server: Server, tmp_path: Path
+def test_no_acknowledged_operation_is_lost_when_the_browser_is_killed_after_a_reset_of_refused_data(
+    crash_browser: CrashBrowser, server: Server, tmp_path: Path
 ) -> None:
     recorder = Recorder(origin=server.url)
-    trials = run_async(crash_after_reset(server, recorder, tmp_path), 600)
-    report("after a reset of refused data", trials)
+    profile = crash_browser.copy_profile(tmp_path / "profile")
+    trial = crash_browser.run(kill_after_reset(crash_browser, server, recorder, profile), 600)
+    print(trial.line())
     assert recorder.problems() == []

@@ -24,17 +24,17 @@ from pathlib import Path
 
 import pytest
 from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_executable
-from playwright.async_api import async_playwright
+from playwright.async_api import BrowserContext as AsyncContext
 from playwright.sync_api import BrowserContext, Page, Playwright
 from crashes import (
     OBSERVE_JS,
     RESET_JS,
+    CrashBrowser,
     as_state,
     browser_process,
     drive_and_crash,
     expected_states,
     random_operations,
-    run_async,
 )
 
 pytestmark = pytest.mark.browser
@@ -175,31 +175,27 @@ async def open_relaxed(context, server: Server, name: str, page=None):
     return page
 
 
-async def renderer_crash_trials(server: Server, recorder: Recorder, profile: Path) -> list[Loss]:
+async def renderer_crash_trials(context: AsyncContext, server: Server) -> list[Loss]:
     trials = []
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            profile, executable_path=chromium_executable(), args=chromium_args())
-        recorder.attach(context)
+    page = await open_relaxed(context, server, "relaxed-crash")
+    for trial in range(RENDERER_TRIALS):
+        seed = 5000 + trial
+        rng = random.Random(seed)
+        ops = random_operations(rng, 400)
+        point = await drive_and_crash(context, page, random_plan(rng, ops))
         page = await open_relaxed(context, server, "relaxed-crash")
-        for trial in range(RENDERER_TRIALS):
-            seed = 5000 + trial
-            rng = random.Random(seed)
-            ops = random_operations(rng, 400)
-            point = await drive_and_crash(context, page, random_plan(rng, ops))
-            page = await open_relaxed(context, server, "relaxed-crash")
-            recovered = as_state(await page.evaluate(OBSERVE_JS))
-            trials.append(judge_relaxed(f"renderer crash {trial} (seed {seed})", ops, point, recovered))
-            print(trials[-1].line())
-            assert as_state(await page.evaluate(RESET_JS)) == expected_states([], COLUMNS)[0]
-        await context.close()
+        recovered = as_state(await page.evaluate(OBSERVE_JS))
+        trials.append(judge_relaxed(f"renderer crash {trial} (seed {seed})", ops, point, recovered))
+        print(trials[-1].line())
+        assert as_state(await page.evaluate(RESET_JS)) == expected_states([], COLUMNS)[0]
     return trials
 
 
 def test_a_renderer_crash_keeps_an_exact_prefix_within_the_window(
-    server: Server, recorder: Recorder, tmp_path: Path
+    crash_browser: CrashBrowser, server: Server, recorder: Recorder
 ) -> None:
-    trials = run_async(renderer_crash_trials(server, recorder, tmp_path / "profile"), 300)
+    trials = crash_browser.run_test(
+        recorder, lambda context: renderer_crash_trials(context, server), 300)
     report("relaxed, renderer crash", trials)
     assert recorder.problems() == []
 
@@ -223,9 +219,9 @@ def launch(playwright: Playwright, server: Server, profile: Path, recorder: Reco
 
 
 def test_a_browser_kill_keeps_an_exact_prefix_within_the_window(
-    playwright: Playwright, server: Server, tmp_path: Path
+    playwright: Playwright, crash_browser: CrashBrowser, server: Server, tmp_path: Path
 ) -> None:
-    profile = tmp_path / "profile"
+    profile = crash_browser.copy_profile(tmp_path / "profile")
     recorder = Recorder(origin=server.url)
     context, page = launch(playwright, server, profile, recorder)
     trials = []
@@ -233,13 +229,16 @@ def test_a_browser_kill_keeps_an_exact_prefix_within_the_window(
         seed = 6000 + trial
         rng = random.Random(seed)
         ops = random_operations(rng, 400)
+        # found first: the kill follows the crash point at once, before the records
+        # acknowledged last could be committed
+        browser = browser_process(profile)
         with page.expect_console_message(
             lambda message: message.text.startswith("crash point "), timeout=BOOT_TIMEOUT_MS
         ) as message:
             page.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
-        point = json.loads(message.value.text.removeprefix("crash point "))
         with context.expect_event("close"):
-            os.killpg(browser_process(profile), signal.SIGKILL)
+            os.killpg(browser, signal.SIGKILL)
+        point = json.loads(message.value.text.removeprefix("crash point "))
         context, page = launch(playwright, server, profile, recorder)
         recovered = as_state(page.evaluate(OBSERVE_JS))
         trials.append(judge_relaxed(f"browser kill {trial} (seed {seed})", ops, point, recovered))
