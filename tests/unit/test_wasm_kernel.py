@@ -293,7 +293,9 @@ def check_best_match(state, fields, stride, query, misalign):
         assert expected_column == -1
 
 
-@settings(max_examples=300, **_SETTINGS)
+# 150 examples: each of the tie-breaking mutants (a block's, the lane merge's or the
+# tail's > made >=) was found by 8 of 8 seeds at 150, by 5 of 5 at 100, by 1 of 5 at 50
+@settings(max_examples=150, **_SETTINGS)
 @given(state=states(SMALL), dim=st.integers(0, 128), misalign=MISALIGN, data=st.data())
 def test_best_match_agrees_bit_for_bit_including_nan_inf_and_ties(state, dim, misalign, data):
     n = len(state)
