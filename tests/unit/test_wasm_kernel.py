@@ -188,7 +188,11 @@ def test_a_write_outside_the_given_ranges_is_caught():
 # ------------------------------------------------------------- state-byte scans
 
 
-@settings(max_examples=300, **_SETTINGS)
+# Example counts of the properties below: a count's tail, a full 16-block run, a compact
+# 16-block fast path and count_between's vector and tail bounds, each mutated (+1 -> +2,
+# 16 -> 15, >= -> >), were found by every one of 6 seeds at 50 examples (the tail bound
+# by 4 of 6 at 25); 150 keeps three times that.
+@settings(max_examples=150, **_SETTINGS)
 @given(state=states(), misalign=MISALIGN, data=st.data())
 def test_count_indices_and_largest_run_agree(state, misalign, data):
     scans = wasm(misalign)
@@ -219,7 +223,7 @@ def test_uniform_states_every_tail_length(n, value):
 # ------------------------------------------------------------ gather and ranges
 
 
-@settings(max_examples=250, **_SETTINGS)
+@settings(max_examples=150, **_SETTINGS)
 @given(state=states(), misalign=MISALIGN, data=st.data())
 def test_gather_and_count_between_agree_for_every_buffer_type(state, misalign, data):
     n = len(state)
@@ -378,7 +382,7 @@ def test_init_fields_agree_bit_for_bit(n, dim, seed, misalign):
 # -------------------------------------------------------------------- compact
 
 
-@settings(max_examples=250, **_SETTINGS)
+@settings(max_examples=150, **_SETTINGS)  # see test_count_indices_and_largest_run_agree
 @given(state=states(), misalign=MISALIGN, data=st.data())
 def test_compact_agrees_and_moves_every_buffer_type(state, misalign, data):
     n = len(state)
