@@ -188,7 +188,11 @@ def test_a_write_outside_the_given_ranges_is_caught():
 # ------------------------------------------------------------- state-byte scans
 
 
-@settings(max_examples=300, **_SETTINGS)
+# Example counts of the properties below: a count's tail, a full 16-block run, a compact
+# 16-block fast path and count_between's vector and tail bounds, each mutated (+1 -> +2,
+# 16 -> 15, >= -> >), were found by every one of 6 seeds at 50 examples (the tail bound
+# by 4 of 6 at 25); 150 keeps three times that.
+@settings(max_examples=150, **_SETTINGS)
 @given(state=states(), misalign=MISALIGN, data=st.data())
 def test_count_indices_and_largest_run_agree(state, misalign, data):
     scans = wasm(misalign)
@@ -219,7 +223,7 @@ def test_uniform_states_every_tail_length(n, value):
 # ------------------------------------------------------------ gather and ranges
 
 
-@settings(max_examples=250, **_SETTINGS)
+@settings(max_examples=150, **_SETTINGS)
 @given(state=states(), misalign=MISALIGN, data=st.data())
 def test_gather_and_count_between_agree_for_every_buffer_type(state, misalign, data):
     n = len(state)
@@ -293,7 +297,9 @@ def check_best_match(state, fields, stride, query, misalign):
         assert expected_column == -1
 
 
-@settings(max_examples=300, **_SETTINGS)
+# 150 examples: each of the tie-breaking mutants (a block's, the lane merge's or the
+# tail's > made >=) was found by 8 of 8 seeds at 150, by 5 of 5 at 100, by 1 of 5 at 50
+@settings(max_examples=150, **_SETTINGS)
 @given(state=states(SMALL), dim=st.integers(0, 128), misalign=MISALIGN, data=st.data())
 def test_best_match_agrees_bit_for_bit_including_nan_inf_and_ties(state, dim, misalign, data):
     n = len(state)
@@ -313,7 +319,7 @@ def test_best_match_agrees_bit_for_bit_including_nan_inf_and_ties(state, dim, mi
 def test_best_match_agrees_on_large_engines(state, dim, seed, misalign):
     stride = fdef.stride_of(dim)
     fields = array("f", bytes(4 * len(state) * stride))
-    REF.init_fields(fields, dim, stride, seed)
+    ORACLES[-1].init_fields(fields, dim, stride, seed)  # numpy where installed: faster
     query = fdef.derived_embedding(seed, 1, dim, stride)
     check_best_match(state, fields, stride, query, misalign)
 
@@ -376,7 +382,7 @@ def test_init_fields_agree_bit_for_bit(n, dim, seed, misalign):
 # -------------------------------------------------------------------- compact
 
 
-@settings(max_examples=250, **_SETTINGS)
+@settings(max_examples=150, **_SETTINGS)  # see test_count_indices_and_largest_run_agree
 @given(state=states(), misalign=MISALIGN, data=st.data())
 def test_compact_agrees_and_moves_every_buffer_type(state, misalign, data):
     n = len(state)
@@ -463,8 +469,12 @@ def test_auto_in_a_page_with_the_kernel_picks_wasm(monkeypatch):
 
 
 def test_an_engine_on_the_wasm_backend_matches_the_reference_on_a_large_workload():
+    # The reference's side is the numpy backend where installed: bit for bit the
+    # reference's scans (test_scans, and ORACLES above) and engines
+    # (test_engine_differential), at a 30th of the cost; the pure-Python affinity scans
+    # of 1500 columns of dim 37 took most of this test's 10 s.
     runs = []
-    for backend in ("wasm", "reference"):
+    for backend in ("wasm", "numpy" if np is not None else "reference"):
         engine = AllocationEngine(1500, strategy="affinity", dim=37, seed=11,
                                   refractory_ms=2.0, backend=backend, host=FakeHost())
         host = engine.host
