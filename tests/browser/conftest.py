@@ -45,10 +45,10 @@ from crashes import CrashBrowser
 # idles. Files not listed follow in their usual order; the list only orders, so a stale
 # one costs time, never a test.
 HEAVIEST_FIRST = [
-    "test_durability.py", "test_dashboard.py", "test_persistence.py",
-    "test_dashboard_storage.py", "test_bench_in_chromium.py", "test_unit_in_pyodide.py",
-    "test_relaxed_durability.py", "test_wasm_backend_in_chromium.py", "test_api.py",
-    "test_dashboard_instrument.py",
+    "test_durability.py", "test_dashboard_storage.py", "test_dashboard.py",
+    "test_persistence.py", "test_call_path.py", "test_relaxed_durability.py",
+    "test_dashboard_instrument.py", "test_api.py", "test_bench_in_chromium.py",
+    "test_unit_in_pyodide.py",
 ]
 
 
