@@ -3,7 +3,7 @@
 A trial opens an engine through web/api.html (``open_engine``), drives a random stream of
 mutations (``random_operations``) with ``window.drive`` (DRIVER_JS), and crashes at the
 crash point the page reports: the renderer (``drive_and_crash``, CDP's Page.crash) or
-the whole browser (SIGKILL of ``browser_process``'s group). ``expected_states`` replays a
+the whole browser (``drive_and_kill``: SIGKILL of ``browser_process``'s group). ``expected_states`` replays a
 stream on the reference engine, so a test can tell which prefix the recovered state
 (``OBSERVE_JS``, ``as_state``) is. Each test judges a trial by its own durability rule.
 
@@ -20,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from harness import BOOT_TIMEOUT_MS, Recorder, Server, chromium_args, chromium_e
 from playwright.async_api import BrowserContext as AsyncContext
 from playwright.async_api import Page as AsyncPage
 from playwright.async_api import async_playwright
+from playwright.sync_api import BrowserContext, Page
 
 from cortexkg import AllocationEngine, AllocationError
 
@@ -261,6 +263,19 @@ async def drive_and_crash(context: AsyncContext, page: AsyncPage, plan: dict,
     crash.add_done_callback(lambda future: future.cancelled() or future.exception())
     await asyncio.wait_for(crashed, 30)
     return json.loads(text.removeprefix("crash point "))
+
+
+def drive_and_kill(context: BrowserContext, page: Page, profile: Path, plan: dict) -> dict:
+    """Run window.drive(plan) in page, SIGKILL the whole browser of context (on profile)
+    at its crash point; the point's report."""
+    browser = browser_process(profile)  # found first: the kill follows the crash point at once
+    with page.expect_console_message(
+        lambda message: message.text.startswith("crash point "), timeout=BOOT_TIMEOUT_MS
+    ) as message:
+        page.evaluate("(plan) => drive(plan)", plan)
+    with context.expect_event("close"):  # Playwright saw the browser go
+        os.killpg(browser, signal.SIGKILL)
+    return json.loads(message.value.text.removeprefix("crash point "))
 
 
 def browser_process(profile: Path) -> int:

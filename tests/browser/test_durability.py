@@ -45,6 +45,7 @@ from crashes import (
     as_state,
     browser_process,
     drive_and_crash,
+    drive_and_kill,
     expected_states,
     open_engine,
     random_operations,
@@ -176,14 +177,7 @@ def test_no_acknowledged_operation_is_lost_when_the_browser_is_killed(
         seed = 2000 + trial
         rng = random.Random(seed)
         ops = random_operations(rng, 400)
-        browser = browser_process(profile)  # found first: the kill follows the crash point at once
-        with page.expect_console_message(
-            lambda message: message.text.startswith("crash point "), timeout=BOOT_TIMEOUT_MS
-        ) as message:
-            page.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
-        with context.expect_event("close"):  # Playwright saw the browser go
-            os.killpg(browser, signal.SIGKILL)
-        point = json.loads(message.value.text.removeprefix("crash point "))
+        point = drive_and_kill(context, page, profile, random_plan(rng, ops))
         context = launch(playwright, profile, recorder)
         page = open_engine_sync(context, server, "kill")
         recovered = as_state(page.evaluate(OBSERVE_JS))

@@ -16,9 +16,7 @@ Run with -s to see one line per trial and the loss measured.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +29,8 @@ from crashes import (
     RESET_JS,
     CrashBrowser,
     as_state,
-    browser_process,
     drive_and_crash,
+    drive_and_kill,
     expected_states,
     random_operations,
 )
@@ -229,16 +227,7 @@ def test_a_browser_kill_keeps_an_exact_prefix_within_the_window(
         seed = 6000 + trial
         rng = random.Random(seed)
         ops = random_operations(rng, 400)
-        # found first: the kill follows the crash point at once, before the records
-        # acknowledged last could be committed
-        browser = browser_process(profile)
-        with page.expect_console_message(
-            lambda message: message.text.startswith("crash point "), timeout=BOOT_TIMEOUT_MS
-        ) as message:
-            page.evaluate("(plan) => drive(plan)", random_plan(rng, ops))
-        with context.expect_event("close"):
-            os.killpg(browser, signal.SIGKILL)
-        point = json.loads(message.value.text.removeprefix("crash point "))
+        point = drive_and_kill(context, page, profile, random_plan(rng, ops))
         context, page = launch(playwright, server, profile, recorder)
         recovered = as_state(page.evaluate(OBSERVE_JS))
         trials.append(judge_relaxed(f"browser kill {trial} (seed {seed})", ops, point, recovered))
