@@ -18,22 +18,22 @@ applies, and property tests run a quarter of their examples (``examples.py``).
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from hypothesis import HealthCheck, settings
 
 from cortexkg import AllocationEngine
+from examples import IN_PYODIDE, examples
 from fakes import FakeHost
 
 # Speed is measured by the benchmarks, never asserted by a test: no per-example deadline
 # or too-slow health check (npm test runs these beside the browser tests, on shared cores).
 settings.register_profile("shared", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-if sys.platform == "emscripten":
+if IN_PYODIDE:
     # and the page's file system vanishes with Python in WebAssembly: no example database;
-    # a quarter of hypothesis's default 100 examples, as examples.py gives the others
-    settings.register_profile("pyodide", settings.get_profile("shared"), database=None,
-                              max_examples=25)
+    # of hypothesis's default number of examples, the share examples.py gives the others
+    shared = settings.get_profile("shared")
+    settings.register_profile("pyodide", shared, database=None,
+                              max_examples=examples(shared.max_examples))
     settings.load_profile("pyodide")
 else:
     settings.load_profile("shared")
